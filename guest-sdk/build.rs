@@ -1,0 +1,98 @@
+//! Turns the released WIT contract into the `inline` document that the SDK's export macros hand
+//! to wit-bindgen in the plugin author's crate, so authors never point at WIT files themselves.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::{env, fs};
+
+/// The contract release this SDK builds plugins for.
+const CONTRACT_DIR: &str = "../wit/since_v0.1.0";
+
+/// Worlds the SDK adds for plugins that fill two of the three slots; the contract itself names one
+/// world per slot and one for all three.
+const PAIR_WORLDS: &str = r#"
+world guest-sdk-types {
+    import types;
+}
+world guest-sdk-cadence-superbill {
+    include bill-cadence-policy;
+    include superbill-inclusion-policy;
+}
+world guest-sdk-cadence-share {
+    include bill-cadence-policy;
+    include share-filter-policy;
+}
+world guest-sdk-superbill-share {
+    include superbill-inclusion-policy;
+    include share-filter-policy;
+}
+"#;
+
+fn main() {
+    let dir = Path::new(CONTRACT_DIR);
+    println!("cargo:rerun-if-changed={CONTRACT_DIR}");
+    let mut files: Vec<_> = fs::read_dir(dir)
+        .expect("the WIT contract folder is readable")
+        .map(|entry| entry.expect("a WIT folder entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "wit"))
+        .collect();
+    files.sort();
+
+    let mut package = None;
+    let mut body = String::new();
+    for file in &files {
+        println!("cargo:rerun-if-changed={}", file.display());
+        let text = fs::read_to_string(file).expect("a WIT file is readable");
+        for line in text.lines() {
+            if let Some(rest) = line.trim().strip_prefix("package ") {
+                package.get_or_insert_with(|| rest.trim_end_matches(';').trim().to_string());
+            } else {
+                body.push_str(line);
+                body.push('\n');
+            }
+        }
+    }
+    let package = package.expect("the contract declares its package");
+    let version = package
+        .rsplit_once('@')
+        .map(|(_, version)| version.to_string())
+        .expect("the contract's package carries a version");
+    let document = format!("package {package};\n{body}{PAIR_WORLDS}");
+
+    let mut out = String::new();
+    writeln!(out, "/// The contract's package name with its version, e.g. `autobill:policy@0.1.0`.").unwrap();
+    writeln!(out, "pub const CONTRACT_PACKAGE: &str = {package:?};").unwrap();
+    writeln!(out, "/// The contract version this SDK builds plugins for.").unwrap();
+    writeln!(out, "pub const CONTRACT_VERSION: &str = {version:?};").unwrap();
+    writeln!(out, "#[doc(hidden)]").unwrap();
+    writeln!(out, "pub const CONTRACT_STAMP: [u8; {}] = *b{package:?};", package.len()).unwrap();
+    writeln!(out, "#[doc(hidden)]").unwrap();
+    writeln!(out, "#[macro_export]").unwrap();
+    writeln!(out, "macro_rules! __autobill_generate {{").unwrap();
+    writeln!(out, "    ($world:tt) => {{").unwrap();
+    writeln!(out, "        $crate::__private::wit_bindgen::generate!({{").unwrap();
+    writeln!(out, "            inline: {document:?},").unwrap();
+    writeln!(out, "            world: $world,").unwrap();
+    writeln!(
+        out,
+        "            with: {{ {:?}: autobill_guest::types }},",
+        format!("{}/types@{version}", package.split('@').next().unwrap())
+    )
+    .unwrap();
+    writeln!(out, "            runtime_path: \"autobill_guest::__private::wit_bindgen::rt\",").unwrap();
+    writeln!(out, "        }});").unwrap();
+    writeln!(out, "    }};").unwrap();
+    writeln!(out, "}}").unwrap();
+    writeln!(out, "macro_rules! __autobill_generate_types {{").unwrap();
+    writeln!(out, "    () => {{").unwrap();
+    writeln!(out, "        wit_bindgen::generate!({{").unwrap();
+    writeln!(out, "            inline: {document:?},").unwrap();
+    writeln!(out, "            world: \"guest-sdk-types\",").unwrap();
+    writeln!(out, "            additional_derives: [PartialEq, Eq, PartialOrd, Ord, Hash],").unwrap();
+    writeln!(out, "        }});").unwrap();
+    writeln!(out, "    }};").unwrap();
+    writeln!(out, "}}").unwrap();
+
+    let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    fs::write(Path::new(&out_dir).join("contract.rs"), out).expect("OUT_DIR is writable");
+}

@@ -1,0 +1,123 @@
+//! Builds every policy plugin in the workspace to a `wasm32-wasip2` component, so `cargo build`
+//! and `cargo test` at the root always run against plugins built from the current source.
+//!
+//! Writes `$OUT_DIR/plugins.rs`: one path constant per plugin and `foreach_*` macros over them.
+//! The host embeds the default plugin; tests use the macros, so a plugin without a test is a
+//! compile error.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::{env, fs};
+
+const TARGET: &str = "wasm32-wasip2";
+
+/// A plugin crate to build, and which group it belongs to.
+struct PluginCrate {
+    package: String,
+    group: &'static str,
+}
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.parent().expect("host/ sits in the workspace root").to_path_buf();
+    let crates = discover(&root);
+    for dir in ["guest-sdk", "wit", "plugins", "tests/plugins", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+    }
+
+    check_target_installed();
+    let target_dir = root.join("target").join("plugins");
+    let mut cargo = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.current_dir(&root).args(["build", "--release", "--target", TARGET, "--target-dir"]).arg(&target_dir);
+    for plugin in &crates {
+        cargo.args(["-p", &plugin.package]);
+    }
+    // The outer build's flags and wrappers (clippy, coverage) are for host code, not for guests.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_PROFILE_RELEASE_DEBUG",
+    ] {
+        cargo.env_remove(var);
+    }
+    let status = cargo.status().expect("cargo can be run from a build script");
+    if !status.success() {
+        panic!("building the policy plugins for {TARGET} failed (see the errors above)");
+    }
+
+    let out = target_dir.join(TARGET).join("release");
+    let mut code = String::new();
+    for group in ["plugin", "fixture"] {
+        let members: Vec<_> = crates.iter().filter(|plugin| plugin.group == group).collect();
+        let mut arms = String::new();
+        for plugin in &members {
+            let ident = plugin
+                .package
+                .trim_start_matches("autobill-plugin-")
+                .trim_start_matches("autobill-fixture-")
+                .replace('-', "_");
+            let path = out.join(format!("{}.wasm", plugin.package.replace('-', "_")));
+            assert!(path.exists(), "the build did not produce {}", path.display());
+            code.push_str(&format!(
+                "/// Path of the compiled `{}` component.\npub const {}: &str = {:?};\n",
+                plugin.package,
+                ident.to_uppercase(),
+                path.display().to_string()
+            ));
+            if ident == "default" {
+                code.push_str(&format!(
+                    "/// The bytes of the built-in default plugin, shipped inside the host.\npub static DEFAULT_COMPONENT: &[u8] = include_bytes!({:?});\n",
+                    path.display().to_string()
+                ));
+            }
+            arms.push_str(&format!("        $m!({ident}, $crate::plugin::artifacts::{});\n", ident.to_uppercase()));
+        }
+        code.push_str(&format!(
+            "/// Calls `$m!(name, PATH)` for every {group} crate in the workspace.\n#[macro_export]\nmacro_rules! foreach_{group} {{\n    ($m:ident) => {{\n{arms}    }};\n}}\n"
+        ));
+    }
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::write(out_dir.join("plugins.rs"), code).expect("OUT_DIR is writable");
+}
+
+/// The plugin crates: `plugins/default`, `plugins/examples/*` and the fault fixtures in `tests/plugins/*`.
+fn discover(root: &Path) -> Vec<PluginCrate> {
+    let mut crates = vec![];
+    let mut add = |dir: PathBuf, group: &'static str| {
+        if let Some(package) = package_name(&dir.join("Cargo.toml")) {
+            crates.push(PluginCrate { package, group });
+        }
+    };
+    add(root.join("plugins/default"), "plugin");
+    for (parent, group) in [("plugins/examples", "plugin"), ("tests/plugins", "fixture")] {
+        let mut dirs: Vec<_> = fs::read_dir(root.join(parent))
+            .map(|entries| entries.filter_map(|entry| Some(entry.ok()?.path())).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        for dir in dirs {
+            add(dir, group);
+        }
+    }
+    crates
+}
+
+fn package_name(manifest: &Path) -> Option<String> {
+    let text = fs::read_to_string(manifest).ok()?;
+    let line = text.lines().find(|line| line.trim_start().starts_with("name"))?;
+    Some(line.split('"').nth(1)?.to_string())
+}
+
+fn check_target_installed() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(rustc).args(["--print", "sysroot"]).output().ok();
+    let installed = sysroot
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+        .is_some_and(|sysroot| Path::new(&sysroot).join("lib/rustlib").join(TARGET).exists());
+    if !installed {
+        panic!("the {TARGET} target is not installed; run `rustup target add {TARGET}` and build again");
+    }
+}

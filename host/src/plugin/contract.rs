@@ -1,0 +1,72 @@
+//! Which contract versions this host serves, and how a component says which one it was built for.
+
+use super::LoadError;
+use wasmtime::wasmparser::{Parser, Payload};
+
+/// The contract package this host is built against.
+pub const CONTRACT_PACKAGE: &str = "autobill:policy";
+
+/// The newest contract version this host serves.
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// The versions this host serves, as people read them.
+pub const SERVED_VERSIONS: &str = "autobill:policy@0.1.x";
+
+/// The custom section the guest SDK stamps into every component.
+pub const STAMP_SECTION: &str = "autobill:contract";
+
+/// Whether this host serves `version` (`major.minor.patch`): same major and minor, as 0.x
+/// releases may change records between minor versions.
+pub fn is_served(version: &str) -> bool {
+    let mut parts = version.split('.');
+    let (Some(major), Some(minor), Some(patch), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let served: Vec<&str> = CONTRACT_VERSION.split('.').collect();
+    major == served[0] && minor == served[1] && patch.parse::<u32>().is_ok()
+}
+
+/// Reads the contract stamp, if any, from a component's bytes (nested modules included) and
+/// refuses a version this host cannot serve, before anything is compiled or run.
+pub fn check_stamp(bytes: &[u8]) -> Result<Option<String>, LoadError> {
+    let mut stamp = None;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|error| LoadError::NotAComponent(error.message().to_string()))?;
+        match payload {
+            Payload::CustomSection(section) if section.name() == STAMP_SECTION => {
+                let text = String::from_utf8_lossy(section.data()).trim_end_matches('\0').to_string();
+                stamp = Some(text);
+            }
+            _ => {}
+        }
+    }
+    let Some(stamp) = stamp else { return Ok(None) };
+    let version = stamp
+        .strip_prefix(CONTRACT_PACKAGE)
+        .and_then(|rest| rest.strip_prefix('@'))
+        .ok_or_else(|| LoadError::UnsupportedContract { found: stamp.clone(), served: SERVED_VERSIONS })?;
+    if !is_served(version) {
+        return Err(LoadError::UnsupportedContract { found: stamp.clone(), served: SERVED_VERSIONS });
+    }
+    Ok(Some(version.to_string()))
+}
+
+/// Whether the bytes start as a component rather than a core module or something else.
+pub fn is_component(bytes: &[u8]) -> bool {
+    Parser::is_component(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_releases_of_the_served_minor_are_served() {
+        assert!(is_served("0.1.0"));
+        assert!(is_served("0.1.7"));
+        assert!(!is_served("0.2.0"));
+        assert!(!is_served("1.1.0"));
+        assert!(!is_served("0.1"));
+        assert!(!is_served("0.1.x"));
+    }
+}

@@ -1,0 +1,603 @@
+//! The plugin runtime: loads policy components, runs them sandboxed and bounded, and checks every
+//! decision before the engine may act on it.
+//!
+//! - [`PluginRuntime`] owns the wasmtime engine. [`PluginRuntime::load`] checks a component (size,
+//!   format, contract version, imports, which slots it fills) and compiles it once; the result, a
+//!   [`Plugin`], is cheap to clone and to call from many tasks.
+//! - Every call gets a fresh instance from a pre-instantiated template, an instruction budget
+//!   (fuel) and a memory cap, so a trap, a runaway loop or a memory bomb ends that call only.
+//! - Answers are checked by [`validate`]; a bad one is a [`PolicyError`] naming the plugin, the
+//!   policy and the problem, and nothing it decided is applied.
+//! - Plugins are identified by the SHA-256 of their bytes ([`PluginId`]).
+
+mod bindings;
+pub mod contract;
+mod sandbox;
+pub mod validate;
+
+/// Paths of the plugins built from this workspace, and the bytes of the built-in default.
+pub mod artifacts {
+    include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
+}
+
+/// The contract's types, as the host sees them.
+pub mod policy {
+    pub use super::bindings::autobill::policy::types::*;
+}
+
+use bindings::exports::autobill::policy::{bill_cadence, share_filter, superbill_inclusion};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use policy::{BillPlan, ClientBilling, Date, PracticeContext, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan};
+use sandbox::Sandbox;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use wasmtime::component::{Component, Instance, InstancePre, Linker};
+use wasmtime::{Config, Engine, Store, Trap};
+
+/// The bounds every plugin call runs within.
+#[derive(Clone, Debug)]
+pub struct PluginLimits {
+    /// Instructions (fuel units) one call may spend, instantiation included.
+    pub fuel: u64,
+    /// The most linear memory one instance may have, in bytes.
+    pub memory_bytes: usize,
+    /// The largest component file accepted, in bytes.
+    pub component_bytes: usize,
+    /// The largest per-practice plugin configuration accepted, in bytes.
+    pub config_bytes: usize,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        PluginLimits { fuel: 2_000_000_000, memory_bytes: 64 << 20, component_bytes: 16 << 20, config_bytes: 10 * 1024 }
+    }
+}
+
+/// A policy slot a practice fills with a plugin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Slot {
+    /// When bill runs happen and how lines are grouped into bills.
+    BillCadence,
+    /// When superbills are made and which lines they hold.
+    SuperbillInclusion,
+    /// Which documents are emailed, and when.
+    ShareFilter,
+}
+
+impl Slot {
+    /// Every slot, in contract order.
+    pub const ALL: [Slot; 3] = [Slot::BillCadence, Slot::SuperbillInclusion, Slot::ShareFilter];
+
+    /// The slot's name in configuration and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Slot::BillCadence => "bill_cadence",
+            Slot::SuperbillInclusion => "superbill_inclusion",
+            Slot::ShareFilter => "share_filter",
+        }
+    }
+}
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A slot name that is not one of the three.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown policy slot `{0}`: use bill_cadence, superbill_inclusion or share_filter")]
+pub struct UnknownSlot(String);
+
+impl FromStr for Slot {
+    type Err = UnknownSlot;
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Slot::ALL
+            .into_iter()
+            .find(|slot| slot.as_str() == name.replace('-', "_"))
+            .ok_or_else(|| UnknownSlot(name.to_string()))
+    }
+}
+
+/// A plugin's identity: the SHA-256 of its component bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PluginId([u8; 32]);
+
+impl PluginId {
+    /// The id of these component bytes.
+    pub fn of(bytes: &[u8]) -> Self {
+        PluginId(Sha256::digest(bytes).into())
+    }
+
+    /// The id in lowercase hex, as stored and shown.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+}
+
+impl fmt::Display for PluginId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for PluginId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PluginId({})", &self.to_hex()[..12])
+    }
+}
+
+/// Why a component could not be loaded as a plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file is larger than the configured limit.
+    #[error("the plugin is {size} bytes; the limit is {limit} bytes")]
+    TooLarge {
+        /// The file's size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The bytes are not a WebAssembly component.
+    #[error("not a WebAssembly component ({0}); build the plugin with `cargo build --release --target wasm32-wasip2`")]
+    NotAComponent(String),
+    /// The component was built for a contract version this host does not serve.
+    #[error(
+        "the plugin was built for contract {found}, but this host serves {served}; rebuild it with a guest SDK for {served}"
+    )]
+    UnsupportedContract {
+        /// The version the plugin names.
+        found: String,
+        /// The versions this host serves.
+        served: &'static str,
+    },
+    /// The component exports none of the policy interfaces.
+    #[error(
+        "the plugin exports no policy of {served}; export at least one of bill-cadence, superbill-inclusion or share-filter"
+    )]
+    NoPolicy {
+        /// The versions this host serves.
+        served: &'static str,
+    },
+    /// The component needs an import the sandbox does not give.
+    #[error(
+        "the plugin needs an import the sandbox does not give (policies get their inputs as arguments, and only an empty WASI): {0}"
+    )]
+    UnsatisfiedImport(String),
+    /// The engine itself could not be set up.
+    #[error("the WebAssembly engine could not be set up: {0}")]
+    Engine(String),
+}
+
+/// What went wrong in one policy call.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyProblem {
+    /// The plugin does not fill the slot it was called for.
+    #[error("the plugin does not fill the {0} slot")]
+    MissingSlot(Slot),
+    /// The call spent its whole instruction budget.
+    #[error("it ran out of its instruction budget of {0} units (an endless loop, or far too much work for one call)")]
+    OutOfFuel(u64),
+    /// The instance tried to grow its memory past the cap.
+    #[error("it tried to use more than its memory limit of {0} bytes")]
+    MemoryLimit(usize),
+    /// The guest trapped (a panic, or a WebAssembly fault).
+    #[error("it crashed: {0}")]
+    Trap(String),
+    /// The policy returned an error of its own.
+    #[error("it reported an error: {0}")]
+    Reported(String),
+    /// The policy returned a decision the host refuses.
+    #[error("it returned an invalid decision: {0}")]
+    InvalidDecision(String),
+    /// The practice's configuration for the plugin is over the size limit.
+    #[error("the plugin configuration is {size} bytes; the limit is {limit} bytes")]
+    ConfigTooLarge {
+        /// The configuration's size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// A failed policy call: which plugin, which policy function, and what went wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin `{plugin}` failed in {policy}: {problem}")]
+pub struct PolicyError {
+    /// The plugin's name.
+    pub plugin: String,
+    /// The policy function, e.g. `bill-cadence.group-lines`.
+    pub policy: &'static str,
+    /// What went wrong.
+    pub problem: PolicyProblem,
+}
+
+/// Loads and runs policy plugins; one per process is enough.
+pub struct PluginRuntime {
+    engine: Engine,
+    linker: Linker<Sandbox>,
+    limits: PluginLimits,
+    loaded: Mutex<HashMap<PluginId, Plugin>>,
+}
+
+impl PluginRuntime {
+    /// A runtime whose plugins run within `limits`.
+    pub fn new(limits: PluginLimits) -> Result<Self, LoadError> {
+        let mut config = Config::new();
+        config.consume_fuel(true);
+        config.concurrency_support(false);
+        config.max_wasm_stack(1 << 20);
+        let engine = Engine::new(&config).map_err(|error| LoadError::Engine(error.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|error| LoadError::Engine(error.to_string()))?;
+        Ok(PluginRuntime { engine, linker, limits, loaded: Mutex::new(HashMap::new()) })
+    }
+
+    /// The limits every call runs within.
+    pub fn limits(&self) -> &PluginLimits {
+        &self.limits
+    }
+
+    /// The built-in default plugin, which fills every slot with the documented behaviour.
+    pub fn load_default(&self) -> Result<Plugin, LoadError> {
+        self.load("default", artifacts::DEFAULT_COMPONENT)
+    }
+
+    /// Checks and compiles a component. Loading the same bytes again returns the compiled plugin.
+    pub fn load(&self, name: &str, bytes: &[u8]) -> Result<Plugin, LoadError> {
+        let id = PluginId::of(bytes);
+        if let Some(plugin) =
+            self.loaded.lock().map_err(|_| LoadError::Engine("plugin cache poisoned".into()))?.get(&id)
+        {
+            return Ok(plugin.clone());
+        }
+        let plugin = self.compile(name, id, bytes)?;
+        if let Ok(mut loaded) = self.loaded.lock() {
+            loaded.insert(id, plugin.clone());
+        }
+        Ok(plugin)
+    }
+
+    fn compile(&self, name: &str, id: PluginId, bytes: &[u8]) -> Result<Plugin, LoadError> {
+        if bytes.len() > self.limits.component_bytes {
+            return Err(LoadError::TooLarge { size: bytes.len(), limit: self.limits.component_bytes });
+        }
+        if !contract::is_component(bytes) {
+            let what = if bytes.starts_with(b"\0asm") { "a core WebAssembly module" } else { "not WebAssembly at all" };
+            return Err(LoadError::NotAComponent(what.to_string()));
+        }
+        let stamped = contract::check_stamp(bytes)?;
+        let component =
+            Component::new(&self.engine, bytes).map_err(|error| LoadError::NotAComponent(format!("{error:#}")))?;
+        let exported = policy_exports(&self.engine, &component)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|error| LoadError::UnsatisfiedImport(format!("{error:#}")))?;
+        let cadence = bill_cadence::GuestIndices::new(&pre).ok();
+        let superbill = superbill_inclusion::GuestIndices::new(&pre).ok();
+        let share = share_filter::GuestIndices::new(&pre).ok();
+        if cadence.is_none() && superbill.is_none() && share.is_none() {
+            return Err(LoadError::NoPolicy { served: contract::SERVED_VERSIONS });
+        }
+        let version = stamped.or(exported);
+        Ok(Plugin {
+            inner: Arc::new(Inner {
+                name: name.to_string(),
+                id,
+                version,
+                pre,
+                cadence,
+                superbill,
+                share,
+                engine: self.engine.clone(),
+                limits: self.limits.clone(),
+            }),
+        })
+    }
+}
+
+/// The contract version named by the component's policy exports, refusing versions not served.
+fn policy_exports(engine: &Engine, component: &Component) -> Result<Option<String>, LoadError> {
+    let prefix = format!("{}/", contract::CONTRACT_PACKAGE);
+    let mut version = None;
+    for (name, _) in component.component_type().exports(engine) {
+        let Some(rest) = name.strip_prefix(&prefix) else { continue };
+        let Some((_, found)) = rest.split_once('@') else { continue };
+        if !contract::is_served(found) {
+            return Err(LoadError::UnsupportedContract { found: name.to_string(), served: contract::SERVED_VERSIONS });
+        }
+        version = Some(found.to_string());
+    }
+    Ok(version)
+}
+
+/// A loaded plugin, ready to call. Cheap to clone.
+#[derive(Clone)]
+pub struct Plugin {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    id: PluginId,
+    version: Option<String>,
+    pre: InstancePre<Sandbox>,
+    cadence: Option<bill_cadence::GuestIndices>,
+    superbill: Option<superbill_inclusion::GuestIndices>,
+    share: Option<share_filter::GuestIndices>,
+    engine: Engine,
+    limits: PluginLimits,
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.inner.name)
+            .field("id", &self.inner.id)
+            .field("slots", &self.slots())
+            .finish()
+    }
+}
+
+impl Plugin {
+    /// The name the plugin was loaded under.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The SHA-256 of the component's bytes.
+    pub fn id(&self) -> PluginId {
+        self.inner.id
+    }
+
+    /// The contract version the plugin was built for.
+    pub fn contract_version(&self) -> Option<&str> {
+        self.inner.version.as_deref()
+    }
+
+    /// Whether the plugin fills `slot`.
+    pub fn fills(&self, slot: Slot) -> bool {
+        match slot {
+            Slot::BillCadence => self.inner.cadence.is_some(),
+            Slot::SuperbillInclusion => self.inner.superbill.is_some(),
+            Slot::ShareFilter => self.inner.share.is_some(),
+        }
+    }
+
+    /// The slots the plugin fills.
+    pub fn slots(&self) -> Vec<Slot> {
+        Slot::ALL.into_iter().filter(|slot| self.fills(*slot)).collect()
+    }
+
+    /// Asks the plugin whether `config` is a configuration it accepts for `slot`.
+    pub fn check_config(&self, slot: Slot, config: &str) -> Result<(), PolicyError> {
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        match slot {
+            Slot::BillCadence => self.call(
+                at,
+                "bill-cadence.check-config",
+                config,
+                |store, instance, indices: &bill_cadence::GuestIndices| {
+                    indices.load(&mut *store, instance)?.call_check_config(&mut *store, config)
+                },
+                |plugin| plugin.cadence.as_ref(),
+                slot,
+            ),
+            Slot::SuperbillInclusion => self.call(
+                at,
+                "superbill-inclusion.check-config",
+                config,
+                |store, instance, indices: &superbill_inclusion::GuestIndices| {
+                    indices.load(&mut *store, instance)?.call_check_config(&mut *store, config)
+                },
+                |plugin| plugin.superbill.as_ref(),
+                slot,
+            ),
+            Slot::ShareFilter => self.call(
+                at,
+                "share-filter.check-config",
+                config,
+                |store, instance, indices: &share_filter::GuestIndices| {
+                    indices.load(&mut *store, instance)?.call_check_config(&mut *store, config)
+                },
+                |plugin| plugin.share.as_ref(),
+                slot,
+            ),
+        }
+    }
+
+    /// The dates from `first` to `last` at whose 12:00 am a bill run is due. `at` is the run's
+    /// time, which is all the plugin's clock shows.
+    pub fn bill_run_dates(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, PolicyError> {
+        let policy = "bill-cadence.bill-run-dates";
+        let (first, last) = (to_policy_date(first), to_policy_date(last));
+        let dates = self.call(
+            at,
+            policy,
+            &practice.config,
+            |store, instance, indices: &bill_cadence::GuestIndices| {
+                indices.load(&mut *store, instance)?.call_bill_run_dates(&mut *store, practice, first, last)
+            },
+            |plugin| plugin.cadence.as_ref(),
+            Slot::BillCadence,
+        )?;
+        validate::run_dates(&first, &last, &dates).map_err(|reason| self.invalid(policy, reason))?;
+        dates
+            .iter()
+            .map(|date| from_policy_date(date).ok_or_else(|| self.invalid(policy, format!("{date:?} is not a date"))))
+            .collect()
+    }
+
+    /// Groups unbilled lines into bills, checked: only given lines, each once, never an empty bill.
+    pub fn group_lines(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        run_date: NaiveDate,
+        lines: &[ServiceLine],
+    ) -> Result<Vec<BillPlan>, PolicyError> {
+        let policy = "bill-cadence.group-lines";
+        let run_date = to_policy_date(run_date);
+        let bills = self.call(
+            at,
+            policy,
+            &practice.config,
+            |store, instance, indices: &bill_cadence::GuestIndices| {
+                indices.load(&mut *store, instance)?.call_group_lines(&mut *store, practice, run_date, lines)
+            },
+            |plugin| plugin.cadence.as_ref(),
+            Slot::BillCadence,
+        )?;
+        validate::bill_plans(lines, &bills).map_err(|reason| self.invalid(policy, reason))?;
+        Ok(bills)
+    }
+
+    /// The day of the month superbills are made, checked to exist in that month.
+    pub fn superbill_run_day(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        year: i32,
+        month: u8,
+    ) -> Result<u8, PolicyError> {
+        let policy = "superbill-inclusion.superbill-run-day";
+        let day = self.call(
+            at,
+            policy,
+            &practice.config,
+            |store, instance, indices: &superbill_inclusion::GuestIndices| {
+                indices.load(&mut *store, instance)?.call_superbill_run_day(&mut *store, practice, year, month)
+            },
+            |plugin| plugin.superbill.as_ref(),
+            Slot::SuperbillInclusion,
+        )?;
+        validate::superbill_day(year, month, day).map_err(|reason| self.invalid(policy, reason))?;
+        Ok(day)
+    }
+
+    /// Picks the superbills to create, checked like bills.
+    pub fn select_lines(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        run_date: NaiveDate,
+        clients: &[ClientBilling],
+        lines: &[ServiceLine],
+    ) -> Result<Vec<SuperbillPlan>, PolicyError> {
+        let policy = "superbill-inclusion.select-lines";
+        let run_date = to_policy_date(run_date);
+        let superbills = self.call(
+            at,
+            policy,
+            &practice.config,
+            |store, instance, indices: &superbill_inclusion::GuestIndices| {
+                indices.load(&mut *store, instance)?.call_select_lines(&mut *store, practice, run_date, clients, lines)
+            },
+            |plugin| plugin.superbill.as_ref(),
+            Slot::SuperbillInclusion,
+        )?;
+        validate::superbill_plans(lines, &superbills).map_err(|reason| self.invalid(policy, reason))?;
+        Ok(superbills)
+    }
+
+    /// Decides, per document, whether it is emailed and after what delay; checked to give one
+    /// bounded decision per request.
+    pub fn decide_shares(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        requests: &[ShareRequest],
+    ) -> Result<Vec<ShareDecision>, PolicyError> {
+        let policy = "share-filter.decide-shares";
+        let decisions = self.call(
+            at,
+            policy,
+            &practice.config,
+            |store, instance, indices: &share_filter::GuestIndices| {
+                indices.load(&mut *store, instance)?.call_decide_shares(&mut *store, practice, requests)
+            },
+            |plugin| plugin.share.as_ref(),
+            Slot::ShareFilter,
+        )?;
+        validate::share_decisions(requests.len(), &decisions).map_err(|reason| self.invalid(policy, reason))?;
+        Ok(decisions)
+    }
+
+    fn invalid(&self, policy: &'static str, reason: String) -> PolicyError {
+        self.error(policy, PolicyProblem::InvalidDecision(reason))
+    }
+
+    fn error(&self, policy: &'static str, problem: PolicyProblem) -> PolicyError {
+        PolicyError { plugin: self.inner.name.clone(), policy, problem }
+    }
+
+    /// Runs one call in a fresh, bounded instance and turns every way it can fail into a
+    /// [`PolicyError`].
+    #[allow(clippy::too_many_arguments)]
+    fn call<I, R>(
+        &self,
+        at: DateTime<Utc>,
+        policy: &'static str,
+        config: &str,
+        run: impl FnOnce(&mut Store<Sandbox>, &Instance, &I) -> wasmtime::Result<Result<R, String>>,
+        indices: impl FnOnce(&Inner) -> Option<&I>,
+        slot: Slot,
+    ) -> Result<R, PolicyError> {
+        let inner = &*self.inner;
+        let indices = indices(inner).ok_or_else(|| self.error(policy, PolicyProblem::MissingSlot(slot)))?;
+        if config.len() > inner.limits.config_bytes {
+            return Err(self.error(
+                policy,
+                PolicyProblem::ConfigTooLarge { size: config.len(), limit: inner.limits.config_bytes },
+            ));
+        }
+        let mut store = Store::new(&inner.engine, Sandbox::new(at, inner.limits.memory_bytes));
+        store.limiter(|sandbox| sandbox as &mut dyn wasmtime::ResourceLimiter);
+        store
+            .set_fuel(inner.limits.fuel)
+            .map_err(|error| self.error(policy, PolicyProblem::Trap(error.to_string())))?;
+        let outcome = inner.pre.instantiate(&mut store).and_then(|instance| run(&mut store, &instance, indices));
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(reason)) => Err(self.error(policy, PolicyProblem::Reported(reason))),
+            Err(error) => Err(self.error(policy, classify(&store, &error, &inner.limits))),
+        }
+    }
+}
+
+/// Names the limit a failed call hit, or the guest's own last words for a crash.
+fn classify(store: &Store<Sandbox>, error: &wasmtime::Error, limits: &PluginLimits) -> PolicyProblem {
+    if matches!(error.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
+        return PolicyProblem::OutOfFuel(limits.fuel);
+    }
+    let sandbox = store.data();
+    if sandbox.memory_exceeded() {
+        return PolicyProblem::MemoryLimit(limits.memory_bytes);
+    }
+    let trap = error.downcast_ref::<Trap>().map_or_else(|| format!("{error:#}"), |trap| trap.to_string());
+    match sandbox.last_stderr_line() {
+        Some(said) => PolicyProblem::Trap(format!("{trap}; the plugin said: {said}")),
+        None => PolicyProblem::Trap(trap),
+    }
+}
+
+/// A chrono date as the contract's date.
+pub fn to_policy_date(date: NaiveDate) -> Date {
+    // month() and day() are at most 12 and 31, so they fit in a u8.
+    Date { year: date.year(), month: date.month() as u8, day: date.day() as u8 }
+}
+
+/// The contract's date as a chrono date, if it names a real day.
+pub fn from_policy_date(date: &Date) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(date.year, u32::from(date.month), u32::from(date.day))
+}

@@ -1,0 +1,97 @@
+//! The world a plugin runs in: an empty, deterministic WASI (no files, network, environment,
+//! arguments or stdin; a clock that reads the run's time; seeded randomness), a memory cap, and
+//! stderr captured so a guest's panic message reaches the error report.
+
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// How much of a guest's stderr is kept for error reports.
+const STDERR_CAPACITY: usize = 8 * 1024;
+
+/// The largest table a guest may grow.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// The per-call state of one plugin instance.
+pub(super) struct Sandbox {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    stderr: MemoryOutputPipe,
+    memory_limit: usize,
+    memory_exceeded: bool,
+}
+
+/// A clock stopped at the run's time, so the same run always sees the same "now".
+struct RunClock(Duration);
+
+impl HostWallClock for RunClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        self.0
+    }
+}
+
+impl HostMonotonicClock for RunClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+impl Sandbox {
+    pub(super) fn new(at: DateTime<Utc>, memory_limit: usize) -> Self {
+        let since_epoch = Duration::from_secs(u64::try_from(at.timestamp()).unwrap_or(0));
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let wasi = WasiCtxBuilder::new()
+            .stderr(stderr.clone())
+            .wall_clock(RunClock(since_epoch))
+            .monotonic_clock(RunClock(since_epoch))
+            .secure_random(wasmtime_wasi::Deterministic::new(vec![0x5a, 0x17, 0xc3, 0x88]))
+            .insecure_random(wasmtime_wasi::Deterministic::new(vec![0x3c, 0x91, 0x0e, 0x6d]))
+            .insecure_random_seed(0x6175_746f_6269_6c6c)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Sandbox { wasi, table: ResourceTable::new(), stderr, memory_limit, memory_exceeded: false }
+    }
+
+    /// Whether the guest tried to grow its memory past the cap.
+    pub(super) fn memory_exceeded(&self) -> bool {
+        self.memory_exceeded
+    }
+
+    /// The last line the guest wrote to stderr (a panic message, usually), if any.
+    pub(super) fn last_stderr_line(&self) -> Option<String> {
+        let contents = self.stderr.contents();
+        let text = String::from_utf8_lossy(&contents);
+        text.lines().rev().find(|line| !line.trim().is_empty()).map(|line| line.trim().to_string())
+    }
+}
+
+impl WasiView for Sandbox {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl ResourceLimiter for Sandbox {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.memory_limit {
+            self.memory_exceeded = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
