@@ -4,8 +4,23 @@
 //! mail; billing policies are WebAssembly components that decide, and the host checks every
 //! decision before it acts.
 //!
+//! A tour, from the inside out:
+//! - [`domain`]: settings, statuses and money, with the rules that need no I/O.
+//! - [`schedule`]: which runs are due, a pure function of time zone, settings and a window.
 //! - [`plugin`]: the plugin runtime — loading, sandboxing and bounding policy components, and
 //!   validating what they decide.
+//! - [`store`]: SQLite or PostgreSQL, one set of SQL.
+//! - [`engine`]: claims due runs exactly once and applies the policies' checked decisions.
+//! - [`payments`] and [`mail`]: the edges money and email leave through.
+//! - [`scenario`] and [`simulate`]: the engine on a simulated clock over a scenario file.
 #![forbid(unsafe_code)]
 
+pub mod domain;
+pub mod engine;
+pub mod mail;
+pub mod payments;
 pub mod plugin;
+pub mod scenario;
+pub mod schedule;
+pub mod simulate;
+pub mod store;

@@ -1,1 +1,204 @@
-fn main() {}
+//! The `autobill` command: simulate scenarios, run the demo, manage the database.
+
+use anyhow::{Context, bail};
+use autobill::engine::{Event, EventKind};
+use autobill::plugin::{PluginLimits, PluginRuntime, Slot};
+use autobill::simulate::{self, SimulationOptions};
+use autobill::{domain::format_money, scenario, store::Store};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The demo practice's scenario.
+const DEMO_SCENARIO: &str = include_str!("../demo/lakeside.toml");
+
+#[derive(Parser)]
+#[command(
+    name = "autobill",
+    version,
+    about = "Billing automation for health and therapy practices: bills, superbills, sharing and autopay, with policies as WebAssembly plugins."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the real engine on a simulated clock over a scenario file and print what happened, in time order.
+    Simulate {
+        /// The scenario (TOML; see the README for the format).
+        scenario: PathBuf,
+        /// The first practice-local day to simulate (YYYY-MM-DD); its 12:00 am runs are included.
+        #[arg(long)]
+        from: NaiveDate,
+        /// The last practice-local day to simulate (YYYY-MM-DD), to its end.
+        #[arg(long)]
+        until: NaiveDate,
+        /// Use a plugin for a policy slot: SLOT=FILE.wasm, with SLOT one of bill_cadence, superbill_inclusion, share_filter.
+        #[arg(long = "plugin", value_parser = parse_plugin)]
+        plugins: Vec<(Slot, PathBuf)>,
+        /// jsonl: one JSON event a line; table: aligned columns for people.
+        #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+        format: Format,
+        /// Store in this database instead of a temporary SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Run the sample practice through a month (bills, autopay, declines, sharing, superbills) and summarise it.
+    Demo {
+        /// Where the database, emails and summary go; emptied of a previous demo first.
+        #[arg(long, default_value = "autobill-demo")]
+        out: PathBuf,
+    },
+    /// Apply pending database migrations.
+    Migrate {
+        /// sqlite://PATH or postgres://USER@HOST:PORT/DB.
+        #[arg(long, env = "AUTOBILL_DATABASE_URL")]
+        database_url: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Jsonl,
+    Table,
+}
+
+fn parse_plugin(text: &str) -> Result<(Slot, PathBuf), String> {
+    let (slot, file) = text.split_once('=').ok_or("expected SLOT=FILE.wasm, e.g. share_filter=plugin.wasm")?;
+    Ok((slot.parse().map_err(|error| format!("{error}"))?, PathBuf::from(file)))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Simulate { scenario, from, until, plugins, format, database_url } => {
+            let loaded = scenario::load(&scenario)?;
+            let work = tempfile::tempdir().context("creating a temporary folder for the simulation")?;
+            let options = SimulationOptions { from, until, database_url, plugins, work_dir: work.path().to_path_buf() };
+            let simulation = simulate::run(&loaded, &options, runtime()?).await?;
+            print_events(&simulation.events, simulation.timezone, format)?;
+        }
+        Command::Demo { out } => demo(&out).await?,
+        Command::Migrate { database_url } => {
+            Store::connect(&database_url).await?;
+            println!("the database is up to date");
+        }
+    }
+    Ok(())
+}
+
+fn runtime() -> anyhow::Result<Arc<PluginRuntime>> {
+    Ok(Arc::new(PluginRuntime::new(PluginLimits::default())?))
+}
+
+fn print_events(events: &[Event], tz: chrono_tz::Tz, format: Format) -> anyhow::Result<()> {
+    for event in events {
+        let at = event.at.with_timezone(&tz);
+        let mut json = serde_json::to_value(&event.kind)?;
+        match format {
+            Format::Jsonl => {
+                if let Some(object) = json.as_object_mut() {
+                    object.insert("at".into(), at.to_rfc3339().into());
+                }
+                println!("{json}");
+            }
+            Format::Table => {
+                let name = json.get("event").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+                if let Some(object) = json.as_object_mut() {
+                    object.remove("event");
+                }
+                let details: Vec<String> =
+                    json.as_object().into_iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
+                println!("{}  {name:<18} {}", at.format("%Y-%m-%d %H:%M %Z"), details.join(" "));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn demo(out: &Path) -> anyhow::Result<()> {
+    if out.exists() {
+        let entries: Vec<_> = std::fs::read_dir(out)?
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        let ours = |name: &String| name.starts_with("autobill.db") || name == "outbox" || name == "events.jsonl";
+        if let Some(stranger) = entries.iter().find(|name| !ours(name)) {
+            bail!("{} holds `{stranger}`, which the demo did not write; choose another --out folder", out.display());
+        }
+        std::fs::remove_dir_all(out).with_context(|| format!("clearing the previous demo in {}", out.display()))?;
+    }
+    let loaded = scenario::parse("demo/lakeside.toml", DEMO_SCENARIO)?;
+    let from = NaiveDate::from_ymd_opt(2026, 1, 1).context("demo start date")?;
+    let until = NaiveDate::from_ymd_opt(2026, 2, 2).context("demo end date")?;
+    let options = SimulationOptions { from, until, database_url: None, plugins: vec![], work_dir: out.to_path_buf() };
+    println!(
+        "Simulating {} from {from} to {until} (practice time, {})…",
+        loaded.scenario.practice.name, loaded.timezone
+    );
+    let started = std::time::Instant::now();
+    let simulation = simulate::run(&loaded, &options, runtime()?).await?;
+    let currency = &loaded.scenario.practice.currency;
+
+    let mut counts: BTreeMap<&str, (usize, i64)> = BTreeMap::new();
+    let mut skips: BTreeMap<String, usize> = BTreeMap::new();
+    let mut declines: BTreeMap<String, usize> = BTreeMap::new();
+    for event in &simulation.events {
+        let (name, amount) = match &event.kind {
+            EventKind::BillCreated { total, .. } => ("bills created", *total),
+            EventKind::BillOpened { .. } => ("bills opened", 0),
+            EventKind::ProductAdded { amount, .. } => ("products added", *amount),
+            EventKind::SuperbillCreated { total, .. } => ("superbills created", *total),
+            EventKind::DocumentShared { .. } => ("documents shared", 0),
+            EventKind::ShareSkipped { reason, .. } => {
+                *skips.entry(reason.clone()).or_default() += 1;
+                ("shares skipped", 0)
+            }
+            EventKind::PaymentSucceeded { amount, .. } => ("payments taken", *amount),
+            EventKind::PaymentFailed { amount, reason, .. } => {
+                *declines.entry(reason.clone()).or_default() += 1;
+                ("payments failed", *amount)
+            }
+            EventKind::Warning { .. } => ("warnings", 0),
+            EventKind::RunFailed { .. } => ("runs failed", 0),
+        };
+        let entry = counts.entry(name).or_default();
+        entry.0 += 1;
+        entry.1 += amount;
+    }
+    println!("\n{:<20} {:>6} {:>14}", "", "count", "amount");
+    for (name, (count, amount)) in &counts {
+        let amount = if *amount == 0 { String::new() } else { format_money(*amount, currency) };
+        println!("{name:<20} {count:>6} {amount:>14}");
+    }
+    println!("\nShares skipped, by reason:");
+    for (reason, count) in &skips {
+        println!("  {count:>3}  {reason}");
+    }
+    println!("Payments failed, by reason:");
+    for (reason, count) in &declines {
+        println!("  {count:>3}  {reason}");
+    }
+    let mut log = String::new();
+    for event in &simulation.events {
+        let mut json = serde_json::to_value(&event.kind)?;
+        if let Some(object) = json.as_object_mut() {
+            object.insert("at".into(), event.at.with_timezone(&simulation.timezone).to_rfc3339().into());
+        }
+        log.push_str(&format!("{json}\n"));
+    }
+    std::fs::write(out.join("events.jsonl"), log)?;
+    println!("\nEvery event:  {}", out.join("events.jsonl").display());
+    println!("Emails:       {}", simulation.outbox.display());
+    println!("Database:     {}", out.join("autobill.db").display());
+    println!("Simulated {} events in {:.1} s.", simulation.events.len(), started.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -12,10 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{
-    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta,
-    TimeZone, Utc,
-};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::{GapInfo, Tz};
 
 /// Autopay runs half an hour after billing so that the night's bills exist
@@ -53,9 +50,7 @@ pub fn local_instant(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> 
     let wall = date.and_time(time);
     match tz.from_local_datetime(&wall) {
         LocalResult::Single(at) => at.with_timezone(&Utc),
-        LocalResult::Ambiguous(first, second) => {
-            first.with_timezone(&Utc).min(second.with_timezone(&Utc))
-        }
+        LocalResult::Ambiguous(first, second) => first.with_timezone(&Utc).min(second.with_timezone(&Utc)),
         LocalResult::None => resolve_gap(tz, wall),
     }
 }
@@ -64,10 +59,8 @@ pub fn local_instant(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> 
 fn resolve_gap(tz: Tz, wall: NaiveDateTime) -> DateTime<Utc> {
     let as_utc = wall.and_utc();
     let gap = GapInfo::new(&wall, &tz);
-    let offset_before = gap
-        .as_ref()
-        .and_then(|gap| gap.begin.as_ref())
-        .map(|(_, offset)| offset.fix().local_minus_utc());
+    let offset_before =
+        gap.as_ref().and_then(|gap| gap.begin.as_ref()).map(|(_, offset)| offset.fix().local_minus_utc());
     if let Some(shifted) = offset_before.and_then(|secs| shift_back(as_utc, secs)) {
         return shifted;
     }
@@ -143,11 +136,7 @@ pub struct ParseRunKindError {
 
 impl fmt::Display for ParseRunKindError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown run kind {:?}; expected one of: bill, superbill, autopay",
-            self.input
-        )
+        write!(f, "unknown run kind {:?}; expected one of: bill, superbill, autopay", self.input)
     }
 }
 
@@ -163,9 +152,7 @@ impl FromStr for RunKind {
             "bill" => Ok(RunKind::Bill),
             "superbill" => Ok(RunKind::Superbill),
             "autopay" => Ok(RunKind::Autopay),
-            _ => Err(ParseRunKindError {
-                input: s.to_owned(),
-            }),
+            _ => Err(ParseRunKindError { input: s.to_owned() }),
         }
     }
 }
@@ -192,16 +179,8 @@ pub struct DueRun {
 /// never run a date twice or skip one, however long the host was down. Each
 /// date's instant is resolved with [`local_instant`]; the cost is linear in
 /// the window's length in days. An empty or inverted window yields nothing.
-pub fn local_dates_between(
-    tz: Tz,
-    time: NaiveTime,
-    after: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Vec<NaiveDate> {
-    resolved_between(tz, time, after, until)
-        .into_iter()
-        .map(|(date, _)| date)
-        .collect()
+pub fn local_dates_between(tz: Tz, time: NaiveTime, after: DateTime<Utc>, until: DateTime<Utc>) -> Vec<NaiveDate> {
+    resolved_between(tz, time, after, until).into_iter().map(|(date, _)| date).collect()
 }
 
 /// Like [`local_dates_between`] but keeps each date's resolved instant.
@@ -286,16 +265,11 @@ pub fn due_runs(
     let midnights = resolved_between(tz, NaiveTime::MIN, after, until);
     if let (Some(&(first, _)), Some(&(last, _))) = (midnights.first(), midnights.last()) {
         let billed: BTreeSet<NaiveDate> = bill_run_dates(first, last).into_iter().collect();
-        runs.extend(
-            midnights
-                .iter()
-                .filter(|(date, _)| billed.contains(date))
-                .map(|&(local_date, at)| DueRun {
-                    kind: RunKind::Bill,
-                    local_date,
-                    at,
-                }),
-        );
+        runs.extend(midnights.iter().filter(|(date, _)| billed.contains(date)).map(|&(local_date, at)| DueRun {
+            kind: RunKind::Bill,
+            local_date,
+            at,
+        }));
     }
 
     let mut superbill_days: BTreeMap<(i32, u32), u32> = BTreeMap::new();
@@ -304,11 +278,7 @@ pub fn due_runs(
             .entry((local_date.year(), local_date.month()))
             .or_insert_with(|| superbill_day(local_date.year(), local_date.month()));
         if local_date.day() == day {
-            runs.push(DueRun {
-                kind: RunKind::Superbill,
-                local_date,
-                at,
-            });
+            runs.push(DueRun { kind: RunKind::Superbill, local_date, at });
         }
     }
 
@@ -316,11 +286,7 @@ pub fn due_runs(
         runs.extend(
             resolved_between(tz, RunKind::Autopay.local_time(), after, until)
                 .into_iter()
-                .map(|(local_date, at)| DueRun {
-                    kind: RunKind::Autopay,
-                    local_date,
-                    at,
-                }),
+                .map(|(local_date, at)| DueRun { kind: RunKind::Autopay, local_date, at }),
         );
     }
 
@@ -388,14 +354,8 @@ mod tests {
     #[test]
     fn new_york_normal_days_use_standard_and_daylight_offsets() {
         let ny = zone("America/New_York");
-        assert_eq!(
-            local_instant(ny, date(2026, 1, 15), hm(0, 0)),
-            utc(2026, 1, 15, 5, 0)
-        );
-        assert_eq!(
-            local_instant(ny, date(2026, 7, 15), hm(0, 30)),
-            utc(2026, 7, 15, 4, 30)
-        );
+        assert_eq!(local_instant(ny, date(2026, 1, 15), hm(0, 0)), utc(2026, 1, 15, 5, 0));
+        assert_eq!(local_instant(ny, date(2026, 7, 15), hm(0, 30)), utc(2026, 7, 15, 4, 30));
     }
 
     #[test]
@@ -403,44 +363,23 @@ mod tests {
         // 2026-03-08: 02:00 EST -> 03:00 EDT at 07:00Z.
         // 2026-11-01: 02:00 EDT -> 01:00 EST at 06:00Z.
         let ny = zone("America/New_York");
-        assert_eq!(
-            local_instant(ny, date(2026, 3, 8), hm(0, 0)),
-            utc(2026, 3, 8, 5, 0)
-        );
-        assert_eq!(
-            local_instant(ny, date(2026, 3, 8), hm(0, 30)),
-            utc(2026, 3, 8, 5, 30)
-        );
-        assert_eq!(
-            local_instant(ny, date(2026, 11, 1), hm(0, 0)),
-            utc(2026, 11, 1, 4, 0)
-        );
-        assert_eq!(
-            local_instant(ny, date(2026, 11, 1), hm(0, 30)),
-            utc(2026, 11, 1, 4, 30)
-        );
+        assert_eq!(local_instant(ny, date(2026, 3, 8), hm(0, 0)), utc(2026, 3, 8, 5, 0));
+        assert_eq!(local_instant(ny, date(2026, 3, 8), hm(0, 30)), utc(2026, 3, 8, 5, 30));
+        assert_eq!(local_instant(ny, date(2026, 11, 1), hm(0, 0)), utc(2026, 11, 1, 4, 0));
+        assert_eq!(local_instant(ny, date(2026, 11, 1), hm(0, 30)), utc(2026, 11, 1, 4, 30));
     }
 
     #[test]
     fn wall_time_inside_a_gap_is_shifted_forward_by_the_gap_length() {
         let ny = zone("America/New_York");
-        assert_eq!(
-            local_instant(ny, date(2026, 3, 8), hm(2, 30)),
-            utc(2026, 3, 8, 7, 30)
-        );
-        assert_eq!(
-            to_local(ny, local_instant(ny, date(2026, 3, 8), hm(2, 30))),
-            date(2026, 3, 8).and_time(hm(3, 30))
-        );
+        assert_eq!(local_instant(ny, date(2026, 3, 8), hm(2, 30)), utc(2026, 3, 8, 7, 30));
+        assert_eq!(to_local(ny, local_instant(ny, date(2026, 3, 8), hm(2, 30))), date(2026, 3, 8).and_time(hm(3, 30)));
     }
 
     #[test]
     fn wall_time_inside_a_fold_resolves_to_the_earlier_instant() {
         let ny = zone("America/New_York");
-        assert_eq!(
-            local_instant(ny, date(2026, 11, 1), hm(1, 30)),
-            utc(2026, 11, 1, 5, 30)
-        );
+        assert_eq!(local_instant(ny, date(2026, 11, 1), hm(1, 30)), utc(2026, 11, 1, 5, 30));
     }
 
     #[test]
@@ -450,35 +389,18 @@ mod tests {
         let at = local_instant(santiago, date(2026, 9, 6), hm(0, 0));
         assert_eq!(at, utc(2026, 9, 6, 4, 0));
         assert_eq!(to_local(santiago, at), date(2026, 9, 6).and_time(hm(1, 0)));
-        assert_eq!(
-            local_instant(santiago, date(2026, 9, 6), hm(0, 30)),
-            utc(2026, 9, 6, 4, 30)
-        );
+        assert_eq!(local_instant(santiago, date(2026, 9, 6), hm(0, 30)), utc(2026, 9, 6, 4, 30));
     }
 
     #[test]
     fn santiago_fall_back_at_midnight_folds_the_previous_evening_only() {
         // Santiago 2026-04-05: 00:00 -03 -> 23:00 -04 (Apr 4) at 03:00Z.
         let santiago = zone("America/Santiago");
+        assert_eq!(local_instant(santiago, date(2026, 4, 5), hm(0, 0)), utc(2026, 4, 5, 4, 0));
+        assert_eq!(local_instant(santiago, date(2026, 4, 5), hm(0, 30)), utc(2026, 4, 5, 4, 30));
+        assert_eq!(local_instant(santiago, date(2026, 4, 4), hm(23, 0)), utc(2026, 4, 5, 2, 0));
         assert_eq!(
-            local_instant(santiago, date(2026, 4, 5), hm(0, 0)),
-            utc(2026, 4, 5, 4, 0)
-        );
-        assert_eq!(
-            local_instant(santiago, date(2026, 4, 5), hm(0, 30)),
-            utc(2026, 4, 5, 4, 30)
-        );
-        assert_eq!(
-            local_instant(santiago, date(2026, 4, 4), hm(23, 0)),
-            utc(2026, 4, 5, 2, 0)
-        );
-        assert_eq!(
-            local_dates_between(
-                santiago,
-                hm(0, 0),
-                utc(2026, 4, 3, 12, 0),
-                utc(2026, 4, 6, 12, 0)
-            ),
+            local_dates_between(santiago, hm(0, 0), utc(2026, 4, 3, 12, 0), utc(2026, 4, 6, 12, 0)),
             vec![date(2026, 4, 4), date(2026, 4, 5), date(2026, 4, 6)]
         );
     }
@@ -487,14 +409,8 @@ mod tests {
     fn havana_spring_gap_at_midnight_moves_both_runs_past_the_gap() {
         // Havana 2026-03-08: 00:00 CST (-05) -> 01:00 CDT (-04) at 05:00Z.
         let havana = zone("America/Havana");
-        assert_eq!(
-            local_instant(havana, date(2026, 3, 8), hm(0, 0)),
-            utc(2026, 3, 8, 5, 0)
-        );
-        assert_eq!(
-            local_instant(havana, date(2026, 3, 8), hm(0, 30)),
-            utc(2026, 3, 8, 5, 30)
-        );
+        assert_eq!(local_instant(havana, date(2026, 3, 8), hm(0, 0)), utc(2026, 3, 8, 5, 0));
+        assert_eq!(local_instant(havana, date(2026, 3, 8), hm(0, 30)), utc(2026, 3, 8, 5, 30));
     }
 
     #[test]
@@ -502,14 +418,8 @@ mod tests {
         // Havana 2026-11-01: 01:00 CDT (-04) -> 00:00 CST (-05) at 05:00Z, so
         // 00:00-00:59 happens twice; the first pass is at -04.
         let havana = zone("America/Havana");
-        assert_eq!(
-            local_instant(havana, date(2026, 11, 1), hm(0, 0)),
-            utc(2026, 11, 1, 4, 0)
-        );
-        assert_eq!(
-            local_instant(havana, date(2026, 11, 1), hm(0, 30)),
-            utc(2026, 11, 1, 4, 30)
-        );
+        assert_eq!(local_instant(havana, date(2026, 11, 1), hm(0, 0)), utc(2026, 11, 1, 4, 0));
+        assert_eq!(local_instant(havana, date(2026, 11, 1), hm(0, 30)), utc(2026, 11, 1, 4, 30));
     }
 
     #[test]
@@ -526,16 +436,8 @@ mod tests {
         assert_eq!(
             runs,
             vec![
-                DueRun {
-                    kind: RunKind::Bill,
-                    local_date: date(2026, 11, 1),
-                    at: utc(2026, 11, 1, 4, 0),
-                },
-                DueRun {
-                    kind: RunKind::Autopay,
-                    local_date: date(2026, 11, 1),
-                    at: utc(2026, 11, 1, 4, 30),
-                },
+                DueRun { kind: RunKind::Bill, local_date: date(2026, 11, 1), at: utc(2026, 11, 1, 4, 0) },
+                DueRun { kind: RunKind::Autopay, local_date: date(2026, 11, 1), at: utc(2026, 11, 1, 4, 30) },
             ]
         );
     }
@@ -545,22 +447,10 @@ mod tests {
         // Beirut 2026-03-29: 00:00 +02 -> 01:00 +03 at 2026-03-28 22:00Z.
         // Beirut 2026-10-25: 00:00 +03 -> 23:00 +02 (Oct 24) at 21:00Z.
         let beirut = zone("Asia/Beirut");
-        assert_eq!(
-            local_instant(beirut, date(2026, 3, 29), hm(0, 0)),
-            utc(2026, 3, 28, 22, 0)
-        );
-        assert_eq!(
-            local_instant(beirut, date(2026, 3, 29), hm(0, 30)),
-            utc(2026, 3, 28, 22, 30)
-        );
-        assert_eq!(
-            local_instant(beirut, date(2026, 10, 25), hm(0, 0)),
-            utc(2026, 10, 24, 22, 0)
-        );
-        assert_eq!(
-            local_instant(beirut, date(2026, 10, 24), hm(23, 30)),
-            utc(2026, 10, 24, 20, 30)
-        );
+        assert_eq!(local_instant(beirut, date(2026, 3, 29), hm(0, 0)), utc(2026, 3, 28, 22, 0));
+        assert_eq!(local_instant(beirut, date(2026, 3, 29), hm(0, 30)), utc(2026, 3, 28, 22, 30));
+        assert_eq!(local_instant(beirut, date(2026, 10, 25), hm(0, 0)), utc(2026, 10, 24, 22, 0));
+        assert_eq!(local_instant(beirut, date(2026, 10, 24), hm(23, 30)), utc(2026, 10, 24, 20, 30));
     }
 
     #[test]
@@ -578,10 +468,7 @@ mod tests {
         let midnight = utc(2026, 1, 15, 5, 0);
         let earlier = utc(2026, 1, 14, 12, 0);
         let later = utc(2026, 1, 15, 12, 0);
-        assert_eq!(
-            local_dates_between(ny, hm(0, 0), earlier, midnight),
-            vec![date(2026, 1, 15)]
-        );
+        assert_eq!(local_dates_between(ny, hm(0, 0), earlier, midnight), vec![date(2026, 1, 15)]);
         assert!(local_dates_between(ny, hm(0, 0), midnight, later).is_empty());
     }
 
@@ -611,24 +498,13 @@ mod tests {
             utc(2026, 2, 3, 12, 0),
             |first, last| {
                 cadence_calls.push((first, last));
-                first
-                    .iter_days()
-                    .take_while(|d| *d <= last)
-                    .filter(|d| d.day() == 1)
-                    .collect()
+                first.iter_days().take_while(|d| *d <= last).filter(|d| d.day() == 1).collect()
             },
             no_superbills,
             false,
         );
         assert_eq!(cadence_calls, vec![(date(2026, 1, 31), date(2026, 2, 3))]);
-        assert_eq!(
-            runs,
-            vec![DueRun {
-                kind: RunKind::Bill,
-                local_date: date(2026, 2, 1),
-                at: utc(2026, 2, 1, 5, 0),
-            }]
-        );
+        assert_eq!(runs, vec![DueRun { kind: RunKind::Bill, local_date: date(2026, 2, 1), at: utc(2026, 2, 1, 5, 0) }]);
     }
 
     #[test]
@@ -654,22 +530,10 @@ mod tests {
             asked.push((year, month));
             clamp_day(year, month, 31)
         };
-        let feb_2027 = due_runs(
-            ny,
-            utc(2027, 2, 20, 12, 0),
-            utc(2027, 3, 2, 12, 0),
-            no_bills,
-            &mut superbill_day,
-            false,
-        );
-        let leap_feb_2028 = due_runs(
-            ny,
-            utc(2028, 2, 20, 12, 0),
-            utc(2028, 3, 2, 12, 0),
-            no_bills,
-            &mut superbill_day,
-            false,
-        );
+        let feb_2027 =
+            due_runs(ny, utc(2027, 2, 20, 12, 0), utc(2027, 3, 2, 12, 0), no_bills, &mut superbill_day, false);
+        let leap_feb_2028 =
+            due_runs(ny, utc(2028, 2, 20, 12, 0), utc(2028, 3, 2, 12, 0), no_bills, &mut superbill_day, false);
         assert_eq!(asked, vec![(2027, 2), (2027, 3), (2028, 2), (2028, 3)]);
         let dates = |runs: &[DueRun]| runs.iter().map(|r| r.local_date).collect::<Vec<_>>();
         assert_eq!(dates(&feb_2027), vec![date(2027, 2, 28)]);
@@ -694,10 +558,7 @@ mod tests {
         );
         assert_eq!(asked, vec![(2026, 1), (2026, 2), (2026, 3), (2026, 4)]);
         let dates: Vec<_> = runs.iter().map(|r| r.local_date).collect();
-        assert_eq!(
-            dates,
-            vec![date(2026, 1, 15), date(2026, 2, 15), date(2026, 3, 15)]
-        );
+        assert_eq!(dates, vec![date(2026, 1, 15), date(2026, 2, 15), date(2026, 3, 15)]);
     }
 
     #[test]
@@ -754,11 +615,7 @@ mod tests {
         );
         assert_eq!(
             runs,
-            vec![DueRun {
-                kind: RunKind::Autopay,
-                local_date: date(2026, 1, 15),
-                at: utc(2026, 1, 15, 5, 30),
-            }]
+            vec![DueRun { kind: RunKind::Autopay, local_date: date(2026, 1, 15), at: utc(2026, 1, 15, 5, 30) }]
         );
     }
 
@@ -766,26 +623,12 @@ mod tests {
     fn non_hour_offsets_resolve_exactly() {
         // Kolkata is +05:30 and Kiritimati +14:00, with no DST in 2026.
         let kolkata = zone("Asia/Kolkata");
-        assert_eq!(
-            local_instant(kolkata, date(2026, 1, 15), hm(0, 0)),
-            utc(2026, 1, 14, 18, 30)
-        );
-        assert_eq!(
-            local_instant(kolkata, date(2026, 1, 15), hm(0, 30)),
-            utc(2026, 1, 14, 19, 0)
-        );
+        assert_eq!(local_instant(kolkata, date(2026, 1, 15), hm(0, 0)), utc(2026, 1, 14, 18, 30));
+        assert_eq!(local_instant(kolkata, date(2026, 1, 15), hm(0, 30)), utc(2026, 1, 14, 19, 0));
         let kiritimati = zone("Pacific/Kiritimati");
+        assert_eq!(local_instant(kiritimati, date(2026, 1, 15), hm(0, 0)), utc(2026, 1, 14, 10, 0));
         assert_eq!(
-            local_instant(kiritimati, date(2026, 1, 15), hm(0, 0)),
-            utc(2026, 1, 14, 10, 0)
-        );
-        assert_eq!(
-            local_dates_between(
-                kiritimati,
-                hm(0, 0),
-                utc(2026, 1, 13, 0, 0),
-                utc(2026, 1, 15, 0, 0)
-            ),
+            local_dates_between(kiritimati, hm(0, 0), utc(2026, 1, 13, 0, 0), utc(2026, 1, 15, 0, 0)),
             vec![date(2026, 1, 14), date(2026, 1, 15)]
         );
     }
@@ -797,10 +640,7 @@ mod tests {
         // the same instant as the next midnight, and both dates run.
         let kiritimati = zone("Pacific/Kiritimati");
         let end_of_gap = utc(1994, 12, 31, 10, 0);
-        assert_eq!(
-            local_instant(kiritimati, date(1994, 12, 31), hm(0, 0)),
-            end_of_gap
-        );
+        assert_eq!(local_instant(kiritimati, date(1994, 12, 31), hm(0, 0)), end_of_gap);
         assert_eq!(
             local_dates_between(kiritimati, hm(0, 0), utc(1994, 12, 30, 0, 0), end_of_gap),
             vec![date(1994, 12, 30), date(1994, 12, 31), date(1995, 1, 1)]
@@ -809,17 +649,10 @@ mod tests {
 
     #[test]
     fn resolved_instants_never_decrease_across_a_year_of_transitions() {
-        for name in [
-            "America/New_York",
-            "America/Santiago",
-            "America/Havana",
-            "Asia/Beirut",
-            "Australia/Lord_Howe",
-        ] {
+        for name in ["America/New_York", "America/Santiago", "America/Havana", "Asia/Beirut", "Australia/Lord_Howe"] {
             let tz = zone(name);
             for time in [hm(0, 0), hm(0, 30)] {
-                let dates =
-                    local_dates_between(tz, time, utc(2025, 12, 31, 12, 0), utc(2027, 1, 1, 12, 0));
+                let dates = local_dates_between(tz, time, utc(2025, 12, 31, 12, 0), utc(2027, 1, 1, 12, 0));
                 assert_eq!(dates.len(), 366, "{name} at {time}");
                 assert!(
                     dates.windows(2).all(|w| w[0].succ_opt() == Some(w[1])),
@@ -836,9 +669,7 @@ mod tests {
         for kind in [RunKind::Bill, RunKind::Superbill, RunKind::Autopay] {
             assert_eq!(kind.as_str().parse::<RunKind>(), Ok(kind));
         }
-        let err = "Bill"
-            .parse::<RunKind>()
-            .expect_err("names are case-sensitive");
+        let err = "Bill".parse::<RunKind>().expect_err("names are case-sensitive");
         assert_eq!(err.input, "Bill");
         assert!(err.to_string().contains("bill, superbill, autopay"));
         assert_eq!(RunKind::Bill.local_time(), hm(0, 0));
@@ -862,11 +693,7 @@ mod tests {
 
     #[test]
     fn extreme_dates_do_not_panic() {
-        for name in [
-            "America/New_York",
-            "Pacific/Kiritimati",
-            "Pacific/Pago_Pago",
-        ] {
+        for name in ["America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago"] {
             let tz = zone(name);
             let _ = local_instant(tz, NaiveDate::MAX, NaiveTime::MIN);
             let _ = local_instant(tz, NaiveDate::MIN, NaiveTime::MIN);

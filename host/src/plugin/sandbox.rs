@@ -68,11 +68,17 @@ impl Sandbox {
         self.memory_exceeded
     }
 
-    /// The last line the guest wrote to stderr (a panic message, usually), if any.
+    /// The last line the guest wrote to stderr (a panic message, usually), if any. Rust's hint
+    /// after a first panic ("note: run with `RUST_BACKTRACE=1` …") is passed over, as it follows
+    /// the panic message and says nothing about the failure.
     pub(super) fn last_stderr_line(&self) -> Option<String> {
         let contents = self.stderr.contents();
         let text = String::from_utf8_lossy(&contents);
-        text.lines().rev().find(|line| !line.trim().is_empty()).map(|line| line.trim().to_string())
+        text.lines()
+            .rev()
+            .map(str::trim)
+            .find(|line| !line.is_empty() && !line.starts_with("note: run with `RUST_BACKTRACE=1`"))
+            .map(str::to_string)
     }
 }
 

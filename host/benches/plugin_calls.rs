@@ -1,0 +1,342 @@
+//! What a policy call costs, for the built-in default plugin: a fresh instance, one call on
+//! 10,000 service lines, and the same policy code compiled natively on the same input.
+//!
+//! Run with `cargo bench -p autobill --bench plugin_calls`. Each figure is the median of many
+//! runs after one warm-up run; the WebAssembly figures include everything the engine pays for a
+//! call: a fresh store and instance, copying the arguments in and the answer out, and the host's
+//! validation of the answer.
+
+use autobill::plugin::policy::{
+    AutomationSettings, BillCreation, ClientBilling, Document, DocumentKind, DocumentStatus, PracticeContext,
+    ServiceLine, ShareRequest,
+};
+use autobill::plugin::{PluginLimits, PluginRuntime, Slot, to_policy_date, validate};
+use autobill_guest::{BillCadence, ShareFilter, SuperbillInclusion};
+use autobill_plugin_default::DefaultPolicy;
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+const LINES: usize = 10_000;
+const CLIENTS: u64 = 40;
+const REQUESTS: usize = 1_000;
+
+/// Targets from the design: a fresh instance, and one call on 10,000 lines.
+const INSTANTIATE_TARGET: Duration = Duration::from_micros(50);
+const CALL_TARGET: Duration = Duration::from_millis(5);
+
+fn main() {
+    let runtime = PluginRuntime::new(PluginLimits::default()).expect("the engine starts");
+    let plugin = runtime.load_default().expect("the default plugin loads");
+    let at = DateTime::<Utc>::from_timestamp(1_775_001_600, 0).expect("a valid instant"); // 2026-04-01
+    let practice = practice();
+    let run_date = NaiveDate::from_ymd_opt(2026, 4, 1).expect("a real date");
+    let lines = lines();
+    let clients = clients();
+    let requests = requests(&clients);
+
+    let guest_practice = native::practice(&practice);
+    let guest_run_date = native::date(&to_policy_date(run_date));
+    let guest_lines: Vec<_> = lines.iter().map(native::line).collect();
+    let guest_clients: Vec<_> = clients.iter().map(native::client).collect();
+    let guest_requests: Vec<_> = requests.iter().map(native::request).collect();
+
+    // The two builds must do the same work for the comparison to mean anything.
+    let bills = plugin.group_lines(at, &practice, run_date, &lines).expect("group_lines answers");
+    let native_bills = DefaultPolicy::group_lines(&guest_practice, guest_run_date, &guest_lines).unwrap();
+    assert_eq!(bills.len(), native_bills.len());
+    let superbills = plugin.select_lines(at, &practice, run_date, &clients, &lines).expect("select_lines answers");
+    let native_superbills =
+        DefaultPolicy::select_lines(&guest_practice, guest_run_date, &guest_clients, &guest_lines).unwrap();
+    assert_eq!(superbills.len(), native_superbills.len());
+    let eligible: usize = superbills.iter().map(|superbill| superbill.lines.len()).sum();
+
+    let mut rows = Vec::new();
+    let mut row = |name: String, runs: usize, time: Duration, target: Option<Duration>| {
+        rows.push((name, runs, time, target));
+        time
+    };
+
+    let instantiate = row(
+        "fresh store + instance (check_config \"\" on bill_cadence)".into(),
+        2_001,
+        median(2_001, || black_box(plugin.check_config(Slot::BillCadence, black_box(""))).expect("accepted")),
+        Some(INSTANTIATE_TARGET),
+    );
+    let wasm_group = row(
+        format!("group_lines, {LINES} lines, daily -> {} bills", bills.len()),
+        51,
+        median(51, || {
+            black_box(plugin.group_lines(at, &practice, run_date, black_box(&lines)).expect("answers"));
+        }),
+        Some(CALL_TARGET),
+    );
+    let wasm_select = row(
+        format!("select_lines, {LINES} lines -> {} superbills of {eligible} lines", superbills.len()),
+        51,
+        median(51, || {
+            black_box(plugin.select_lines(at, &practice, run_date, &clients, black_box(&lines)).expect("answers"));
+        }),
+        Some(CALL_TARGET),
+    );
+    row(
+        format!("decide_shares, {REQUESTS} requests"),
+        201,
+        median(201, || {
+            black_box(plugin.decide_shares(at, &practice, black_box(&requests)).expect("answers"));
+        }),
+        None,
+    );
+    row(
+        "  of which host validation of the group_lines answer".into(),
+        51,
+        median(51, || validate::bill_plans(black_box(&lines), black_box(&bills)).expect("valid")),
+        None,
+    );
+    let native_group = row(
+        format!("native group_lines, {LINES} lines"),
+        201,
+        median(201, || {
+            black_box(DefaultPolicy::group_lines(&guest_practice, guest_run_date, black_box(&guest_lines)).unwrap());
+        }),
+        None,
+    );
+    let native_select = row(
+        format!("native select_lines, {LINES} lines"),
+        201,
+        median(201, || {
+            black_box(
+                DefaultPolicy::select_lines(&guest_practice, guest_run_date, &guest_clients, black_box(&guest_lines))
+                    .unwrap(),
+            );
+        }),
+        None,
+    );
+    row(
+        format!("native decide_shares, {REQUESTS} requests"),
+        201,
+        median(201, || {
+            black_box(DefaultPolicy::decide_shares(&guest_practice, black_box(&guest_requests)).unwrap());
+        }),
+        None,
+    );
+
+    println!();
+    println!("plugin_calls: the default plugin; {LINES} lines of {CLIENTS} clients over March 2026, ~90% CPT-coded");
+    println!();
+    println!("| {:<68} | {:>5} | {:>11} | {:>9} |", "measurement", "runs", "median", "target");
+    println!("|{:-<70}|{:-<7}|{:-<13}|{:-<11}|", "", "", "", "");
+    for (name, runs, time, target) in &rows {
+        let target = match target {
+            Some(target) if time <= target => format!("<= {} ok", show(*target)),
+            Some(target) => format!("<= {} OVER", show(*target)),
+            None => String::new(),
+        };
+        println!("| {name:<68} | {runs:>5} | {:>11} | {target:>9} |", show(*time));
+    }
+    println!();
+    println!(
+        "WASM / native: group_lines {:.1}x (WASM minus instantiation {:.1}x), select_lines {:.1}x (minus instantiation {:.1}x)",
+        ratio(wasm_group, native_group),
+        ratio(wasm_group.saturating_sub(instantiate), native_group),
+        ratio(wasm_select, native_select),
+        ratio(wasm_select.saturating_sub(instantiate), native_select),
+    );
+}
+
+/// The median time of `runs` runs of `f`, after one warm-up run.
+fn median<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    black_box(f());
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(f());
+            start.elapsed()
+        })
+        .collect();
+    times.sort_unstable();
+    times[runs / 2]
+}
+
+fn ratio(wasm: Duration, native: Duration) -> f64 {
+    wasm.as_secs_f64() / native.as_secs_f64().max(1e-12)
+}
+
+fn show(time: Duration) -> String {
+    let micros = time.as_secs_f64() * 1e6;
+    if micros < 1_000.0 { format!("{micros:.1} us") } else { format!("{:.2} ms", micros / 1_000.0) }
+}
+
+fn practice() -> PracticeContext {
+    PracticeContext {
+        practice_id: 1,
+        timezone: "America/New_York".into(),
+        currency: "USD".into(),
+        automation: AutomationSettings {
+            bill_creation: BillCreation::Daily,
+            superbill_day: 1,
+            share_by_default: true,
+            share_delay_minutes: 60,
+            autopay: false,
+        },
+        config: String::new(),
+    }
+}
+
+/// A deterministic stream of small numbers.
+struct Numbers(u64);
+
+impl Numbers {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % bound
+    }
+}
+
+/// 10,000 lines on appointments of one to three lines, of 40 clients, dated over March 2026.
+fn lines() -> Vec<ServiceLine> {
+    const CPT: [&str; 4] = ["90837", "90834", "90791", "96127"];
+    let mut numbers = Numbers(0x2545_f491_4f6c_dd1d);
+    let mut lines = Vec::with_capacity(LINES);
+    let mut appointment_id = 0;
+    let first = NaiveDate::from_ymd_opt(2026, 3, 1).expect("a real date");
+    while lines.len() < LINES {
+        appointment_id += 1;
+        let client_id = 1 + numbers.below(CLIENTS);
+        let date = to_policy_date(first + Days::new(numbers.below(31)));
+        for _ in 0..=numbers.below(3) {
+            let fee = 5_000 + numbers.below(20_000) as i64;
+            lines.push(ServiceLine {
+                line_id: lines.len() as u64 + 1,
+                appointment_id,
+                client_id,
+                date,
+                service_code: "90837".into(),
+                cpt_code: (numbers.below(10) != 0).then(|| CPT[numbers.below(4) as usize].to_string()),
+                icd10_codes: vec!["F41.1".into()],
+                fee,
+                paid: 0,
+            });
+        }
+    }
+    lines.truncate(LINES);
+    lines
+}
+
+fn clients() -> Vec<ClientBilling> {
+    (1..=CLIENTS)
+        .map(|client_id| ClientBilling {
+            client_id,
+            email_on_file: client_id % 5 != 0,
+            email_allowed: client_id % 7 != 0,
+            auto_superbills: client_id % 4 != 0,
+            auto_share: client_id % 3 != 0,
+            autopay: false,
+            card_on_file: false,
+        })
+        .collect()
+}
+
+fn requests(clients: &[ClientBilling]) -> Vec<ShareRequest> {
+    (0..REQUESTS)
+        .map(|index| {
+            let client = clients[index % clients.len()].clone();
+            let (kind, status) = match index % 4 {
+                0 => (DocumentKind::Superbill, DocumentStatus::Issued),
+                1 => (DocumentKind::Bill, DocumentStatus::Paid),
+                2 => (DocumentKind::Bill, DocumentStatus::Void),
+                _ => (DocumentKind::Bill, DocumentStatus::Open),
+            };
+            let document = Document {
+                document_id: index as u64 + 1,
+                kind,
+                client_id: client.client_id,
+                total: 15_000,
+                paid: 0,
+                status,
+            };
+            ShareRequest { document, client }
+        })
+        .collect()
+}
+
+/// The host's view of the contract's types as the guest SDK's, for the native build.
+mod native {
+    use autobill::plugin::policy as host;
+    use autobill_guest as guest;
+
+    pub fn date(date: &host::Date) -> guest::Date {
+        guest::Date { year: date.year, month: date.month, day: date.day }
+    }
+
+    pub fn practice(practice: &host::PracticeContext) -> guest::PracticeContext {
+        let automation = &practice.automation;
+        guest::PracticeContext {
+            practice_id: practice.practice_id,
+            timezone: practice.timezone.clone(),
+            currency: practice.currency.clone(),
+            automation: guest::AutomationSettings {
+                bill_creation: match automation.bill_creation {
+                    host::BillCreation::Daily => guest::BillCreation::Daily,
+                    host::BillCreation::Monthly => guest::BillCreation::Monthly,
+                    host::BillCreation::Manual => guest::BillCreation::Manual,
+                },
+                superbill_day: automation.superbill_day,
+                share_by_default: automation.share_by_default,
+                share_delay_minutes: automation.share_delay_minutes,
+                autopay: automation.autopay,
+            },
+            config: practice.config.clone(),
+        }
+    }
+
+    pub fn line(line: &host::ServiceLine) -> guest::ServiceLine {
+        guest::ServiceLine {
+            line_id: line.line_id,
+            appointment_id: line.appointment_id,
+            client_id: line.client_id,
+            date: date(&line.date),
+            service_code: line.service_code.clone(),
+            cpt_code: line.cpt_code.clone(),
+            icd10_codes: line.icd10_codes.clone(),
+            fee: line.fee,
+            paid: line.paid,
+        }
+    }
+
+    pub fn client(client: &host::ClientBilling) -> guest::ClientBilling {
+        guest::ClientBilling {
+            client_id: client.client_id,
+            email_on_file: client.email_on_file,
+            email_allowed: client.email_allowed,
+            auto_superbills: client.auto_superbills,
+            auto_share: client.auto_share,
+            autopay: client.autopay,
+            card_on_file: client.card_on_file,
+        }
+    }
+
+    pub fn request(request: &host::ShareRequest) -> guest::ShareRequest {
+        let document = &request.document;
+        guest::ShareRequest {
+            document: guest::Document {
+                document_id: document.document_id,
+                kind: match document.kind {
+                    host::DocumentKind::Bill => guest::DocumentKind::Bill,
+                    host::DocumentKind::Superbill => guest::DocumentKind::Superbill,
+                },
+                client_id: document.client_id,
+                total: document.total,
+                paid: document.paid,
+                status: match document.status {
+                    host::DocumentStatus::Pended => guest::DocumentStatus::Pended,
+                    host::DocumentStatus::Open => guest::DocumentStatus::Open,
+                    host::DocumentStatus::Paid => guest::DocumentStatus::Paid,
+                    host::DocumentStatus::Void => guest::DocumentStatus::Void,
+                    host::DocumentStatus::Issued => guest::DocumentStatus::Issued,
+                },
+            },
+            client: client(&request.client),
+        }
+    }
+}

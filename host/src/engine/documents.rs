@@ -1,0 +1,439 @@
+//! Bill runs, superbill runs, and sharing the documents they make.
+
+use super::events::{self, EventKind};
+use super::{ClaimedRun, Engine, EngineError, Policies};
+use crate::domain::{DocumentKind, format_money};
+use crate::mail::Message;
+use crate::plugin::policy::{self, ClientBilling, ServiceLine, ShareDecision};
+use crate::plugin::{Slot, to_policy_date};
+use crate::store::{self, Client, Practice, StoreError};
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+
+/// How many ids one `IN (…)` list holds.
+const ID_CHUNK: usize = 500;
+
+/// How long a share whose email failed waits before the next try.
+const SHARE_RETRY: i64 = 5;
+
+/// Candidate lines with their `APPOINTMENT:SERVICE` names.
+struct Candidates {
+    lines: Vec<ServiceLine>,
+    names: HashMap<u64, String>,
+}
+
+async fn candidate_lines(
+    tx: &mut AnyConnection,
+    practice: i64,
+    column: &str,
+    before: chrono::NaiveDate,
+) -> Result<Candidates, EngineError> {
+    let sql = format!(
+        "SELECT l.id, l.appointment_id, l.client_id, l.local_date, s.code, s.cpt_code, l.fee, l.paid, c.diagnosis, a.reference
+         FROM service_lines l
+         JOIN appointments a ON a.id = l.appointment_id
+         JOIN services s ON s.id = l.service_id
+         JOIN clients c ON c.id = l.client_id
+         WHERE l.practice_id = $1 AND l.{column} IS NULL AND a.status = 'completed' AND l.fee > 0 AND l.local_date < $2
+         ORDER BY l.local_date, l.id"
+    );
+    let rows = sqlx::query(&sql).bind(practice).bind(store::date_text(before)).fetch_all(&mut *tx).await?;
+    let mut candidates =
+        Candidates { lines: Vec::with_capacity(rows.len()), names: HashMap::with_capacity(rows.len()) };
+    for row in &rows {
+        let id = u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or_default();
+        let date: String = row.try_get(3)?;
+        let code: String = row.try_get(4)?;
+        let diagnosis: String = row.try_get(8)?;
+        let appointment: String = row.try_get(9)?;
+        candidates.names.insert(id, format!("{appointment}:{code}"));
+        candidates.lines.push(ServiceLine {
+            line_id: id,
+            appointment_id: u64::try_from(row.try_get::<i64, _>(1)?).unwrap_or_default(),
+            client_id: u64::try_from(row.try_get::<i64, _>(2)?).unwrap_or_default(),
+            date: to_policy_date(store::parse_date(&date)?),
+            service_code: code,
+            cpt_code: row.try_get(5)?,
+            icd10_codes: diagnosis.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect(),
+            fee: row.try_get(6)?,
+            paid: row.try_get(7)?,
+        });
+    }
+    Ok(candidates)
+}
+
+/// Points lines at their new document, refusing any line that is already on one.
+async fn attach_lines(tx: &mut AnyConnection, column: &str, document: i64, lines: &[u64]) -> Result<(), EngineError> {
+    for chunk in lines.chunks(ID_CHUNK) {
+        let ids: Vec<String> = chunk.iter().map(u64::to_string).collect();
+        let sql =
+            format!("UPDATE service_lines SET {column} = $1 WHERE {column} IS NULL AND id IN ({})", ids.join(","));
+        let updated = sqlx::query(&sql).bind(document).execute(&mut *tx).await?.rows_affected();
+        if updated != chunk.len() as u64 {
+            return Err(EngineError::Invalid(format!(
+                "a line was already on another document while creating {column} {document}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn client_billing(client: &Client) -> ClientBilling {
+    ClientBilling {
+        client_id: u64::try_from(client.id).unwrap_or_default(),
+        email_on_file: client.email.as_deref().is_some_and(|email| !email.trim().is_empty()),
+        email_allowed: client.email_enabled,
+        auto_superbills: client.auto_superbills,
+        auto_share: client.auto_share,
+        autopay: client.autopay,
+        card_on_file: client.card.is_some(),
+    }
+}
+
+async fn clients(tx: &mut AnyConnection, practice: i64) -> Result<HashMap<i64, Client>, EngineError> {
+    let rows = sqlx::query("SELECT id FROM clients WHERE practice_id = $1").bind(practice).fetch_all(&mut *tx).await?;
+    let mut clients = HashMap::new();
+    for row in rows {
+        let id: i64 = row.try_get(0)?;
+        clients.insert(id, client_in(tx, id).await?);
+    }
+    Ok(clients)
+}
+
+async fn client_in(tx: &mut AnyConnection, id: i64) -> Result<Client, EngineError> {
+    let row = sqlx::query("SELECT id, reference, name, email, email_enabled, auto_superbills, auto_share, autopay, card, diagnosis FROM clients WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound { what: "client", id: id.to_string() })?;
+    let diagnosis: String = row.try_get(9)?;
+    Ok(Client {
+        id: row.try_get(0)?,
+        reference: row.try_get(1)?,
+        name: row.try_get(2)?,
+        email: row.try_get(3)?,
+        email_enabled: row.try_get::<i64, _>(4)? != 0,
+        auto_superbills: row.try_get::<i64, _>(5)? != 0,
+        auto_share: row.try_get::<i64, _>(6)? != 0,
+        autopay: row.try_get::<i64, _>(7)? != 0,
+        card: row.try_get(8)?,
+        diagnosis: diagnosis.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect(),
+    })
+}
+
+impl Engine {
+    /// Bills the unbilled lines of completed appointments dated before the run's date, as the
+    /// cadence policy groups them.
+    pub(super) async fn bill_run(
+        &self,
+        run: &ClaimedRun,
+        practice: &Practice,
+        policies: &Policies,
+    ) -> Result<(), EngineError> {
+        let mut tx = self.store.pool().begin().await?;
+        let candidates = candidate_lines(&mut tx, practice.id, "bill_id", run.local_date).await?;
+        let mut opened = vec![];
+        if !candidates.lines.is_empty() {
+            let ctx = policies.context(practice, Slot::BillCadence);
+            let plans = policies.cadence.0.group_lines(run.at, &ctx, run.local_date, &candidates.lines)?;
+            let fees: HashMap<u64, i64> = candidates.lines.iter().map(|line| (line.line_id, line.fee)).collect();
+            let references = client_references(&mut tx, practice.id).await?;
+            for plan in plans {
+                let total: i64 = plan.lines.iter().map(|line| fees.get(line).copied().unwrap_or_default()).sum();
+                let status = if plan.status == policy::BillStatus::Open { "open" } else { "pended" };
+                let client = i64::try_from(plan.client_id).unwrap_or_default();
+                let row = sqlx::query("INSERT INTO bills (practice_id, client_id, status, total, created_at, opened_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+                    .bind(practice.id)
+                    .bind(client)
+                    .bind(status)
+                    .bind(total)
+                    .bind(store::seconds(run.at))
+                    .bind((status == "open").then(|| store::seconds(run.at)))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let bill: i64 = row.try_get(0)?;
+                attach_lines(&mut tx, "bill_id", bill, &plan.lines).await?;
+                let lines =
+                    plan.lines.iter().map(|line| candidates.names.get(line).cloned().unwrap_or_default()).collect();
+                let client = references.get(&client).cloned().unwrap_or_default();
+                events::record(
+                    &mut tx,
+                    practice.id,
+                    run.at,
+                    EventKind::BillCreated { bill, client, status: status.into(), total, lines },
+                )
+                .await?;
+                if status == "open" {
+                    opened.push(bill);
+                }
+            }
+        }
+        decide_shares(&mut tx, practice, policies, DocumentKind::Bill, &opened, run.at).await?;
+        self.finish_run(&mut tx, run).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Makes superbills from lines on no superbill yet, as the inclusion policy picks them.
+    pub(super) async fn superbill_run(
+        &self,
+        run: &ClaimedRun,
+        practice: &Practice,
+        policies: &Policies,
+    ) -> Result<(), EngineError> {
+        let mut tx = self.store.pool().begin().await?;
+        let candidates = candidate_lines(&mut tx, practice.id, "superbill_id", run.local_date).await?;
+        let mut created = vec![];
+        if !candidates.lines.is_empty() {
+            let clients = clients(&mut tx, practice.id).await?;
+            let mut billing: Vec<ClientBilling> = clients.values().map(client_billing).collect();
+            billing.sort_by_key(|client| client.client_id);
+            let ctx = policies.context(practice, Slot::SuperbillInclusion);
+            let plans = policies.superbill.0.select_lines(run.at, &ctx, run.local_date, &billing, &candidates.lines)?;
+            let by_id: HashMap<u64, &ServiceLine> = candidates.lines.iter().map(|line| (line.line_id, line)).collect();
+            for plan in plans {
+                let lines: Vec<&ServiceLine> = plan.lines.iter().filter_map(|id| by_id.get(id).copied()).collect();
+                let total: i64 = lines.iter().map(|line| line.fee).sum();
+                let paid: i64 = lines.iter().map(|line| line.paid).sum();
+                let client = i64::try_from(plan.client_id).unwrap_or_default();
+                let row = sqlx::query("INSERT INTO superbills (practice_id, client_id, total, paid, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+                    .bind(practice.id)
+                    .bind(client)
+                    .bind(total)
+                    .bind(paid)
+                    .bind(store::seconds(run.at))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let superbill: i64 = row.try_get(0)?;
+                attach_lines(&mut tx, "superbill_id", superbill, &plan.lines).await?;
+                let names =
+                    plan.lines.iter().map(|line| candidates.names.get(line).cloned().unwrap_or_default()).collect();
+                let client = clients.get(&client).map(|c| c.reference.clone()).unwrap_or_default();
+                events::record(
+                    &mut tx,
+                    practice.id,
+                    run.at,
+                    EventKind::SuperbillCreated { superbill, client, total, paid, lines: names },
+                )
+                .await?;
+                created.push(superbill);
+            }
+        }
+        decide_shares(&mut tx, practice, policies, DocumentKind::Superbill, &created, run.at).await?;
+        self.finish_run(&mut tx, run).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Emails every share whose delay has passed, checking again that the client still allows it.
+    pub(super) async fn dispatch_shares(&self, now: DateTime<Utc>) -> Result<usize, EngineError> {
+        let due = sqlx::query("SELECT id FROM shares WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, id")
+            .bind(store::seconds(now))
+            .fetch_all(self.store.pool())
+            .await?;
+        let mut handled = 0;
+        for row in due {
+            let id: i64 = row.try_get(0)?;
+            let claimed = sqlx::query("UPDATE shares SET status = 'sending' WHERE id = $1 AND status = 'pending'")
+                .bind(id)
+                .execute(self.store.pool())
+                .await?;
+            if claimed.rows_affected() == 1 {
+                self.send_share(id, now).await?;
+                handled += 1;
+            }
+        }
+        Ok(handled)
+    }
+
+    async fn send_share(&self, id: i64, now: DateTime<Utc>) -> Result<(), EngineError> {
+        let row = sqlx::query("SELECT practice_id, document_kind, document_id, client_id FROM shares WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.store.pool())
+            .await?;
+        let (practice_id, kind, document, client_id): (i64, String, i64, i64) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+        let kind = DocumentKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("document kind `{kind}`")))?;
+        let practice = self.store.practice(practice_id).await?;
+        let client = self.store.client(client_id).await?;
+        let summary = document_summary(self, kind, document).await?;
+        let skip = if summary.status == "void" {
+            Some("the document is void")
+        } else if !client.auto_share {
+            Some("automatic sharing is off for this client")
+        } else if client.email.as_deref().is_none_or(|email| email.trim().is_empty()) {
+            Some("no email address on file")
+        } else if !client.email_enabled {
+            Some("email is turned off in the client's communication preferences")
+        } else {
+            None
+        };
+        let mut tx = self.store.pool().begin().await?;
+        if let Some(reason) = skip {
+            sqlx::query("UPDATE shares SET status = 'skipped', reason = $1 WHERE id = $2")
+                .bind(reason)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let event = EventKind::ShareSkipped {
+                document,
+                kind: kind.as_str().into(),
+                client: client.reference.clone(),
+                reason: reason.into(),
+            };
+            events::record(&mut tx, practice_id, now, event).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        let to = client.email.clone().unwrap_or_default();
+        let message = Message {
+            id: format!("{}-{document}", kind.as_str()),
+            from: format!("{} <billing@autobill.invalid>", practice.name),
+            to: to.clone(),
+            subject: format!("Your {} from {}", kind.as_str(), practice.name),
+            text: format!(
+                "Hello {},\n\nYour {} #{document} from {} is attached.\nTotal: {}\nPaid: {}\nBalance: {}\nStatus: {}\n",
+                client.name,
+                kind.as_str(),
+                practice.name,
+                format_money(summary.total, &practice.currency),
+                format_money(summary.paid, &practice.currency),
+                format_money(summary.total - summary.paid, &practice.currency),
+                summary.status
+            ),
+        };
+        match self.mailer.send(&message).await {
+            Ok(()) => {
+                sqlx::query("UPDATE shares SET status = 'sent', recipient = $1, sent_at = $2 WHERE id = $3")
+                    .bind(&to)
+                    .bind(store::seconds(now))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let event =
+                    EventKind::DocumentShared { document, kind: kind.as_str().into(), client: client.reference, to };
+                events::record(&mut tx, practice_id, now, event).await?;
+            }
+            Err(error) => {
+                tracing::warn!(share = id, "email failed, retrying later: {error}");
+                sqlx::query("UPDATE shares SET status = 'pending', due_at = $1, reason = $2 WHERE id = $3")
+                    .bind(store::seconds(now + Duration::minutes(SHARE_RETRY)))
+                    .bind(error.to_string())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A document's totals and status, as a share shows them.
+struct DocumentSummary {
+    total: i64,
+    paid: i64,
+    status: String,
+}
+
+async fn document_summary(engine: &Engine, kind: DocumentKind, id: i64) -> Result<DocumentSummary, EngineError> {
+    let sql = match kind {
+        DocumentKind::Bill => "SELECT total, paid, status FROM bills WHERE id = $1",
+        DocumentKind::Superbill => "SELECT total, paid, 'issued' FROM superbills WHERE id = $1",
+    };
+    let row = sqlx::query(sql)
+        .bind(id)
+        .fetch_optional(engine.store.pool())
+        .await?
+        .ok_or(StoreError::NotFound { what: "document", id: id.to_string() })?;
+    Ok(DocumentSummary { total: row.try_get(0)?, paid: row.try_get(1)?, status: row.try_get(2)? })
+}
+
+async fn client_references(tx: &mut AnyConnection, practice: i64) -> Result<HashMap<i64, String>, EngineError> {
+    let rows = sqlx::query("SELECT id, reference FROM clients WHERE practice_id = $1")
+        .bind(practice)
+        .fetch_all(&mut *tx)
+        .await?;
+    rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect()
+}
+
+/// Asks the share policy about new documents and records its decisions as share rows.
+pub(super) async fn decide_shares(
+    tx: &mut AnyConnection,
+    practice: &Practice,
+    policies: &Policies,
+    kind: DocumentKind,
+    documents: &[i64],
+    at: DateTime<Utc>,
+) -> Result<(), EngineError> {
+    if documents.is_empty() {
+        return Ok(());
+    }
+    let table = match kind {
+        DocumentKind::Bill => "SELECT client_id, total, paid, status FROM bills WHERE id = $1",
+        DocumentKind::Superbill => "SELECT client_id, total, paid, 'issued' FROM superbills WHERE id = $1",
+    };
+    let mut requests = vec![];
+    let mut owners = vec![];
+    for id in documents {
+        let row = sqlx::query(table).bind(id).fetch_one(&mut *tx).await?;
+        let client = client_in(tx, row.try_get(0)?).await?;
+        let status: String = row.try_get(3)?;
+        let status = match status.as_str() {
+            "pended" => policy::DocumentStatus::Pended,
+            "paid" => policy::DocumentStatus::Paid,
+            "void" => policy::DocumentStatus::Void,
+            "issued" => policy::DocumentStatus::Issued,
+            _ => policy::DocumentStatus::Open,
+        };
+        requests.push(policy::ShareRequest {
+            document: policy::Document {
+                document_id: u64::try_from(*id).unwrap_or_default(),
+                kind: match kind {
+                    DocumentKind::Bill => policy::DocumentKind::Bill,
+                    DocumentKind::Superbill => policy::DocumentKind::Superbill,
+                },
+                client_id: u64::try_from(client.id).unwrap_or_default(),
+                total: row.try_get(1)?,
+                paid: row.try_get(2)?,
+                status,
+            },
+            client: client_billing(&client),
+        });
+        owners.push(client);
+    }
+    let ctx = policies.context(practice, Slot::ShareFilter);
+    let decisions = policies.share.0.decide_shares(at, &ctx, &requests)?;
+    for ((id, client), decision) in documents.iter().zip(&owners).zip(decisions) {
+        let (status, due_at, reason) = match &decision {
+            ShareDecision::Send(delay) => {
+                ("pending", Some(store::seconds(at + Duration::minutes(i64::from(*delay)))), None)
+            }
+            ShareDecision::Skip(reason) => ("skipped", None, Some(reason.clone())),
+        };
+        sqlx::query(
+            "INSERT INTO shares (practice_id, document_kind, document_id, client_id, status, due_at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (document_kind, document_id) DO NOTHING",
+        )
+        .bind(practice.id)
+        .bind(kind.as_str())
+        .bind(id)
+        .bind(client.id)
+        .bind(status)
+        .bind(due_at)
+        .bind(reason.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        if let ShareDecision::Skip(reason) = decision {
+            let event = EventKind::ShareSkipped {
+                document: *id,
+                kind: kind.as_str().into(),
+                client: client.reference.clone(),
+                reason,
+            };
+            events::record(tx, practice.id, at, event).await?;
+        }
+    }
+    Ok(())
+}

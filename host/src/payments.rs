@@ -1,0 +1,70 @@
+//! Taking payments. The engine charges through [`PaymentGateway`]; [`SandboxGateway`] is the
+//! embedded default, with deterministic outcomes per card reference, for demos and simulations.
+
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed future, so gateways can be chosen at run time.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One off-session charge of a client's default card.
+#[derive(Clone, Debug)]
+pub struct ChargeRequest {
+    /// Written to the store before the call; the same key always means the same charge.
+    pub idempotency_key: String,
+    /// The card's reference at the provider.
+    pub card: String,
+    /// Amount in minor units.
+    pub amount: i64,
+    /// ISO 4217 currency.
+    pub currency: String,
+}
+
+/// How a charge ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    /// The money was taken.
+    Succeeded {
+        /// The provider's reference for the payment.
+        reference: String,
+    },
+    /// The card was declined.
+    Declined {
+        /// The provider's decline code, e.g. `insufficient_funds`.
+        code: String,
+        /// Whether trying again another night may succeed.
+        retryable: bool,
+    },
+    /// The bank wants the client present; off-session charges cannot succeed.
+    AuthenticationRequired,
+}
+
+/// A failure to reach the provider or to understand it (not a decline).
+#[derive(Debug, thiserror::Error)]
+#[error("payment provider error: {0}")]
+pub struct PaymentError(pub String);
+
+/// Charges cards.
+pub trait PaymentGateway: Send + Sync {
+    /// Charges a card off-session. Must be idempotent on `request.idempotency_key`.
+    fn charge<'a>(&'a self, request: &'a ChargeRequest) -> BoxFuture<'a, Result<ChargeOutcome, PaymentError>>;
+}
+
+/// A sandbox gateway that charges nobody: the outcome depends only on the card reference.
+/// `declined`, `insufficient_funds` and `authentication_required` fail as named; any other
+/// reference (e.g. `visa`) succeeds.
+#[derive(Clone, Debug, Default)]
+pub struct SandboxGateway;
+
+impl PaymentGateway for SandboxGateway {
+    fn charge<'a>(&'a self, request: &'a ChargeRequest) -> BoxFuture<'a, Result<ChargeOutcome, PaymentError>> {
+        Box::pin(async move {
+            Ok(match request.card.as_str() {
+                "declined" => ChargeOutcome::Declined { code: "card_declined".into(), retryable: false },
+                "insufficient_funds" => ChargeOutcome::Declined { code: "insufficient_funds".into(), retryable: true },
+                "authentication_required" => ChargeOutcome::AuthenticationRequired,
+                _ => ChargeOutcome::Succeeded { reference: format!("sandbox_{}", request.idempotency_key) },
+            })
+        })
+    }
+}

@@ -1,0 +1,186 @@
+//! The schema, as ordered migrations. One text serves SQLite and PostgreSQL: `{pk}` and `{blob}`
+//! are the only words that differ, and every statement is plain enough for both.
+
+/// Migrations in order; each runs once, inside a transaction, and is recorded by number.
+pub const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", INITIAL)];
+
+const INITIAL: &str = r#"
+CREATE TABLE practices (
+    id {pk},
+    name TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    npi TEXT NOT NULL DEFAULT '',
+    tax_id TEXT NOT NULL DEFAULT '',
+    address TEXT NOT NULL DEFAULT '',
+    phone TEXT NOT NULL DEFAULT '',
+    bills TEXT NOT NULL,
+    superbill_day BIGINT NOT NULL,
+    share_default BIGINT NOT NULL,
+    share_delay_minutes BIGINT NOT NULL,
+    autopay BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    scheduled_until BIGINT NOT NULL
+);
+
+CREATE TABLE plugins (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    bytes {blob} NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE plugin_assignments (
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    slot TEXT NOT NULL,
+    plugin_id TEXT NOT NULL REFERENCES plugins(id),
+    config TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (practice_id, slot)
+);
+
+CREATE TABLE services (
+    id {pk},
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    fee BIGINT NOT NULL,
+    cpt_code TEXT,
+    UNIQUE (practice_id, code)
+);
+
+CREATE TABLE clients (
+    id {pk},
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    reference TEXT NOT NULL,
+    name TEXT NOT NULL,
+    email TEXT,
+    email_enabled BIGINT NOT NULL,
+    auto_superbills BIGINT NOT NULL,
+    auto_share BIGINT NOT NULL,
+    autopay BIGINT NOT NULL,
+    card TEXT,
+    autopay_paused TEXT,
+    diagnosis TEXT NOT NULL DEFAULT '',
+    UNIQUE (practice_id, reference)
+);
+
+CREATE TABLE appointments (
+    id {pk},
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    client_id BIGINT NOT NULL REFERENCES clients(id),
+    reference TEXT NOT NULL,
+    starts_at BIGINT NOT NULL,
+    local_date TEXT NOT NULL,
+    status TEXT NOT NULL,
+    UNIQUE (practice_id, reference)
+);
+
+CREATE TABLE bills (
+    id {pk},
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    client_id BIGINT NOT NULL REFERENCES clients(id),
+    status TEXT NOT NULL,
+    total BIGINT NOT NULL,
+    paid BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    opened_at BIGINT,
+    paid_at BIGINT,
+    voided_at BIGINT
+);
+
+CREATE TABLE superbills (
+    id {pk},
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    client_id BIGINT NOT NULL REFERENCES clients(id),
+    total BIGINT NOT NULL,
+    paid BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE service_lines (
+    id {pk},
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    appointment_id BIGINT NOT NULL REFERENCES appointments(id),
+    client_id BIGINT NOT NULL REFERENCES clients(id),
+    service_id BIGINT NOT NULL REFERENCES services(id),
+    local_date TEXT NOT NULL,
+    fee BIGINT NOT NULL,
+    paid BIGINT NOT NULL DEFAULT 0,
+    bill_id BIGINT REFERENCES bills(id),
+    superbill_id BIGINT REFERENCES superbills(id)
+);
+CREATE INDEX service_lines_unbilled ON service_lines (practice_id, bill_id);
+CREATE INDEX service_lines_unsuperbilled ON service_lines (practice_id, superbill_id);
+
+CREATE TABLE bill_products (
+    id {pk},
+    bill_id BIGINT NOT NULL REFERENCES bills(id),
+    name TEXT NOT NULL,
+    amount BIGINT NOT NULL,
+    added_at BIGINT NOT NULL
+);
+
+CREATE TABLE runs (
+    id {pk},
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    kind TEXT NOT NULL,
+    local_date TEXT NOT NULL,
+    due_at BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    claimed_by TEXT,
+    lease_until BIGINT,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    error TEXT,
+    finished_at BIGINT,
+    UNIQUE (practice_id, kind, local_date)
+);
+CREATE INDEX runs_pending ON runs (status, due_at);
+
+CREATE TABLE shares (
+    id {pk},
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    document_kind TEXT NOT NULL,
+    document_id BIGINT NOT NULL,
+    client_id BIGINT NOT NULL REFERENCES clients(id),
+    status TEXT NOT NULL,
+    due_at BIGINT,
+    reason TEXT,
+    recipient TEXT,
+    sent_at BIGINT,
+    UNIQUE (document_kind, document_id)
+);
+CREATE INDEX shares_due ON shares (status, due_at);
+
+CREATE TABLE payment_attempts (
+    id {pk},
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    bill_id BIGINT NOT NULL REFERENCES bills(id),
+    client_id BIGINT NOT NULL REFERENCES clients(id),
+    attempt BIGINT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    amount BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    retryable BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    UNIQUE (bill_id, attempt)
+);
+
+CREATE TABLE payments (
+    id {pk},
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    bill_id BIGINT NOT NULL REFERENCES bills(id),
+    attempt_id BIGINT NOT NULL UNIQUE REFERENCES payment_attempts(id),
+    amount BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE events (
+    id {pk},
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    at BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX events_by_time ON events (practice_id, at, id);
+"#;
