@@ -240,7 +240,7 @@ fn clients() -> Vec<ClientBilling> {
 fn requests(clients: &[ClientBilling]) -> Vec<ShareRequest> {
     (0..REQUESTS)
         .map(|index| {
-            let client = clients[index % clients.len()].clone();
+            let client = clients[index % clients.len()];
             let (kind, status) = match index % 4 {
                 0 => (DocumentKind::Superbill, DocumentStatus::Issued),
                 1 => (DocumentKind::Bill, DocumentStatus::Paid),

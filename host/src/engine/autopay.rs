@@ -52,7 +52,7 @@ impl Engine {
                 self.gateway.charge(&request).await.map_err(|error| EngineError::Invalid(error.to_string()))?;
             self.record_outcome(run, practice, &attempt, outcome).await?;
         }
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         self.finish_run(&mut tx, run).await?;
         tx.commit().await?;
         Ok(())
@@ -68,7 +68,7 @@ impl Engine {
         card: String,
         client: String,
     ) -> Result<Option<Attempt>, EngineError> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         let rows = sqlx::query("SELECT id, attempt, idempotency_key, amount, status, created_at, retryable FROM payment_attempts WHERE bill_id = $1 ORDER BY attempt")
             .bind(bill)
             .fetch_all(&mut *tx)
@@ -114,7 +114,7 @@ impl Engine {
         attempt: &Attempt,
         outcome: ChargeOutcome,
     ) -> Result<(), EngineError> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         let (status, reason, retryable) = match &outcome {
             ChargeOutcome::Succeeded { .. } => ("succeeded", None, false),
             ChargeOutcome::Declined { code, retryable } => {

@@ -131,7 +131,7 @@ impl Engine {
         practice: &Practice,
         policies: &Policies,
     ) -> Result<(), EngineError> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         let candidates = candidate_lines(&mut tx, practice.id, "bill_id", run.local_date).await?;
         let mut opened = vec![];
         if !candidates.lines.is_empty() {
@@ -182,7 +182,7 @@ impl Engine {
         practice: &Practice,
         policies: &Policies,
     ) -> Result<(), EngineError> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         let candidates = candidate_lines(&mut tx, practice.id, "superbill_id", run.local_date).await?;
         let mut created = vec![];
         if !candidates.lines.is_empty() {
@@ -269,7 +269,7 @@ impl Engine {
         } else {
             None
         };
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         if let Some(reason) = skip {
             sqlx::query("UPDATE shares SET status = 'skipped', reason = $1 WHERE id = $2")
                 .bind(reason)

@@ -255,7 +255,7 @@ impl Engine {
         }
         let policies = self.policies(practice.id).await?;
         let (runs, failures) = self.due_runs(practice, &policies, practice.scheduled_until, now);
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         for run in &runs {
             sqlx::query(
                 "INSERT INTO runs (practice_id, kind, local_date, due_at, status) VALUES ($1, $2, $3, $4, 'pending')
@@ -287,12 +287,17 @@ impl Engine {
         Ok(())
     }
 
-    /// Claims the earliest run due by `now` that no live host holds.
+    /// Claims the earliest run due by `now` that no live host holds. A practice's runs go one at a
+    /// time and in order, so two hosts never bill the same practice at once.
     async fn claim_next_run(&self, now: DateTime<Utc>) -> Result<Option<ClaimedRun>, EngineError> {
         loop {
             let candidate = sqlx::query(
-                "SELECT id, practice_id, kind, local_date, due_at FROM runs
+                "SELECT id, practice_id, kind, local_date, due_at FROM runs r
                  WHERE due_at <= $1 AND (status = 'pending' OR (status = 'running' AND lease_until < $1))
+                   AND NOT EXISTS (
+                     SELECT 1 FROM runs e WHERE e.practice_id = r.practice_id AND e.id <> r.id
+                       AND (e.status = 'pending' OR e.status = 'running')
+                       AND (e.due_at < r.due_at OR (e.due_at = r.due_at AND e.id < r.id) OR (e.status = 'running' AND e.lease_until >= $1)))
                  ORDER BY due_at, id LIMIT 1",
             )
             .bind(store::seconds(now))
@@ -353,7 +358,7 @@ impl Engine {
 
     async fn fail_run(&self, run: &ClaimedRun, reason: &str, now: DateTime<Utc>) -> Result<(), EngineError> {
         tracing::warn!(run = run.id, practice = run.practice_id, kind = run.kind.as_str(), "run failed: {reason}");
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("UPDATE runs SET status = 'failed', error = $1, finished_at = $2 WHERE id = $3")
             .bind(reason)
             .bind(store::seconds(now))
@@ -377,7 +382,7 @@ impl Engine {
     pub async fn open_pended_bills(&self, practice_id: i64, now: DateTime<Utc>) -> Result<usize, EngineError> {
         let practice = self.store.practice(practice_id).await?;
         let policies = self.policies(practice_id).await?;
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         let rows = sqlx::query("SELECT b.id, c.reference FROM bills b JOIN clients c ON c.id = b.client_id WHERE b.practice_id = $1 AND b.status = 'pended' ORDER BY b.id")
             .bind(practice_id)
             .fetch_all(&mut *tx)
@@ -411,7 +416,7 @@ impl Engine {
         if amount <= 0 {
             return Err(EngineError::Invalid(format!("a product's amount must be positive, not {amount}")));
         }
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         let row = sqlx::query(
             "SELECT b.id, b.status, b.paid FROM bills b JOIN service_lines l ON l.bill_id = b.id JOIN appointments a ON a.id = l.appointment_id
              WHERE a.practice_id = $1 AND a.reference = $2 LIMIT 1",
@@ -447,7 +452,7 @@ impl Engine {
 
     /// Records a warning for a practice, e.g. about its settings.
     pub async fn warn(&self, practice_id: i64, message: String, now: DateTime<Utc>) -> Result<(), EngineError> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         events::record(&mut tx, practice_id, now, EventKind::Warning { message }).await?;
         tx.commit().await?;
         Ok(())

@@ -211,6 +211,16 @@ impl Store {
         &self.pool
     }
 
+    /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN
+    /// IMMEDIATE`), so a transaction that reads before it writes waits for other writers instead
+    /// of failing when it upgrades.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Which database is behind the store.
     pub fn dialect(&self) -> Dialect {
         self.dialect
@@ -222,7 +232,7 @@ impl Store {
             .execute(&self.pool)
             .await?;
         for (name, sql) in migrations::MIGRATIONS {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin().await?;
             if self.dialect == Dialect::Postgres {
                 // Serialises concurrent migrators; released at commit.
                 sqlx::query("SELECT pg_advisory_xact_lock(7262011)").execute(&mut *tx).await?;
@@ -493,7 +503,7 @@ impl Store {
         status: AppointmentStatus,
         services: &[(i64, i64)],
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let row = sqlx::query(
             "INSERT INTO appointments (practice_id, client_id, reference, starts_at, local_date, status) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )

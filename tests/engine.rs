@@ -1,0 +1,412 @@
+//! The billing engine over time, on SQLite and on PostgreSQL: each test runs on both backends.
+//! PostgreSQL comes from `AUTOBILL_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`);
+//! every test gets a fresh database of its own.
+
+use autobill::engine::{Engine, Event, EventKind};
+use autobill::mail::FileOutbox;
+use autobill::payments::SandboxGateway;
+use autobill::plugin::{PluginLimits, PluginRuntime};
+use autobill::scenario;
+use autobill::schedule::local_instant;
+use autobill::simulate::{self, SimulationOptions};
+use autobill::store::Store;
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use sqlx::{Connection, Row};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+fn runtime() -> Arc<PluginRuntime> {
+    static RUNTIME: OnceLock<Arc<PluginRuntime>> = OnceLock::new();
+    RUNTIME.get_or_init(|| Arc::new(PluginRuntime::new(PluginLimits::default()).expect("the plugin runtime starts"))).clone()
+}
+
+/// A fresh, empty database of the given backend.
+struct TestDb {
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn database(backend: &str) -> TestDb {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let url = match backend {
+        "sqlite" => format!("sqlite://{}", dir.path().join("autobill.db").display()),
+        _ => {
+            static COUNTER: AtomicUsize = AtomicUsize::new(0);
+            let admin = std::env::var("AUTOBILL_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            sqlx::any::install_default_drivers();
+            let mut connection = sqlx::AnyConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|error| panic!("PostgreSQL at {admin} is needed for these tests (set AUTOBILL_TEST_POSTGRES_URL): {error}"));
+            let name = format!("autobill_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut connection).await.expect("drop an old test database");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.expect("create a test database");
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base).to_string();
+            format!("{base}/{name}")
+        }
+    };
+    TestDb { url, _dir: dir }
+}
+
+const PRACTICE: &str = r#"
+[practice]
+name = "Test Practice"
+timezone = "TIMEZONE"
+currency = "USD"
+
+[practice.automation]
+bills = "BILLS"
+superbill_day = SUPERBILL_DAY
+share = true
+share_delay_minutes = 60
+autopay = true
+
+[[service]]
+code = "90837"
+name = "Psychotherapy"
+fee = 15000
+cpt = "90837"
+
+[[service]]
+code = "GROUP"
+name = "Group session"
+fee = 5000
+"#;
+
+fn practice(timezone: &str, bills: &str, superbill_day: u8) -> String {
+    PRACTICE.replace("TIMEZONE", timezone).replace("BILLS", bills).replace("SUPERBILL_DAY", &superbill_day.to_string())
+}
+
+async fn simulate(backend: &str, scenario: &str, from: (i32, u32, u32), until: (i32, u32, u32)) -> Vec<Event> {
+    let db = database(backend).await;
+    let loaded = scenario::parse("test.toml", scenario).unwrap_or_else(|error| panic!("{error}"));
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let options = SimulationOptions {
+        from: day(from),
+        until: day(until),
+        database_url: Some(db.url.clone()),
+        plugins: vec![],
+        work_dir: work.path().to_path_buf(),
+    };
+    simulate::run(&loaded, &options, runtime()).await.unwrap_or_else(|error| panic!("{error}")).events
+}
+
+fn day((year, month, day): (i32, u32, u32)) -> NaiveDate {
+    NaiveDate::from_ymd_opt(year, month, day).expect("a real date")
+}
+
+fn local(events: &[Event], tz: chrono_tz::Tz, name: &str) -> Vec<String> {
+    events
+        .iter()
+        .filter(|event| event_name(&event.kind) == name)
+        .map(|event| event.at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+        .collect()
+}
+
+fn event_name(kind: &EventKind) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.get("event").and_then(|e| e.as_str().map(str::to_string))).unwrap_or_default()
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("sqlite").await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("postgres").await } )*
+        }
+    };
+}
+
+on_both_backends!(
+    daily_bills_are_created_at_midnight_charged_at_half_past_and_shared_after_the_delay,
+    monthly_bills_are_created_on_the_first_with_the_whole_month,
+    manual_bills_stay_pended_until_a_person_opens_them,
+    superbill_day_31_runs_on_the_last_day_of_february_in_leap_and_common_years,
+    superbills_hold_earlier_months_cpt_lines_of_opted_in_clients_with_payments,
+    sharing_is_checked_again_when_the_email_is_due,
+    soft_declines_retry_nightly_then_pause_autopay_and_hard_declines_do_not_retry,
+    a_midnight_that_does_not_exist_runs_when_the_clock_jumps,
+    a_host_down_over_three_midnights_catches_up_three_runs_in_order,
+    two_engines_on_one_database_run_each_run_once,
+    a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates,
+);
+
+fn client(id: &str, extra: &str) -> String {
+    format!("\n[[client]]\nid = \"{id}\"\nname = \"{id}\"\nemail = \"{id}@example.com\"\n{extra}\n")
+}
+
+fn appointment(id: &str, client: &str, start: &str, status: &str, services: &str) -> String {
+    format!("\n[[appointment]]\nid = \"{id}\"\nclient = \"{client}\"\nstart = \"{start}\"\nstatus = \"{status}\"\nservices = [{services}]\n")
+}
+
+const NY: chrono_tz::Tz = chrono_tz::America::New_York;
+
+async fn daily_bills_are_created_at_midnight_charged_at_half_past_and_shared_after_the_delay(backend: &str) {
+    let scenario = practice("America/New_York", "daily", 1)
+        + &client("ana", "autopay = true\ncard = \"visa\"")
+        + &appointment("a1", "ana", "2026-03-07T10:00", "completed", "\"90837\", \"GROUP\"")
+        + &appointment("a2", "ana", "2026-03-09T10:00", "cancelled", "\"90837\"");
+    let events = simulate(backend, &scenario, (2026, 3, 7), (2026, 3, 10)).await;
+    assert_eq!(local(&events, NY, "bill_created"), ["2026-03-08 00:00"], "one bill, at the midnight after the visit (a DST day)");
+    assert_eq!(local(&events, NY, "payment_succeeded"), ["2026-03-08 00:30"]);
+    assert_eq!(local(&events, NY, "document_shared"), ["2026-03-08 01:00"]);
+    let created = events.iter().find_map(|e| match &e.kind {
+        EventKind::BillCreated { total, lines, status, .. } => Some((*total, lines.clone(), status.clone())),
+        _ => None,
+    });
+    assert_eq!(created, Some((20_000, vec!["a1:90837".to_string(), "a1:GROUP".to_string()], "open".to_string())));
+}
+
+async fn monthly_bills_are_created_on_the_first_with_the_whole_month(backend: &str) {
+    let scenario = practice("America/New_York", "monthly", 1)
+        + &client("ana", "")
+        + &appointment("a1", "ana", "2026-01-05T10:00", "completed", "\"90837\"")
+        + &appointment("a2", "ana", "2026-01-31T23:30", "completed", "\"90837\"")
+        + &appointment("a3", "ana", "2026-02-01T09:00", "completed", "\"90837\"");
+    let events = simulate(backend, &scenario, (2026, 1, 1), (2026, 2, 27)).await;
+    assert_eq!(local(&events, NY, "bill_created"), ["2026-02-01 00:00"]);
+    let lines: Vec<Vec<String>> = events.iter().filter_map(|e| match &e.kind {
+        EventKind::BillCreated { lines, .. } => Some(lines.clone()),
+        _ => None,
+    }).collect();
+    assert_eq!(lines, [vec!["a1:90837".to_string(), "a2:90837".to_string()]], "February's visit waits for March 1st");
+}
+
+async fn manual_bills_stay_pended_until_a_person_opens_them(backend: &str) {
+    let scenario = practice("America/New_York", "manual", 1)
+        + &client("ana", "autopay = true\ncard = \"visa\"")
+        + &appointment("a1", "ana", "2026-01-05T10:00", "completed", "\"90837\"")
+        + &appointment("a2", "ana", "2026-01-05T15:00", "completed", "\"GROUP\"")
+        + "\n[[action]]\nat = \"2026-01-06T09:00\"\nkind = \"add_product\"\nappointment = \"a1\"\nname = \"Card fee\"\namount = 300\n"
+        + "\n[[action]]\nat = \"2026-01-06T10:00\"\nkind = \"open_pended_bills\"\n";
+    let events = simulate(backend, &scenario, (2026, 1, 5), (2026, 1, 7)).await;
+    let statuses: Vec<String> = events.iter().filter_map(|e| match &e.kind {
+        EventKind::BillCreated { status, .. } => Some(status.clone()),
+        _ => None,
+    }).collect();
+    assert_eq!(statuses, ["pended", "pended"], "one pended bill per appointment");
+    assert_eq!(local(&events, NY, "payment_succeeded"), ["2026-01-07 00:30", "2026-01-07 00:30"], "pended bills are not charged; opened ones are");
+    assert_eq!(local(&events, NY, "bill_opened").len(), 2);
+    assert_eq!(local(&events, NY, "document_shared"), ["2026-01-06 11:00", "2026-01-06 11:00"], "shared an hour after opening");
+    let charged: i64 = events.iter().filter_map(|e| match &e.kind {
+        EventKind::PaymentSucceeded { amount, .. } => Some(*amount),
+        _ => None,
+    }).sum();
+    assert_eq!(charged, 15_000 + 300 + 5_000, "the product added by a person is charged with its bill");
+}
+
+async fn superbill_day_31_runs_on_the_last_day_of_february_in_leap_and_common_years(backend: &str) {
+    for (year, last) in [(2027, 28), (2028, 29)] {
+        let scenario = practice("America/New_York", "daily", 31)
+            + &client("ana", "auto_superbills = true")
+            + &appointment("a1", "ana", &format!("{year}-01-20T10:00"), "completed", "\"90837\"");
+        let events = simulate(backend, &scenario, (year, 2, 1), (year, 3, 31)).await;
+        assert_eq!(local(&events, NY, "superbill_created"), [format!("{year}-02-{last} 00:00")], "{year}");
+    }
+}
+
+async fn superbills_hold_earlier_months_cpt_lines_of_opted_in_clients_with_payments(backend: &str) {
+    let scenario = practice("America/New_York", "daily", 1)
+        + &client("ana", "auto_superbills = true\nautopay = true\ncard = \"visa\"\ndiagnosis = [\"F41.1\"]")
+        + &client("ben", "auto_superbills = false")
+        + &appointment("a1", "ana", "2026-01-05T10:00", "completed", "\"90837\", \"GROUP\"")
+        + &appointment("a2", "ana", "2026-01-31T10:00", "completed", "\"90837\"")
+        + &appointment("a3", "ana", "2026-02-01T10:00", "completed", "\"90837\"")
+        + &appointment("b1", "ben", "2026-01-06T10:00", "completed", "\"90837\"");
+    let events = simulate(backend, &scenario, (2026, 1, 1), (2026, 3, 1)).await;
+    let superbills: Vec<(String, String, i64, i64, Vec<String>)> = events.iter().filter_map(|e| match &e.kind {
+        EventKind::SuperbillCreated { client, total, paid, lines, .. } => Some((e.at.with_timezone(&NY).format("%m-%d").to_string(), client.clone(), *total, *paid, lines.clone())),
+        _ => None,
+    }).collect();
+    assert_eq!(superbills, [
+        ("02-01".to_string(), "ana".to_string(), 30_000, 15_000, vec!["a1:90837".to_string(), "a2:90837".to_string()]),
+        ("03-01".to_string(), "ana".to_string(), 15_000, 15_000, vec!["a3:90837".to_string()]),
+    ], "only CPT-coded lines, only from earlier months, each on one superbill, with what autopay had paid when each was made (the January 31st visit is charged at 00:30, after the superbill)");
+}
+
+async fn sharing_is_checked_again_when_the_email_is_due(backend: &str) {
+    let scenario = practice("America/New_York", "daily", 1)
+        + &client("ana", "")
+        + &client("ben", "")
+        + &client("cy", "email_enabled = false")
+        + &client("dee", "auto_share = false")
+        + "\n[[client]]\nid = \"eve\"\nname = \"eve\"\n"
+        + &appointment("a1", "ana", "2026-01-05T10:00", "completed", "\"90837\"")
+        + &appointment("b1", "ben", "2026-01-05T10:00", "completed", "\"90837\"")
+        + &appointment("c1", "cy", "2026-01-05T10:00", "completed", "\"90837\"")
+        + &appointment("d1", "dee", "2026-01-05T10:00", "completed", "\"90837\"")
+        + &appointment("e1", "eve", "2026-01-05T10:00", "completed", "\"90837\"")
+        + "\n[[action]]\nat = \"2026-01-06T00:20\"\nkind = \"set_client\"\nid = \"ben\"\nemail_enabled = false\n";
+    let events = simulate(backend, &scenario, (2026, 1, 5), (2026, 1, 6)).await;
+    let shared: Vec<String> = events.iter().filter_map(|e| match &e.kind {
+        EventKind::DocumentShared { client, to, .. } => Some(format!("{client}->{to}")),
+        _ => None,
+    }).collect();
+    assert_eq!(shared, ["ana->ana@example.com"]);
+    let mut skipped: Vec<(String, String)> = events.iter().filter_map(|e| match &e.kind {
+        EventKind::ShareSkipped { client, reason, .. } => Some((client.clone(), reason.clone())),
+        _ => None,
+    }).collect();
+    skipped.sort();
+    assert_eq!(skipped, [
+        ("ben".to_string(), "email is turned off in the client's communication preferences".to_string()),
+        ("cy".to_string(), "email is turned off in the client's communication preferences".to_string()),
+        ("dee".to_string(), "automatic sharing is off for this client".to_string()),
+        ("eve".to_string(), "no email address on file".to_string()),
+    ]);
+}
+
+async fn soft_declines_retry_nightly_then_pause_autopay_and_hard_declines_do_not_retry(backend: &str) {
+    let scenario = practice("America/New_York", "daily", 1)
+        + &client("soft", "autopay = true\ncard = \"insufficient_funds\"")
+        + &client("hard", "autopay = true\ncard = \"declined\"")
+        + &client("sca", "autopay = true\ncard = \"authentication_required\"")
+        + &appointment("s1", "soft", "2026-01-05T10:00", "completed", "\"90837\"")
+        + &appointment("h1", "hard", "2026-01-05T10:00", "completed", "\"90837\"")
+        + &appointment("x1", "sca", "2026-01-05T10:00", "completed", "\"90837\"");
+    let events = simulate(backend, &scenario, (2026, 1, 5), (2026, 1, 12)).await;
+    let failures = |who: &str| -> Vec<String> {
+        events.iter().filter(|e| matches!(&e.kind, EventKind::PaymentFailed { client, .. } if client == who)).map(|e| e.at.with_timezone(&NY).format("%m-%d %H:%M").to_string()).collect()
+    };
+    assert_eq!(failures("soft"), ["01-06 00:30", "01-07 00:30", "01-08 00:30"]);
+    assert_eq!(failures("hard"), ["01-06 00:30"]);
+    assert_eq!(failures("sca"), ["01-06 00:30"]);
+    let warnings: Vec<String> = events.iter().filter_map(|e| match &e.kind {
+        EventKind::Warning { message } => Some(message.clone()),
+        _ => None,
+    }).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("autopay paused for client soft after 3 declined attempts"), "{}", warnings[0]);
+}
+
+async fn a_midnight_that_does_not_exist_runs_when_the_clock_jumps(backend: &str) {
+    // Santiago jumps from 00:00 to 01:00 on 2026-09-06.
+    let scenario = practice("America/Santiago", "daily", 1)
+        + &client("ana", "autopay = true\ncard = \"visa\"")
+        + &appointment("a1", "ana", "2026-09-05T10:00", "completed", "\"90837\"");
+    let events = simulate(backend, &scenario, (2026, 9, 5), (2026, 9, 6)).await;
+    let tz = chrono_tz::America::Santiago;
+    assert_eq!(local(&events, tz, "bill_created"), ["2026-09-06 01:00"]);
+    assert_eq!(local(&events, tz, "payment_succeeded"), ["2026-09-06 01:30"]);
+    let at = events.iter().find(|e| matches!(e.kind, EventKind::BillCreated { .. })).map(|e| e.at);
+    assert_eq!(at, Some(Utc.with_ymd_and_hms(2026, 9, 6, 4, 0, 0).unwrap()));
+}
+
+/// An engine over `url` with a practice of `clients` clients, each with one completed visit on
+/// each of the days given; returns the engine, the practice and its creation instant.
+async fn engine_with_visits(url: &str, host: &str, clients: usize, days: &[(i32, u32, u32)]) -> (Engine, i64, DateTime<Utc>) {
+    let store = Store::connect(url).await.expect("the store connects");
+    let created = local_instant(NY, day((2026, 1, 1)), NaiveTime::MIN) - Duration::hours(1);
+    let engine = engine_on(&store, host);
+    let practices = store.practices().await.expect("practices");
+    if let Some(existing) = practices.first() {
+        return (engine, existing.id, created);
+    }
+    let settings = autobill::domain::AutomationSettings { autopay: false, share: false, ..Default::default() };
+    let practice = store
+        .create_practice(
+            &autobill::store::NewPractice {
+                name: "P".into(),
+                timezone: NY,
+                currency: "USD".into(),
+                npi: String::new(),
+                tax_id: String::new(),
+                address: String::new(),
+                phone: String::new(),
+                automation: settings,
+            },
+            created,
+        )
+        .await
+        .expect("a practice");
+    let service = store.create_service(practice, "90837", "Therapy", 15_000, Some("90837")).await.expect("a service");
+    for n in 0..clients {
+        let client = store
+            .create_client(practice, &autobill::store::NewClient { reference: format!("c{n}"), name: format!("C {n}"), ..Default::default() })
+            .await
+            .expect("a client");
+        for (i, d) in days.iter().enumerate() {
+            let start = local_instant(NY, day(*d), NaiveTime::from_hms_opt(10, 0, 0).unwrap_or_default());
+            store
+                .create_appointment(practice, client, &format!("c{n}-{i}"), start, day(*d), autobill::domain::AppointmentStatus::Completed, &[(service, 15_000)])
+                .await
+                .expect("an appointment");
+        }
+    }
+    (engine, practice, created)
+}
+
+fn engine_on(store: &Store, host: &str) -> Engine {
+    let outbox = std::env::temp_dir().join("autobill-test-outbox");
+    Engine::new(store.clone(), runtime(), Arc::new(SandboxGateway), Arc::new(FileOutbox::new(outbox)), host).expect("an engine")
+}
+
+async fn count(store: &Store, sql: &str) -> i64 {
+    sqlx::query(sql).fetch_one(store.pool()).await.expect("a count").try_get(0).expect("an integer")
+}
+
+async fn a_host_down_over_three_midnights_catches_up_three_runs_in_order(backend: &str) {
+    let db = database(backend).await;
+    let (engine, _, _) = engine_with_visits(&db.url, "a", 1, &[(2026, 1, 1), (2026, 1, 2), (2026, 1, 3)]).await;
+    let up = local_instant(NY, day((2026, 1, 1)), NaiveTime::from_hms_opt(1, 0, 0).unwrap_or_default());
+    assert_eq!(engine.tick(up).await.expect("a tick").runs_done, 2, "January 1st's bill and superbill runs");
+    let back = local_instant(NY, day((2026, 1, 4)), NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default());
+    let report = engine.tick(back).await.expect("a tick");
+    assert_eq!(report.runs_done, 3);
+    let rows = sqlx::query("SELECT local_date FROM runs WHERE kind = 'bill' AND status = 'done' AND local_date > '2026-01-01' ORDER BY id").fetch_all(engine.store().pool()).await.expect("runs");
+    let dates: Vec<String> = rows.iter().map(|row| row.try_get(0).expect("a date")).collect();
+    assert_eq!(dates, ["2026-01-02", "2026-01-03", "2026-01-04"]);
+    assert_eq!(count(engine.store(), "SELECT COUNT(*) FROM bills").await, 3, "one bill per day of service");
+    assert_eq!(engine.tick(back).await.expect("a tick").runs_done, 0, "nothing runs twice");
+}
+
+async fn two_engines_on_one_database_run_each_run_once(backend: &str) {
+    let db = database(backend).await;
+    let days: Vec<(i32, u32, u32)> = (1..=20).map(|d| (2026, 1, d)).collect();
+    let (first, _, _) = engine_with_visits(&db.url, "host-a", 20, &days).await;
+    let second = engine_on(&Store::connect(&db.url).await.expect("a second pool"), "host-b");
+    let now = local_instant(NY, day((2026, 1, 21)), NaiveTime::from_hms_opt(6, 0, 0).unwrap_or_default());
+    let (a, b) = tokio::join!(first.tick(now), second.tick(now));
+    let (a, b) = (a.expect("host a ticks"), b.expect("host b ticks"));
+    assert_eq!(a.runs_done + b.runs_done, 22, "a bill run every midnight from January 1st to 21st, and January's superbill run");
+    assert_eq!(a.runs_failed + b.runs_failed, 0);
+    let store = first.store();
+    assert_eq!(count(store, "SELECT COUNT(*) FROM runs WHERE status = 'done'").await, 22);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM bills").await, 400, "20 clients x 20 days, each billed once");
+    assert_eq!(count(store, "SELECT COUNT(*) FROM service_lines WHERE bill_id IS NULL").await, 0);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM (SELECT bill_id FROM service_lines GROUP BY bill_id HAVING COUNT(*) > 1) t").await, 0);
+}
+
+async fn a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates(backend: &str) {
+    let db = database(backend).await;
+    let (engine, practice, _) = engine_with_visits(&db.url, "crashed", 5, &[(2026, 1, 5)]).await;
+    let store = engine.store().clone();
+    let now = local_instant(NY, day((2026, 1, 6)), NaiveTime::from_hms_opt(0, 5, 0).unwrap_or_default());
+    engine.tick(now - Duration::hours(6)).await.expect("the runs before tonight's");
+    // The crashed host had claimed tonight's run and written half of it when it died: its
+    // transaction never committed, so only its claim (with a lease) is left behind.
+    let mut tx = store.pool().begin().await.expect("a transaction");
+    sqlx::query("INSERT INTO runs (practice_id, kind, local_date, due_at, status, claimed_by, lease_until, attempts) VALUES ($1, 'bill', '2026-01-06', $2, 'running', 'crashed', $3, 1)")
+        .bind(practice)
+        .bind(local_instant(NY, day((2026, 1, 6)), NaiveTime::MIN).timestamp())
+        .bind((now + Duration::minutes(10)).timestamp())
+        .execute(&mut *tx)
+        .await
+        .expect("the claim");
+    tx.commit().await.expect("the claim commits");
+    let mut half = store.pool().begin().await.expect("a transaction");
+    sqlx::query("INSERT INTO bills (practice_id, client_id, status, total, created_at) SELECT practice_id, id, 'open', 15000, 0 FROM clients LIMIT 2")
+        .execute(&mut *half)
+        .await
+        .expect("half a run");
+    drop(half); // the process dies: nothing of the run's transaction survives
+
+    let other = engine_on(&store, "survivor");
+    assert_eq!(other.tick(now).await.expect("a tick").runs_done, 0, "the dead host's lease still holds");
+    let later = now + Duration::minutes(11);
+    assert_eq!(other.tick(later).await.expect("a tick").runs_done, 1, "the lease expired: the survivor takes the run over");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM bills").await, 5);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM service_lines WHERE bill_id IS NULL").await, 0);
+    assert_eq!(count(&store, "SELECT attempts FROM runs WHERE kind = 'bill' AND local_date = '2026-01-06'").await, 2);
+    assert_eq!(other.tick(later + Duration::hours(1)).await.expect("a tick").runs_done, 0);
+}
