@@ -17,7 +17,9 @@ use std::sync::{Arc, OnceLock};
 
 fn runtime() -> Arc<PluginRuntime> {
     static RUNTIME: OnceLock<Arc<PluginRuntime>> = OnceLock::new();
-    RUNTIME.get_or_init(|| Arc::new(PluginRuntime::new(PluginLimits::default()).expect("the plugin runtime starts"))).clone()
+    RUNTIME
+        .get_or_init(|| Arc::new(PluginRuntime::new(PluginLimits::default()).expect("the plugin runtime starts")))
+        .clone()
 }
 
 /// A fresh, empty database of the given backend.
@@ -32,14 +34,21 @@ async fn database(backend: &str) -> TestDb {
         "sqlite" => format!("sqlite://{}", dir.path().join("autobill.db").display()),
         _ => {
             static COUNTER: AtomicUsize = AtomicUsize::new(0);
-            let admin = std::env::var("AUTOBILL_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            let admin = std::env::var("AUTOBILL_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
             sqlx::any::install_default_drivers();
-            let mut connection = sqlx::AnyConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|error| panic!("PostgreSQL at {admin} is needed for these tests (set AUTOBILL_TEST_POSTGRES_URL): {error}"));
+            let mut connection = sqlx::AnyConnection::connect(&admin).await.unwrap_or_else(|error| {
+                panic!("PostgreSQL at {admin} is needed for these tests (set AUTOBILL_TEST_POSTGRES_URL): {error}")
+            });
             let name = format!("autobill_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut connection).await.expect("drop an old test database");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.expect("create a test database");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(&mut connection)
+                .await
+                .expect("drop an old test database");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut connection)
+                .await
+                .expect("create a test database");
             let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base).to_string();
             format!("{base}/{name}")
         }
@@ -103,7 +112,10 @@ fn local(events: &[Event], tz: chrono_tz::Tz, name: &str) -> Vec<String> {
 }
 
 fn event_name(kind: &EventKind) -> String {
-    serde_json::to_value(kind).ok().and_then(|v| v.get("event").and_then(|e| e.as_str().map(str::to_string))).unwrap_or_default()
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.get("event").and_then(|e| e.as_str().map(str::to_string)))
+        .unwrap_or_default()
 }
 
 macro_rules! on_both_backends {
@@ -136,7 +148,9 @@ fn client(id: &str, extra: &str) -> String {
 }
 
 fn appointment(id: &str, client: &str, start: &str, status: &str, services: &str) -> String {
-    format!("\n[[appointment]]\nid = \"{id}\"\nclient = \"{client}\"\nstart = \"{start}\"\nstatus = \"{status}\"\nservices = [{services}]\n")
+    format!(
+        "\n[[appointment]]\nid = \"{id}\"\nclient = \"{client}\"\nstart = \"{start}\"\nstatus = \"{status}\"\nservices = [{services}]\n"
+    )
 }
 
 const NY: chrono_tz::Tz = chrono_tz::America::New_York;
@@ -147,7 +161,11 @@ async fn daily_bills_are_created_at_midnight_charged_at_half_past_and_shared_aft
         + &appointment("a1", "ana", "2026-03-07T10:00", "completed", "\"90837\", \"GROUP\"")
         + &appointment("a2", "ana", "2026-03-09T10:00", "cancelled", "\"90837\"");
     let events = simulate(backend, &scenario, (2026, 3, 7), (2026, 3, 10)).await;
-    assert_eq!(local(&events, NY, "bill_created"), ["2026-03-08 00:00"], "one bill, at the midnight after the visit (a DST day)");
+    assert_eq!(
+        local(&events, NY, "bill_created"),
+        ["2026-03-08 00:00"],
+        "one bill, at the midnight after the visit (a DST day)"
+    );
     assert_eq!(local(&events, NY, "payment_succeeded"), ["2026-03-08 00:30"]);
     assert_eq!(local(&events, NY, "document_shared"), ["2026-03-08 01:00"]);
     let created = events.iter().find_map(|e| match &e.kind {
@@ -165,10 +183,13 @@ async fn monthly_bills_are_created_on_the_first_with_the_whole_month(backend: &s
         + &appointment("a3", "ana", "2026-02-01T09:00", "completed", "\"90837\"");
     let events = simulate(backend, &scenario, (2026, 1, 1), (2026, 2, 27)).await;
     assert_eq!(local(&events, NY, "bill_created"), ["2026-02-01 00:00"]);
-    let lines: Vec<Vec<String>> = events.iter().filter_map(|e| match &e.kind {
-        EventKind::BillCreated { lines, .. } => Some(lines.clone()),
-        _ => None,
-    }).collect();
+    let lines: Vec<Vec<String>> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::BillCreated { lines, .. } => Some(lines.clone()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(lines, [vec!["a1:90837".to_string(), "a2:90837".to_string()]], "February's visit waits for March 1st");
 }
 
@@ -180,18 +201,32 @@ async fn manual_bills_stay_pended_until_a_person_opens_them(backend: &str) {
         + "\n[[action]]\nat = \"2026-01-06T09:00\"\nkind = \"add_product\"\nappointment = \"a1\"\nname = \"Card fee\"\namount = 300\n"
         + "\n[[action]]\nat = \"2026-01-06T10:00\"\nkind = \"open_pended_bills\"\n";
     let events = simulate(backend, &scenario, (2026, 1, 5), (2026, 1, 7)).await;
-    let statuses: Vec<String> = events.iter().filter_map(|e| match &e.kind {
-        EventKind::BillCreated { status, .. } => Some(status.clone()),
-        _ => None,
-    }).collect();
+    let statuses: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::BillCreated { status, .. } => Some(status.clone()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(statuses, ["pended", "pended"], "one pended bill per appointment");
-    assert_eq!(local(&events, NY, "payment_succeeded"), ["2026-01-07 00:30", "2026-01-07 00:30"], "pended bills are not charged; opened ones are");
+    assert_eq!(
+        local(&events, NY, "payment_succeeded"),
+        ["2026-01-07 00:30", "2026-01-07 00:30"],
+        "pended bills are not charged; opened ones are"
+    );
     assert_eq!(local(&events, NY, "bill_opened").len(), 2);
-    assert_eq!(local(&events, NY, "document_shared"), ["2026-01-06 11:00", "2026-01-06 11:00"], "shared an hour after opening");
-    let charged: i64 = events.iter().filter_map(|e| match &e.kind {
-        EventKind::PaymentSucceeded { amount, .. } => Some(*amount),
-        _ => None,
-    }).sum();
+    assert_eq!(
+        local(&events, NY, "document_shared"),
+        ["2026-01-06 11:00", "2026-01-06 11:00"],
+        "shared an hour after opening"
+    );
+    let charged: i64 = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::PaymentSucceeded { amount, .. } => Some(*amount),
+            _ => None,
+        })
+        .sum();
     assert_eq!(charged, 15_000 + 300 + 5_000, "the product added by a person is charged with its bill");
 }
 
@@ -214,14 +249,33 @@ async fn superbills_hold_earlier_months_cpt_lines_of_opted_in_clients_with_payme
         + &appointment("a3", "ana", "2026-02-01T10:00", "completed", "\"90837\"")
         + &appointment("b1", "ben", "2026-01-06T10:00", "completed", "\"90837\"");
     let events = simulate(backend, &scenario, (2026, 1, 1), (2026, 3, 1)).await;
-    let superbills: Vec<(String, String, i64, i64, Vec<String>)> = events.iter().filter_map(|e| match &e.kind {
-        EventKind::SuperbillCreated { client, total, paid, lines, .. } => Some((e.at.with_timezone(&NY).format("%m-%d").to_string(), client.clone(), *total, *paid, lines.clone())),
-        _ => None,
-    }).collect();
-    assert_eq!(superbills, [
-        ("02-01".to_string(), "ana".to_string(), 30_000, 15_000, vec!["a1:90837".to_string(), "a2:90837".to_string()]),
-        ("03-01".to_string(), "ana".to_string(), 15_000, 15_000, vec!["a3:90837".to_string()]),
-    ], "only CPT-coded lines, only from earlier months, each on one superbill, with what autopay had paid when each was made (the January 31st visit is charged at 00:30, after the superbill)");
+    let superbills: Vec<(String, String, i64, i64, Vec<String>)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::SuperbillCreated { client, total, paid, lines, .. } => Some((
+                e.at.with_timezone(&NY).format("%m-%d").to_string(),
+                client.clone(),
+                *total,
+                *paid,
+                lines.clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        superbills,
+        [
+            (
+                "02-01".to_string(),
+                "ana".to_string(),
+                30_000,
+                15_000,
+                vec!["a1:90837".to_string(), "a2:90837".to_string()]
+            ),
+            ("03-01".to_string(), "ana".to_string(), 15_000, 15_000, vec!["a3:90837".to_string()]),
+        ],
+        "only CPT-coded lines, only from earlier months, each on one superbill, with what autopay had paid when each was made (the January 31st visit is charged at 00:30, after the superbill)"
+    );
 }
 
 async fn sharing_is_checked_again_when_the_email_is_due(backend: &str) {
@@ -238,22 +292,31 @@ async fn sharing_is_checked_again_when_the_email_is_due(backend: &str) {
         + &appointment("e1", "eve", "2026-01-05T10:00", "completed", "\"90837\"")
         + "\n[[action]]\nat = \"2026-01-06T00:20\"\nkind = \"set_client\"\nid = \"ben\"\nemail_enabled = false\n";
     let events = simulate(backend, &scenario, (2026, 1, 5), (2026, 1, 6)).await;
-    let shared: Vec<String> = events.iter().filter_map(|e| match &e.kind {
-        EventKind::DocumentShared { client, to, .. } => Some(format!("{client}->{to}")),
-        _ => None,
-    }).collect();
+    let shared: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::DocumentShared { client, to, .. } => Some(format!("{client}->{to}")),
+            _ => None,
+        })
+        .collect();
     assert_eq!(shared, ["ana->ana@example.com"]);
-    let mut skipped: Vec<(String, String)> = events.iter().filter_map(|e| match &e.kind {
-        EventKind::ShareSkipped { client, reason, .. } => Some((client.clone(), reason.clone())),
-        _ => None,
-    }).collect();
+    let mut skipped: Vec<(String, String)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ShareSkipped { client, reason, .. } => Some((client.clone(), reason.clone())),
+            _ => None,
+        })
+        .collect();
     skipped.sort();
-    assert_eq!(skipped, [
-        ("ben".to_string(), "email is turned off in the client's communication preferences".to_string()),
-        ("cy".to_string(), "email is turned off in the client's communication preferences".to_string()),
-        ("dee".to_string(), "automatic sharing is off for this client".to_string()),
-        ("eve".to_string(), "no email address on file".to_string()),
-    ]);
+    assert_eq!(
+        skipped,
+        [
+            ("ben".to_string(), "email is turned off in the client's communication preferences".to_string()),
+            ("cy".to_string(), "email is turned off in the client's communication preferences".to_string()),
+            ("dee".to_string(), "automatic sharing is off for this client".to_string()),
+            ("eve".to_string(), "no email address on file".to_string()),
+        ]
+    );
 }
 
 async fn soft_declines_retry_nightly_then_pause_autopay_and_hard_declines_do_not_retry(backend: &str) {
@@ -266,15 +329,22 @@ async fn soft_declines_retry_nightly_then_pause_autopay_and_hard_declines_do_not
         + &appointment("x1", "sca", "2026-01-05T10:00", "completed", "\"90837\"");
     let events = simulate(backend, &scenario, (2026, 1, 5), (2026, 1, 12)).await;
     let failures = |who: &str| -> Vec<String> {
-        events.iter().filter(|e| matches!(&e.kind, EventKind::PaymentFailed { client, .. } if client == who)).map(|e| e.at.with_timezone(&NY).format("%m-%d %H:%M").to_string()).collect()
+        events
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::PaymentFailed { client, .. } if client == who))
+            .map(|e| e.at.with_timezone(&NY).format("%m-%d %H:%M").to_string())
+            .collect()
     };
     assert_eq!(failures("soft"), ["01-06 00:30", "01-07 00:30", "01-08 00:30"]);
     assert_eq!(failures("hard"), ["01-06 00:30"]);
     assert_eq!(failures("sca"), ["01-06 00:30"]);
-    let warnings: Vec<String> = events.iter().filter_map(|e| match &e.kind {
-        EventKind::Warning { message } => Some(message.clone()),
-        _ => None,
-    }).collect();
+    let warnings: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Warning { message } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("autopay paused for client soft after 3 declined attempts"), "{}", warnings[0]);
 }
@@ -294,7 +364,12 @@ async fn a_midnight_that_does_not_exist_runs_when_the_clock_jumps(backend: &str)
 
 /// An engine over `url` with a practice of `clients` clients, each with one completed visit on
 /// each of the days given; returns the engine, the practice and its creation instant.
-async fn engine_with_visits(url: &str, host: &str, clients: usize, days: &[(i32, u32, u32)]) -> (Engine, i64, DateTime<Utc>) {
+async fn engine_with_visits(
+    url: &str,
+    host: &str,
+    clients: usize,
+    days: &[(i32, u32, u32)],
+) -> (Engine, i64, DateTime<Utc>) {
     let store = Store::connect(url).await.expect("the store connects");
     let created = local_instant(NY, day((2026, 1, 1)), NaiveTime::MIN) - Duration::hours(1);
     let engine = engine_on(&store, host);
@@ -322,15 +397,29 @@ async fn engine_with_visits(url: &str, host: &str, clients: usize, days: &[(i32,
     let service = store.create_service(practice, "90837", "Therapy", 15_000, Some("90837")).await.expect("a service");
     for n in 0..clients {
         let client = store
-            .create_client(practice, &autobill::store::NewClient { reference: format!("c{n}"), name: format!("C {n}"), ..Default::default() })
+            .create_client(
+                practice,
+                &autobill::store::NewClient {
+                    reference: format!("c{n}"),
+                    name: format!("C {n}"),
+                    ..Default::default()
+                },
+            )
             .await
             .expect("a client");
         for (i, d) in days.iter().enumerate() {
             let start = local_instant(NY, day(*d), NaiveTime::from_hms_opt(10, 0, 0).unwrap_or_default());
-            store
-                .create_appointment(practice, client, &format!("c{n}-{i}"), start, day(*d), autobill::domain::AppointmentStatus::Completed, &[(service, 15_000)])
-                .await
-                .expect("an appointment");
+            let reference = format!("c{n}-{i}");
+            let appointment = autobill::store::NewAppointment {
+                practice,
+                client,
+                reference: &reference,
+                starts_at: start,
+                local_date: day(*d),
+                status: autobill::domain::AppointmentStatus::Completed,
+                services: &[(service, 15_000)],
+            };
+            store.create_appointment(&appointment).await.expect("an appointment");
         }
     }
     (engine, practice, created)
@@ -338,7 +427,8 @@ async fn engine_with_visits(url: &str, host: &str, clients: usize, days: &[(i32,
 
 fn engine_on(store: &Store, host: &str) -> Engine {
     let outbox = std::env::temp_dir().join("autobill-test-outbox");
-    Engine::new(store.clone(), runtime(), Arc::new(SandboxGateway), Arc::new(FileOutbox::new(outbox)), host).expect("an engine")
+    Engine::new(store.clone(), runtime(), Arc::new(SandboxGateway), Arc::new(FileOutbox::new(outbox)), host)
+        .expect("an engine")
 }
 
 async fn count(store: &Store, sql: &str) -> i64 {
@@ -353,7 +443,12 @@ async fn a_host_down_over_three_midnights_catches_up_three_runs_in_order(backend
     let back = local_instant(NY, day((2026, 1, 4)), NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default());
     let report = engine.tick(back).await.expect("a tick");
     assert_eq!(report.runs_done, 3);
-    let rows = sqlx::query("SELECT local_date FROM runs WHERE kind = 'bill' AND status = 'done' AND local_date > '2026-01-01' ORDER BY id").fetch_all(engine.store().pool()).await.expect("runs");
+    let rows = sqlx::query(
+        "SELECT local_date FROM runs WHERE kind = 'bill' AND status = 'done' AND local_date > '2026-01-01' ORDER BY id",
+    )
+    .fetch_all(engine.store().pool())
+    .await
+    .expect("runs");
     let dates: Vec<String> = rows.iter().map(|row| row.try_get(0).expect("a date")).collect();
     assert_eq!(dates, ["2026-01-02", "2026-01-03", "2026-01-04"]);
     assert_eq!(count(engine.store(), "SELECT COUNT(*) FROM bills").await, 3, "one bill per day of service");
@@ -368,13 +463,21 @@ async fn two_engines_on_one_database_run_each_run_once(backend: &str) {
     let now = local_instant(NY, day((2026, 1, 21)), NaiveTime::from_hms_opt(6, 0, 0).unwrap_or_default());
     let (a, b) = tokio::join!(first.tick(now), second.tick(now));
     let (a, b) = (a.expect("host a ticks"), b.expect("host b ticks"));
-    assert_eq!(a.runs_done + b.runs_done, 22, "a bill run every midnight from January 1st to 21st, and January's superbill run");
+    assert_eq!(
+        a.runs_done + b.runs_done,
+        22,
+        "a bill run every midnight from January 1st to 21st, and January's superbill run"
+    );
     assert_eq!(a.runs_failed + b.runs_failed, 0);
     let store = first.store();
     assert_eq!(count(store, "SELECT COUNT(*) FROM runs WHERE status = 'done'").await, 22);
     assert_eq!(count(store, "SELECT COUNT(*) FROM bills").await, 400, "20 clients x 20 days, each billed once");
     assert_eq!(count(store, "SELECT COUNT(*) FROM service_lines WHERE bill_id IS NULL").await, 0);
-    assert_eq!(count(store, "SELECT COUNT(*) FROM (SELECT bill_id FROM service_lines GROUP BY bill_id HAVING COUNT(*) > 1) t").await, 0);
+    assert_eq!(
+        count(store, "SELECT COUNT(*) FROM (SELECT bill_id FROM service_lines GROUP BY bill_id HAVING COUNT(*) > 1) t")
+            .await,
+        0
+    );
 }
 
 async fn a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates(backend: &str) {
@@ -404,7 +507,11 @@ async fn a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates
     let other = engine_on(&store, "survivor");
     assert_eq!(other.tick(now).await.expect("a tick").runs_done, 0, "the dead host's lease still holds");
     let later = now + Duration::minutes(11);
-    assert_eq!(other.tick(later).await.expect("a tick").runs_done, 1, "the lease expired: the survivor takes the run over");
+    assert_eq!(
+        other.tick(later).await.expect("a tick").runs_done,
+        1,
+        "the lease expired: the survivor takes the run over"
+    );
     assert_eq!(count(&store, "SELECT COUNT(*) FROM bills").await, 5);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM service_lines WHERE bill_id IS NULL").await, 0);
     assert_eq!(count(&store, "SELECT attempts FROM runs WHERE kind = 'bill' AND local_date = '2026-01-06'").await, 2);

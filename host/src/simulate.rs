@@ -8,7 +8,7 @@ use crate::payments::SandboxGateway;
 use crate::plugin::{PluginRuntime, Slot};
 use crate::scenario::{Action, LoadedScenario};
 use crate::schedule::local_instant;
-use crate::store::{NewClient, NewPractice, Store, StoreError};
+use crate::store::{NewAppointment, NewClient, NewPractice, Store, StoreError};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -156,9 +156,16 @@ pub async fn run(
         for code in &a.services {
             services.push(store.service_by_code(practice, code).await?);
         }
-        store
-            .create_appointment(practice, client.id, &a.id, at(*start_local), start_local.date(), *status, &services)
-            .await?;
+        let appointment = NewAppointment {
+            practice,
+            client: client.id,
+            reference: &a.id,
+            starts_at: at(*start_local),
+            local_date: start_local.date(),
+            status: *status,
+            services: &services,
+        };
+        store.create_appointment(&appointment).await?;
     }
     for warning in loaded.automation.warnings() {
         engine.warn(practice, warning, start).await?;

@@ -96,6 +96,25 @@ pub struct NewPractice {
     pub automation: AutomationSettings,
 }
 
+/// A new appointment and the services delivered at it.
+#[derive(Clone, Copy, Debug)]
+pub struct NewAppointment<'a> {
+    /// The practice.
+    pub practice: i64,
+    /// The client.
+    pub client: i64,
+    /// The practice's own reference for the appointment.
+    pub reference: &'a str,
+    /// When it starts.
+    pub starts_at: DateTime<Utc>,
+    /// Its practice-local date.
+    pub local_date: NaiveDate,
+    /// Its status.
+    pub status: AppointmentStatus,
+    /// Service id and fee of each service delivered.
+    pub services: &'a [(i64, i64)],
+}
+
 /// A client's stored settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Client {
@@ -493,16 +512,8 @@ impl Store {
     }
 
     /// Books an appointment with its services (one service line each, at the service's fee).
-    pub async fn create_appointment(
-        &self,
-        practice: i64,
-        client: i64,
-        reference: &str,
-        starts_at: DateTime<Utc>,
-        local_date: NaiveDate,
-        status: AppointmentStatus,
-        services: &[(i64, i64)],
-    ) -> Result<i64, StoreError> {
+    pub async fn create_appointment(&self, appointment: &NewAppointment<'_>) -> Result<i64, StoreError> {
+        let NewAppointment { practice, client, reference, starts_at, local_date, status, services } = *appointment;
         let mut tx = self.begin().await?;
         let row = sqlx::query(
             "INSERT INTO appointments (practice_id, client_id, reference, starts_at, local_date, status) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

@@ -22,6 +22,9 @@ use autobill_guest::{
 };
 use std::collections::{BTreeMap, HashSet};
 
+/// What lines share a bill: client, date of service (daily, manual) and appointment (manual).
+type GroupKey = (u64, Date, u64);
+
 /// The documented behaviour; see the crate docs.
 pub struct DefaultPolicy;
 
@@ -50,13 +53,18 @@ impl BillCadence for DefaultPolicy {
         _run_date: Date,
         lines: &[ServiceLine],
     ) -> Result<Vec<BillPlan>, String> {
-        let (status, key): (BillStatus, fn(&ServiceLine) -> (u64, Date, u64)) = match practice.automation.bill_creation
-        {
-            BillCreation::Daily => (BillStatus::Open, |line| (line.client_id, line.date, 0)),
-            BillCreation::Monthly => (BillStatus::Open, |line| (line.client_id, Date { year: 0, month: 0, day: 0 }, 0)),
-            BillCreation::Manual => (BillStatus::Pended, |line| (line.client_id, line.date, line.appointment_id)),
+        let status = match practice.automation.bill_creation {
+            BillCreation::Manual => BillStatus::Pended,
+            BillCreation::Daily | BillCreation::Monthly => BillStatus::Open,
         };
-        let mut bills: BTreeMap<(u64, Date, u64), Vec<u64>> = BTreeMap::new();
+        let key = |line: &ServiceLine| -> GroupKey {
+            match practice.automation.bill_creation {
+                BillCreation::Daily => (line.client_id, line.date, 0),
+                BillCreation::Monthly => (line.client_id, Date { year: 0, month: 0, day: 0 }, 0),
+                BillCreation::Manual => (line.client_id, line.date, line.appointment_id),
+            }
+        };
+        let mut bills: BTreeMap<GroupKey, Vec<u64>> = BTreeMap::new();
         for line in lines {
             bills.entry(key(line)).or_default().push(line.line_id);
         }

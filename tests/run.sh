@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test suite: installs what they need (the wasm32-wasip2 target), makes sure the local
+# PostgreSQL they talk to is up, and runs `cargo test` over the whole workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  rustup target add wasm32-wasip2
+fi
+
+export AUTOBILL_TEST_POSTGRES_URL="${AUTOBILL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+  echo "PostgreSQL is not answering on 127.0.0.1:5432; starting it" >&2
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
+
+cargo test --workspace --locked
