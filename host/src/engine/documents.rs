@@ -102,24 +102,12 @@ async fn clients(tx: &mut AnyConnection, practice: i64) -> Result<HashMap<i64, C
 }
 
 async fn client_in(tx: &mut AnyConnection, id: i64) -> Result<Client, EngineError> {
-    let row = sqlx::query("SELECT id, reference, name, email, email_enabled, auto_superbills, auto_share, autopay, card, diagnosis FROM clients WHERE id = $1")
+    let row = sqlx::query(&format!("{} WHERE id = $1", store::CLIENT_COLUMNS))
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound { what: "client", id: id.to_string() })?;
-    let diagnosis: String = row.try_get(9)?;
-    Ok(Client {
-        id: row.try_get(0)?,
-        reference: row.try_get(1)?,
-        name: row.try_get(2)?,
-        email: row.try_get(3)?,
-        email_enabled: row.try_get::<i64, _>(4)? != 0,
-        auto_superbills: row.try_get::<i64, _>(5)? != 0,
-        auto_share: row.try_get::<i64, _>(6)? != 0,
-        autopay: row.try_get::<i64, _>(7)? != 0,
-        card: row.try_get(8)?,
-        diagnosis: diagnosis.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect(),
-    })
+    Ok(store::client_from_row(&row)?)
 }
 
 impl Engine {

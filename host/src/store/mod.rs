@@ -591,9 +591,11 @@ fn practice_from_row(row: &sqlx::any::AnyRow) -> Result<Practice, StoreError> {
     })
 }
 
-const CLIENT_COLUMNS: &str = "SELECT id, reference, name, email, email_enabled, auto_superbills, auto_share, autopay, card, diagnosis FROM clients";
+/// The columns [`client_from_row`] reads, as a query to extend with a `WHERE`.
+pub(crate) const CLIENT_COLUMNS: &str = "SELECT id, reference, name, email, email_enabled, auto_superbills, auto_share, autopay, card, diagnosis FROM clients";
 
-fn client_from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
+/// A client read from a row of [`CLIENT_COLUMNS`].
+pub(crate) fn client_from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
     let diagnosis: String = row.try_get(9)?;
     Ok(Client {
         id: row.try_get(0)?,
