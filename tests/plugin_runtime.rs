@@ -1055,6 +1055,8 @@ mod determinism {
         assert_eq!(shares(), shares());
     }
 
+    /// Also shows that each call gets a fresh instance: within one instance, std's `RandomState`
+    /// moves its keys on at every use, so a reused instance would hash differently.
     #[test]
     fn what_a_plugin_sees_of_its_world_is_the_same_every_call() {
         let plugin = load("sandbox_probe", artifacts::SANDBOX_PROBE);
@@ -1082,6 +1084,13 @@ mod loading {
         let elsewhere = PluginRuntime::new(TIGHT).unwrap().load("default", &bytes).unwrap();
         assert_eq!(elsewhere.id(), first.id(), "the id depends on the bytes only");
         assert_ne!(load("trap", artifacts::TRAP).id(), first.id());
+
+        let renamed = runtime().load("practice-copy", &bytes).unwrap();
+        assert_eq!(
+            (renamed.id(), renamed.name()),
+            (first.id(), "practice-copy"),
+            "a reused plugin keeps the name it was loaded under"
+        );
     }
 
     #[track_caller]

@@ -1,9 +1,10 @@
 //! What a policy call costs, for the built-in default plugin: a fresh instance, one call on
 //! 10,000 service lines, and the same policy code compiled natively on the same input.
 //!
-//! Run with `cargo bench -p autobill --bench plugin_calls`. Each figure is the median of many
-//! runs after one warm-up run; the WebAssembly figures include everything the engine pays for a
-//! call: a fresh store and instance, copying the arguments in and the answer out, and the host's
+//! Run with `cargo bench -p autobill --bench plugin_calls` (add `-- <text>` to take only the
+//! measurements whose name contains it). Each figure is the median, and the fastest, of many runs
+//! after one warm-up run; the WebAssembly figures include everything the engine pays for a call: a
+//! fresh store and instance, copying the arguments in and the answer out, and the host's
 //! validation of the answer.
 
 use autobill::plugin::policy::{
@@ -51,101 +52,113 @@ fn main() {
     assert_eq!(superbills.len(), native_superbills.len());
     let eligible: usize = superbills.iter().map(|superbill| superbill.lines.len()).sum();
 
-    let mut rows = Vec::new();
-    let mut row = |name: String, runs: usize, time: Duration, target: Option<Duration>| {
-        rows.push((name, runs, time, target));
-        time
-    };
-
-    let instantiate = row(
+    let mut bench = Bench::new();
+    let instantiate = bench.run(
         "fresh store + instance (check_config \"\" on bill_cadence)".into(),
         2_001,
-        median(2_001, || black_box(plugin.check_config(Slot::BillCadence, black_box(""))).expect("accepted")),
         Some(INSTANTIATE_TARGET),
+        || plugin.check_config(Slot::BillCadence, black_box("")).expect("accepted"),
     );
-    let wasm_group = row(
-        format!("group_lines, {LINES} lines, daily -> {} bills", bills.len()),
-        51,
-        median(51, || {
-            black_box(plugin.group_lines(at, &practice, run_date, black_box(&lines)).expect("answers"));
-        }),
-        Some(CALL_TARGET),
-    );
-    let wasm_select = row(
+    let wasm_group =
+        bench.run(format!("group_lines, {LINES} lines, daily -> {} bills", bills.len()), 51, Some(CALL_TARGET), || {
+            plugin.group_lines(at, &practice, run_date, black_box(&lines)).expect("answers")
+        });
+    let wasm_select = bench.run(
         format!("select_lines, {LINES} lines -> {} superbills of {eligible} lines", superbills.len()),
         51,
-        median(51, || {
-            black_box(plugin.select_lines(at, &practice, run_date, &clients, black_box(&lines)).expect("answers"));
-        }),
         Some(CALL_TARGET),
+        || plugin.select_lines(at, &practice, run_date, &clients, black_box(&lines)).expect("answers"),
     );
-    row(
-        format!("decide_shares, {REQUESTS} requests"),
-        201,
-        median(201, || {
-            black_box(plugin.decide_shares(at, &practice, black_box(&requests)).expect("answers"));
-        }),
-        None,
-    );
-    row(
-        "  of which host validation of the group_lines answer".into(),
-        51,
-        median(51, || validate::bill_plans(black_box(&lines), black_box(&bills)).expect("valid")),
-        None,
-    );
-    let native_group = row(
-        format!("native group_lines, {LINES} lines"),
-        201,
-        median(201, || {
-            black_box(DefaultPolicy::group_lines(&guest_practice, guest_run_date, black_box(&guest_lines)).unwrap());
-        }),
-        None,
-    );
-    let native_select = row(
-        format!("native select_lines, {LINES} lines"),
-        201,
-        median(201, || {
-            black_box(
-                DefaultPolicy::select_lines(&guest_practice, guest_run_date, &guest_clients, black_box(&guest_lines))
-                    .unwrap(),
-            );
-        }),
-        None,
-    );
-    row(
-        format!("native decide_shares, {REQUESTS} requests"),
-        201,
-        median(201, || {
-            black_box(DefaultPolicy::decide_shares(&guest_practice, black_box(&guest_requests)).unwrap());
-        }),
-        None,
-    );
+    bench.run(format!("decide_shares, {REQUESTS} requests"), 201, None, || {
+        plugin.decide_shares(at, &practice, black_box(&requests)).expect("answers")
+    });
+    bench.run("  of which host validation of the group_lines answer".into(), 51, None, || {
+        validate::bill_plans(black_box(&lines), black_box(&bills)).expect("valid")
+    });
+    let bare: Vec<ServiceLine> = lines
+        .iter()
+        .map(|line| ServiceLine { service_code: String::new(), cpt_code: None, icd10_codes: vec![], ..line.clone() })
+        .collect();
+    bench.run("  group_lines on the same lines with no strings (codes, diagnoses)".into(), 51, None, || {
+        plugin.group_lines(at, &practice, run_date, black_box(&bare)).expect("answers")
+    });
+    bench.run("  group_lines on no lines".into(), 501, None, || {
+        plugin.group_lines(at, &practice, run_date, black_box(&[])).expect("answers")
+    });
+    let native_group = bench.run(format!("native group_lines, {LINES} lines"), 201, None, || {
+        DefaultPolicy::group_lines(&guest_practice, guest_run_date, black_box(&guest_lines)).unwrap()
+    });
+    let native_select = bench.run(format!("native select_lines, {LINES} lines"), 201, None, || {
+        DefaultPolicy::select_lines(&guest_practice, guest_run_date, &guest_clients, black_box(&guest_lines)).unwrap()
+    });
+    bench.run(format!("native decide_shares, {REQUESTS} requests"), 201, None, || {
+        DefaultPolicy::decide_shares(&guest_practice, black_box(&guest_requests)).unwrap()
+    });
 
     println!();
     println!("plugin_calls: the default plugin; {LINES} lines of {CLIENTS} clients over March 2026, ~90% CPT-coded");
-    println!();
-    println!("| {:<68} | {:>5} | {:>11} | {:>9} |", "measurement", "runs", "median", "target");
-    println!("|{:-<70}|{:-<7}|{:-<13}|{:-<11}|", "", "", "", "");
-    for (name, runs, time, target) in &rows {
-        let target = match target {
-            Some(target) if time <= target => format!("<= {} ok", show(*target)),
-            Some(target) => format!("<= {} OVER", show(*target)),
-            None => String::new(),
-        };
-        println!("| {name:<68} | {runs:>5} | {:>11} | {target:>9} |", show(*time));
+    bench.print();
+    if let (Some(instantiate), Some(wasm_group), Some(native_group), Some(wasm_select), Some(native_select)) =
+        (instantiate, wasm_group, native_group, wasm_select, native_select)
+    {
+        println!(
+            "WASM / native: group_lines {:.1}x (WASM minus instantiation {:.1}x), select_lines {:.1}x (minus instantiation {:.1}x)",
+            ratio(wasm_group, native_group),
+            ratio(wasm_group.saturating_sub(instantiate), native_group),
+            ratio(wasm_select, native_select),
+            ratio(wasm_select.saturating_sub(instantiate), native_select),
+        );
     }
-    println!();
-    println!(
-        "WASM / native: group_lines {:.1}x (WASM minus instantiation {:.1}x), select_lines {:.1}x (minus instantiation {:.1}x)",
-        ratio(wasm_group, native_group),
-        ratio(wasm_group.saturating_sub(instantiate), native_group),
-        ratio(wasm_select, native_select),
-        ratio(wasm_select.saturating_sub(instantiate), native_select),
-    );
 }
 
-/// The median time of `runs` runs of `f`, after one warm-up run.
-fn median<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+/// The measurements taken, and which to take: those whose name contains the first command-line
+/// argument that is not a flag (e.g. `cargo bench -p autobill --bench plugin_calls -- select_lines`),
+/// or all of them.
+struct Bench {
+    filter: Option<String>,
+    /// Name, runs, median, fastest run, target.
+    rows: Vec<(String, usize, Duration, Duration, Option<Duration>)>,
+}
+
+impl Bench {
+    fn new() -> Self {
+        Bench { filter: std::env::args().skip(1).find(|arg| !arg.starts_with('-')), rows: Vec::new() }
+    }
+
+    /// Times `f` unless the filter leaves it out.
+    fn run<T>(
+        &mut self,
+        name: String,
+        runs: usize,
+        target: Option<Duration>,
+        f: impl FnMut() -> T,
+    ) -> Option<Duration> {
+        if self.filter.as_ref().is_some_and(|filter| !name.contains(filter.as_str())) {
+            return None;
+        }
+        let (median, fastest) = time(runs, f);
+        self.rows.push((name, runs, median, fastest, target));
+        Some(median)
+    }
+
+    fn print(&self) {
+        println!();
+        println!("| {:<68} | {:>5} | {:>11} | {:>11} | {:>16} |", "measurement", "runs", "median", "fastest", "target");
+        println!("|{:-<70}|{:-<7}|{:-<13}|{:-<13}|{:-<18}|", "", "", "", "", "");
+        for (name, runs, time, fastest, target) in &self.rows {
+            let target = match target {
+                Some(target) if time <= target => format!("<= {} ok", show(*target)),
+                Some(target) => format!("<= {} OVER", show(*target)),
+                None => String::new(),
+            };
+            println!("| {name:<68} | {runs:>5} | {:>11} | {:>11} | {target:>16} |", show(*time), show(*fastest));
+        }
+        println!();
+    }
+}
+
+/// The median and the fastest time of `runs` runs of `f`, after one warm-up run.
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration) {
     black_box(f());
     let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
@@ -155,7 +168,7 @@ fn median<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
         })
         .collect();
     times.sort_unstable();
-    times[runs / 2]
+    (times[runs / 2], times[0])
 }
 
 fn ratio(wasm: Duration, native: Duration) -> f64 {

@@ -246,13 +246,14 @@ impl PluginRuntime {
         self.load("default", artifacts::DEFAULT_COMPONENT)
     }
 
-    /// Checks and compiles a component. Loading the same bytes again returns the compiled plugin.
+    /// Checks and compiles a component. Loading the same bytes again (under any name) reuses the
+    /// compiled plugin.
     pub fn load(&self, name: &str, bytes: &[u8]) -> Result<Plugin, LoadError> {
         let id = PluginId::of(bytes);
         if let Some(plugin) =
             self.loaded.lock().map_err(|_| LoadError::Engine("plugin cache poisoned".into()))?.get(&id)
         {
-            return Ok(plugin.clone());
+            return Ok(Plugin { name: name.into(), inner: plugin.inner.clone() });
         }
         let plugin = self.compile(name, id, bytes)?;
         if let Ok(mut loaded) = self.loaded.lock() {
@@ -285,8 +286,8 @@ impl PluginRuntime {
         }
         let version = stamped.or(exported);
         Ok(Plugin {
+            name: name.into(),
             inner: Arc::new(Inner {
-                name: name.to_string(),
                 id,
                 version,
                 pre,
@@ -318,11 +319,12 @@ fn policy_exports(engine: &Engine, component: &Component) -> Result<Option<Strin
 /// A loaded plugin, ready to call. Cheap to clone.
 #[derive(Clone)]
 pub struct Plugin {
+    name: Arc<str>,
     inner: Arc<Inner>,
 }
 
+/// The compiled part of a plugin, shared by every name the same bytes are loaded under.
 struct Inner {
-    name: String,
     id: PluginId,
     version: Option<String>,
     pre: InstancePre<Sandbox>,
@@ -336,7 +338,7 @@ struct Inner {
 impl fmt::Debug for Plugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Plugin")
-            .field("name", &self.inner.name)
+            .field("name", &self.name)
             .field("id", &self.inner.id)
             .field("slots", &self.slots())
             .finish()
@@ -346,7 +348,7 @@ impl fmt::Debug for Plugin {
 impl Plugin {
     /// The name the plugin was loaded under.
     pub fn name(&self) -> &str {
-        &self.inner.name
+        &self.name
     }
 
     /// The SHA-256 of the component's bytes.
@@ -538,7 +540,7 @@ impl Plugin {
     }
 
     fn error(&self, policy: &'static str, problem: PolicyProblem) -> PolicyError {
-        PolicyError { plugin: self.inner.name.clone(), policy, problem }
+        PolicyError { plugin: self.name.to_string(), policy, problem }
     }
 
     /// Runs one call in a fresh, bounded instance and turns every way it can fail into a
