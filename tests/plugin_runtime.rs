@@ -6,8 +6,8 @@
 //! turns a missing one into a compile error.
 
 use autobill::plugin::policy::{
-    AutomationSettings, BillCreation, BillPlan, BillStatus, ClientBilling, Date, Document, DocumentKind,
-    DocumentStatus, PracticeContext, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan,
+    AutomationSettings, BillCreation, BillPlan, BillStatus, Catalog, ClientBilling, Date, Document, DocumentKind,
+    DocumentStatus, PracticeContext, Service, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan,
 };
 use autobill::plugin::{
     LoadError, Plugin, PluginLimits, PluginRuntime, PolicyError, PolicyProblem, Slot, artifacts, to_policy_date,
@@ -38,13 +38,14 @@ fn runtime() -> &'static PluginRuntime {
 }
 
 /// Limits small enough that runaway fixtures are stopped quickly.
-const TIGHT: PluginLimits =
-    PluginLimits { fuel: 50_000_000, memory_bytes: 16 << 20, component_bytes: 16 << 20, config_bytes: 10 * 1024 };
+fn tight() -> PluginLimits {
+    PluginLimits { fuel: 50_000_000, memory_bytes: 16 << 20, ..PluginLimits::default() }
+}
 
-/// A runtime with [`TIGHT`] limits.
+/// A runtime with [`tight`] limits.
 fn tight_runtime() -> &'static PluginRuntime {
     static RUNTIME: OnceLock<PluginRuntime> = OnceLock::new();
-    RUNTIME.get_or_init(|| PluginRuntime::new(TIGHT).expect("the engine starts"))
+    RUNTIME.get_or_init(|| PluginRuntime::new(tight()).expect("the engine starts"))
 }
 
 fn bytes(path: &str) -> Vec<u8> {
@@ -115,15 +116,32 @@ fn configured(config: &str) -> PracticeContext {
     PracticeContext { config: config.into(), ..practice(BillCreation::Daily, 1) }
 }
 
+/// The CPT codes of the test catalog's services, in order: a service per code, one without a
+/// code and one with a blank code.
+const CATALOG_CPT: [Option<&str>; 7] =
+    [Some("90837"), Some("90834"), Some("90791"), Some("96127"), Some("90847"), None, Some(" ")];
+
+/// The services and diagnoses the test lines refer to.
+fn catalog() -> Catalog {
+    Catalog {
+        services: CATALOG_CPT
+            .iter()
+            .enumerate()
+            .map(|(index, cpt)| Service { code: format!("S{index}"), cpt_code: cpt.map(Into::into) })
+            .collect(),
+        diagnosis_sets: vec![vec!["F41.1".into()]],
+    }
+}
+
 fn line(line_id: u64, appointment_id: u64, client_id: u64, date: NaiveDate, cpt: Option<&str>) -> ServiceLine {
+    let service = CATALOG_CPT.iter().position(|code| *code == cpt).unwrap_or(5) as u32;
     ServiceLine {
         line_id,
         appointment_id,
         client_id,
         date: to_policy_date(date),
-        service_code: "90837".into(),
-        cpt_code: cpt.map(Into::into),
-        icd10_codes: vec!["F41.1".into()],
+        service,
+        diagnoses: 0,
         fee: 15_000,
         paid: 0,
     }
@@ -257,15 +275,25 @@ mod native {
         }
     }
 
+    pub fn catalog(catalog: &host::Catalog) -> guest::Catalog {
+        guest::Catalog {
+            services: catalog
+                .services
+                .iter()
+                .map(|service| guest::Service { code: service.code.clone(), cpt_code: service.cpt_code.clone() })
+                .collect(),
+            diagnosis_sets: catalog.diagnosis_sets.clone(),
+        }
+    }
+
     pub fn line(line: &host::ServiceLine) -> guest::ServiceLine {
         guest::ServiceLine {
             line_id: line.line_id,
             appointment_id: line.appointment_id,
             client_id: line.client_id,
             date: date(&line.date),
-            service_code: line.service_code.clone(),
-            cpt_code: line.cpt_code.clone(),
-            icd10_codes: line.icd10_codes.clone(),
+            service: line.service,
+            diagnoses: line.diagnoses,
             fee: line.fee,
             paid: line.paid,
         }
@@ -402,20 +430,25 @@ mod default {
 
     #[test]
     fn daily_bills_are_open_one_per_client_and_date_of_service() {
-        let bills = plugin().group_lines(at(), &practice(BillCreation::Daily, 1), d(2026, 1, 7), &lines()).unwrap();
+        let bills =
+            plugin().group_lines(at(), &practice(BillCreation::Daily, 1), d(2026, 1, 7), &catalog(), &lines()).unwrap();
         let open = BillStatus::Open;
         assert_eq!(bills, [bill(7, &[1, 2, 3], open), bill(7, &[4], open), bill(8, &[5], open)]);
     }
 
     #[test]
     fn monthly_bills_are_open_one_per_client() {
-        let bills = plugin().group_lines(at(), &practice(BillCreation::Monthly, 1), d(2026, 2, 1), &lines()).unwrap();
+        let bills = plugin()
+            .group_lines(at(), &practice(BillCreation::Monthly, 1), d(2026, 2, 1), &catalog(), &lines())
+            .unwrap();
         assert_eq!(bills, [bill(7, &[1, 2, 3, 4], BillStatus::Open), bill(8, &[5], BillStatus::Open)]);
     }
 
     #[test]
     fn manual_bills_are_pended_one_per_appointment() {
-        let bills = plugin().group_lines(at(), &practice(BillCreation::Manual, 1), d(2026, 1, 7), &lines()).unwrap();
+        let bills = plugin()
+            .group_lines(at(), &practice(BillCreation::Manual, 1), d(2026, 1, 7), &catalog(), &lines())
+            .unwrap();
         let pended = BillStatus::Pended;
         assert_eq!(
             bills,
@@ -425,7 +458,8 @@ mod default {
 
     #[test]
     fn no_lines_make_no_bills() {
-        let bills = plugin().group_lines(at(), &practice(BillCreation::Daily, 1), d(2026, 1, 7), &[]).unwrap();
+        let bills =
+            plugin().group_lines(at(), &practice(BillCreation::Daily, 1), d(2026, 1, 7), &catalog(), &[]).unwrap();
         assert!(bills.is_empty());
     }
 
@@ -461,8 +495,9 @@ mod default {
             line(8, 17, 4, d(2026, 1, 31), Some("90791")), // another opted-in client: in
         ];
         let clients = [client(1), opted_out, client(4)];
-        let superbills =
-            plugin().select_lines(at(), &practice(BillCreation::Daily, 1), d(2026, 3, 15), &clients, &lines).unwrap();
+        let superbills = plugin()
+            .select_lines(at(), &practice(BillCreation::Daily, 1), d(2026, 3, 15), &clients, &catalog(), &lines)
+            .unwrap();
         assert_eq!(
             superbills,
             [SuperbillPlan { client_id: 1, lines: vec![1, 2] }, SuperbillPlan { client_id: 4, lines: vec![8] }]
@@ -526,8 +561,14 @@ mod default {
             assert_eq!(wasm, expected.iter().map(native::host_date).collect::<Vec<_>>(), "{mode:?} run dates");
 
             let run_date = pd(2026, 4, 1);
-            let wasm = plugin.group_lines(at(), &practice, d(2026, 4, 1), &lines).unwrap();
-            let expected = DefaultPolicy::group_lines(&guest_practice, native::date(&run_date), &native_lines).unwrap();
+            let wasm = plugin.group_lines(at(), &practice, d(2026, 4, 1), &catalog(), &lines).unwrap();
+            let expected = DefaultPolicy::group_lines(
+                &guest_practice,
+                native::date(&run_date),
+                &native::catalog(&catalog()),
+                &native_lines,
+            )
+            .unwrap();
             assert_eq!(wasm, expected.into_iter().map(native::host_bill).collect::<Vec<_>>(), "{mode:?} bills");
             assert!(wasm.len() >= 12, "the input makes a bill for every client at least");
 
@@ -538,11 +579,12 @@ mod default {
             }
 
             for run_date in [d(2026, 1, 1), d(2026, 2, 15), d(2026, 4, 1)] {
-                let wasm = plugin.select_lines(at(), &practice, run_date, &clients, &lines).unwrap();
+                let wasm = plugin.select_lines(at(), &practice, run_date, &clients, &catalog(), &lines).unwrap();
                 let expected = DefaultPolicy::select_lines(
                     &guest_practice,
                     native::date(&to_policy_date(run_date)),
                     &native_clients,
+                    &native::catalog(&catalog()),
                     &native_lines,
                 )
                 .unwrap();
@@ -584,12 +626,12 @@ mod share_superbills_only {
         let plugin = plugin();
         let practice = practice(BillCreation::Daily, 1);
         let lines = [line(1, 1, 7, d(2026, 1, 5), None)];
-        let result = plugin.group_lines(at(), &practice, d(2026, 1, 6), &lines);
+        let result = plugin.group_lines(at(), &practice, d(2026, 1, 6), &catalog(), &lines);
         assert!(matches!(
             problem(result, NAME, "bill-cadence.group-lines"),
             PolicyProblem::MissingSlot(Slot::BillCadence)
         ));
-        let result = plugin.select_lines(at(), &practice, d(2026, 2, 1), &[client(7)], &lines);
+        let result = plugin.select_lines(at(), &practice, d(2026, 2, 1), &[client(7)], &catalog(), &lines);
         assert!(matches!(
             problem(result, NAME, "superbill-inclusion.select-lines"),
             PolicyProblem::MissingSlot(Slot::SuperbillInclusion)
@@ -690,7 +732,7 @@ mod biweekly_bills {
             line(2, 11, 8, d(2026, 1, 6), None),
             line(3, 12, 7, d(2026, 1, 9), None),
         ];
-        let bills = plugin().group_lines(at(), &configured(FRIDAYS), d(2026, 1, 16), &lines).unwrap();
+        let bills = plugin().group_lines(at(), &configured(FRIDAYS), d(2026, 1, 16), &catalog(), &lines).unwrap();
         assert_eq!(bills, [bill(7, &[1, 3], BillStatus::Open), bill(8, &[2], BillStatus::Open)]);
     }
 
@@ -735,7 +777,7 @@ mod endless_loop {
 
     fn run_forever(plugin: &Plugin) -> Result<Vec<BillPlan>, PolicyError> {
         let lines = [line(1, 1, 7, d(2026, 1, 5), None)];
-        plugin.group_lines(at(), &practice(BillCreation::Daily, 1), d(2026, 1, 6), &lines)
+        plugin.group_lines(at(), &practice(BillCreation::Daily, 1), d(2026, 1, 6), &catalog(), &lines)
     }
 
     #[test]
@@ -744,7 +786,7 @@ mod endless_loop {
         assert!(error.to_string().contains("instruction budget"), "{error}");
         assert!(matches!(
             problem(Err::<(), _>(error), NAME, "bill-cadence.group-lines"),
-            PolicyProblem::OutOfFuel(fuel) if fuel == TIGHT.fuel
+            PolicyProblem::OutOfFuel(fuel) if fuel == tight().fuel
         ));
     }
 
@@ -771,7 +813,7 @@ mod memory_bomb {
 
     fn explode(plugin: &Plugin) -> Result<Vec<BillPlan>, PolicyError> {
         let lines = [line(1, 1, 7, d(2026, 1, 5), None)];
-        plugin.group_lines(at(), &practice(BillCreation::Daily, 1), d(2026, 1, 6), &lines)
+        plugin.group_lines(at(), &practice(BillCreation::Daily, 1), d(2026, 1, 6), &catalog(), &lines)
     }
 
     #[test]
@@ -780,7 +822,7 @@ mod memory_bomb {
         assert!(error.to_string().contains("memory limit"), "{error}");
         assert!(matches!(
             problem(Err::<(), _>(error), NAME, "bill-cadence.group-lines"),
-            PolicyProblem::MemoryLimit(limit) if limit == TIGHT.memory_bytes
+            PolicyProblem::MemoryLimit(limit) if limit == tight().memory_bytes
         ));
     }
 
@@ -827,10 +869,13 @@ mod trap {
             plugin.bill_run_dates(at(), &practice, d(2026, 1, 1), d(2026, 1, 2)),
             "bill-cadence.bill-run-dates",
         );
-        assert_crashed(plugin.group_lines(at(), &practice, d(2026, 1, 6), &lines), "bill-cadence.group-lines");
+        assert_crashed(
+            plugin.group_lines(at(), &practice, d(2026, 1, 6), &catalog(), &lines),
+            "bill-cadence.group-lines",
+        );
         assert_crashed(plugin.superbill_run_day(at(), &practice, 2026, 1), "superbill-inclusion.superbill-run-day");
         assert_crashed(
-            plugin.select_lines(at(), &practice, d(2026, 2, 1), &[client(7)], &lines),
+            plugin.select_lines(at(), &practice, d(2026, 2, 1), &[client(7)], &catalog(), &lines),
             "superbill-inclusion.select-lines",
         );
         assert_crashed(plugin.decide_shares(at(), &practice, &requests), "share-filter.decide-shares");
@@ -874,7 +919,7 @@ mod invalid_outputs {
     }
 
     fn group(plugin: &Plugin, practice: &PracticeContext) -> Result<Vec<BillPlan>, PolicyError> {
-        plugin.group_lines(at(), practice, d(2026, 2, 1), &lines())
+        plugin.group_lines(at(), practice, d(2026, 2, 1), &catalog(), &lines())
     }
 
     fn run_dates(plugin: &Plugin, practice: &PracticeContext) -> Result<Vec<NaiveDate>, PolicyError> {
@@ -887,7 +932,7 @@ mod invalid_outputs {
     }
 
     fn select(plugin: &Plugin, practice: &PracticeContext) -> Result<Vec<SuperbillPlan>, PolicyError> {
-        plugin.select_lines(at(), practice, d(2026, 2, 1), &[client(7), client(8)], &lines())
+        plugin.select_lines(at(), practice, d(2026, 2, 1), &[client(7), client(8)], &catalog(), &lines())
     }
 
     fn shares(plugin: &Plugin, practice: &PracticeContext) -> Result<Vec<ShareDecision>, PolicyError> {
@@ -1047,9 +1092,9 @@ mod determinism {
         let lines = generated_lines(300, 10);
         let clients = generated_clients(10);
         let requests = generated_requests(100, &clients);
-        let bills = || plugin.group_lines(at(), &practice, d(2026, 4, 1), &lines).unwrap();
+        let bills = || plugin.group_lines(at(), &practice, d(2026, 4, 1), &catalog(), &lines).unwrap();
         assert_eq!(bills(), bills());
-        let superbills = || plugin.select_lines(at(), &practice, d(2026, 4, 1), &clients, &lines).unwrap();
+        let superbills = || plugin.select_lines(at(), &practice, d(2026, 4, 1), &clients, &catalog(), &lines).unwrap();
         assert_eq!(superbills(), superbills());
         let shares = || plugin.decide_shares(at(), &practice, &requests).unwrap();
         assert_eq!(shares(), shares());
@@ -1081,7 +1126,7 @@ mod loading {
         assert!(hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{hex}");
         assert_eq!(first.id().to_string(), hex);
 
-        let elsewhere = PluginRuntime::new(TIGHT).unwrap().load("default", &bytes).unwrap();
+        let elsewhere = PluginRuntime::new(tight()).unwrap().load("default", &bytes).unwrap();
         assert_eq!(elsewhere.id(), first.id(), "the id depends on the bytes only");
         assert_ne!(load("trap", artifacts::TRAP).id(), first.id());
 
@@ -1135,7 +1180,7 @@ mod loading {
         assert_eq!(limit, 10 * 1024);
         let at_limit = configured(&" ".repeat(limit));
         let lines = [line(1, 1, 7, d(2026, 1, 5), None)];
-        assert!(plugin.group_lines(at(), &at_limit, d(2026, 1, 6), &lines).is_ok(), "10 KB is allowed");
+        assert!(plugin.group_lines(at(), &at_limit, d(2026, 1, 6), &catalog(), &lines).is_ok(), "10 KB is allowed");
 
         let over = configured(&" ".repeat(limit + 1));
         let too_large = |problem: PolicyProblem| {
@@ -1145,7 +1190,7 @@ mod loading {
             )
         };
         too_large(problem(
-            plugin.group_lines(at(), &over, d(2026, 1, 6), &lines),
+            plugin.group_lines(at(), &over, d(2026, 1, 6), &catalog(), &lines),
             "default",
             "bill-cadence.group-lines",
         ));

@@ -104,9 +104,34 @@ mod bindings {
 }
 
 pub use types::{
-    AutomationSettings, BillCreation, BillPlan, BillStatus, ClientBilling, Date, Document, DocumentKind,
-    DocumentStatus, PracticeContext, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan,
+    AutomationSettings, BillCreation, BillPlan, BillStatus, Catalog, ClientBilling, Date, Document, DocumentKind,
+    DocumentStatus, PracticeContext, Service, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan,
 };
+
+// The type is generated from the contract, so the impl cannot be derived there.
+#[allow(clippy::derivable_impls)]
+impl Default for Catalog {
+    fn default() -> Self {
+        Catalog { services: vec![], diagnosis_sets: vec![] }
+    }
+}
+
+impl Catalog {
+    /// The line's service, if its index is in the catalog.
+    pub fn service(&self, line: &ServiceLine) -> Option<&Service> {
+        self.services.get(line.service as usize)
+    }
+
+    /// The line's CPT code, if its service has a non-empty one: the line is insurance-eligible.
+    pub fn cpt_code(&self, line: &ServiceLine) -> Option<&str> {
+        self.service(line).and_then(|service| service.cpt_code.as_deref()).filter(|code| !code.trim().is_empty())
+    }
+
+    /// The ICD-10 codes linked to the line.
+    pub fn diagnoses(&self, line: &ServiceLine) -> &[String] {
+        self.diagnosis_sets.get(line.diagnoses as usize).map_or(&[], Vec::as_slice)
+    }
+}
 
 /// The bill-cadence slot: when bill runs happen and how unbilled lines become bills.
 pub trait BillCadence {
@@ -120,8 +145,13 @@ pub trait BillCadence {
     fn bill_run_dates(practice: &PracticeContext, first: Date, last: Date) -> Result<Vec<Date>, String>;
 
     /// Groups unbilled lines of completed appointments dated before `run_date` into bills. Lines
-    /// left out stay unbilled for a later run.
-    fn group_lines(practice: &PracticeContext, run_date: Date, lines: &[ServiceLine]) -> Result<Vec<BillPlan>, String>;
+    /// left out stay unbilled for a later run. `catalog` resolves the lines' services and codes.
+    fn group_lines(
+        practice: &PracticeContext,
+        run_date: Date,
+        catalog: &Catalog,
+        lines: &[ServiceLine],
+    ) -> Result<Vec<BillPlan>, String>;
 }
 
 /// The superbill-inclusion slot: when superbills are made and which lines they hold.
@@ -136,10 +166,12 @@ pub trait SuperbillInclusion {
     fn superbill_run_day(practice: &PracticeContext, year: i32, month: u8) -> Result<u8, String>;
 
     /// Picks the superbills to create on `run_date` from lines that are on no superbill yet.
+    /// `catalog` resolves the lines' services, CPT codes and diagnoses.
     fn select_lines(
         practice: &PracticeContext,
         run_date: Date,
         clients: &[ClientBilling],
+        catalog: &Catalog,
         lines: &[ServiceLine],
     ) -> Result<Vec<SuperbillPlan>, String>;
 }
@@ -227,9 +259,10 @@ macro_rules! __autobill_slot {
             fn group_lines(
                 practice: $crate::PracticeContext,
                 run_date: $crate::Date,
+                catalog: $crate::Catalog,
                 lines: Vec<$crate::ServiceLine>,
             ) -> Result<Vec<$crate::BillPlan>, String> {
-                <$ty as $crate::BillCadence>::group_lines(&practice, run_date, &lines)
+                <$ty as $crate::BillCadence>::group_lines(&practice, run_date, &catalog, &lines)
             }
         }
     };
@@ -245,9 +278,10 @@ macro_rules! __autobill_slot {
                 practice: $crate::PracticeContext,
                 run_date: $crate::Date,
                 clients: Vec<$crate::ClientBilling>,
+                catalog: $crate::Catalog,
                 lines: Vec<$crate::ServiceLine>,
             ) -> Result<Vec<$crate::SuperbillPlan>, String> {
-                <$ty as $crate::SuperbillInclusion>::select_lines(&practice, run_date, &clients, &lines)
+                <$ty as $crate::SuperbillInclusion>::select_lines(&practice, run_date, &clients, &catalog, &lines)
             }
         }
     };

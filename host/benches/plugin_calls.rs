@@ -8,8 +8,8 @@
 //! validation of the answer.
 
 use autobill::plugin::policy::{
-    AutomationSettings, BillCreation, ClientBilling, Document, DocumentKind, DocumentStatus, PracticeContext,
-    ServiceLine, ShareRequest,
+    AutomationSettings, BillCreation, Catalog, ClientBilling, Document, DocumentKind, DocumentStatus, PracticeContext,
+    Service, ServiceLine, ShareRequest,
 };
 use autobill::plugin::{PluginLimits, PluginRuntime, Slot, to_policy_date, validate};
 use autobill_guest::{BillCadence, ShareFilter, SuperbillInclusion};
@@ -33,22 +33,27 @@ fn main() {
     let practice = practice();
     let run_date = NaiveDate::from_ymd_opt(2026, 4, 1).expect("a real date");
     let lines = lines();
+    let catalog = catalog();
     let clients = clients();
     let requests = requests(&clients);
 
     let guest_practice = native::practice(&practice);
     let guest_run_date = native::date(&to_policy_date(run_date));
     let guest_lines: Vec<_> = lines.iter().map(native::line).collect();
+    let guest_catalog = native::catalog(&catalog);
     let guest_clients: Vec<_> = clients.iter().map(native::client).collect();
     let guest_requests: Vec<_> = requests.iter().map(native::request).collect();
 
     // The two builds must do the same work for the comparison to mean anything.
-    let bills = plugin.group_lines(at, &practice, run_date, &lines).expect("group_lines answers");
-    let native_bills = DefaultPolicy::group_lines(&guest_practice, guest_run_date, &guest_lines).unwrap();
+    let bills = plugin.group_lines(at, &practice, run_date, &catalog, &lines).expect("group_lines answers");
+    let native_bills =
+        DefaultPolicy::group_lines(&guest_practice, guest_run_date, &guest_catalog, &guest_lines).unwrap();
     assert_eq!(bills.len(), native_bills.len());
-    let superbills = plugin.select_lines(at, &practice, run_date, &clients, &lines).expect("select_lines answers");
+    let superbills =
+        plugin.select_lines(at, &practice, run_date, &clients, &catalog, &lines).expect("select_lines answers");
     let native_superbills =
-        DefaultPolicy::select_lines(&guest_practice, guest_run_date, &guest_clients, &guest_lines).unwrap();
+        DefaultPolicy::select_lines(&guest_practice, guest_run_date, &guest_clients, &guest_catalog, &guest_lines)
+            .unwrap();
     assert_eq!(superbills.len(), native_superbills.len());
     let eligible: usize = superbills.iter().map(|superbill| superbill.lines.len()).sum();
 
@@ -61,13 +66,13 @@ fn main() {
     );
     let wasm_group =
         bench.run(format!("group_lines, {LINES} lines, daily -> {} bills", bills.len()), 51, Some(CALL_TARGET), || {
-            plugin.group_lines(at, &practice, run_date, black_box(&lines)).expect("answers")
+            plugin.group_lines(at, &practice, run_date, &catalog, black_box(&lines)).expect("answers")
         });
     let wasm_select = bench.run(
         format!("select_lines, {LINES} lines -> {} superbills of {eligible} lines", superbills.len()),
         51,
         Some(CALL_TARGET),
-        || plugin.select_lines(at, &practice, run_date, &clients, black_box(&lines)).expect("answers"),
+        || plugin.select_lines(at, &practice, run_date, &clients, &catalog, black_box(&lines)).expect("answers"),
     );
     bench.run(format!("decide_shares, {REQUESTS} requests"), 201, None, || {
         plugin.decide_shares(at, &practice, black_box(&requests)).expect("answers")
@@ -75,21 +80,21 @@ fn main() {
     bench.run("  of which host validation of the group_lines answer".into(), 51, None, || {
         validate::bill_plans(black_box(&lines), black_box(&bills)).expect("valid")
     });
-    let bare: Vec<ServiceLine> = lines
-        .iter()
-        .map(|line| ServiceLine { service_code: String::new(), cpt_code: None, icd10_codes: vec![], ..line.clone() })
-        .collect();
-    bench.run("  group_lines on the same lines with no strings (codes, diagnoses)".into(), 51, None, || {
-        plugin.group_lines(at, &practice, run_date, black_box(&bare)).expect("answers")
-    });
     bench.run("  group_lines on no lines".into(), 501, None, || {
-        plugin.group_lines(at, &practice, run_date, black_box(&[])).expect("answers")
+        plugin.group_lines(at, &practice, run_date, &catalog, black_box(&[])).expect("answers")
     });
     let native_group = bench.run(format!("native group_lines, {LINES} lines"), 201, None, || {
-        DefaultPolicy::group_lines(&guest_practice, guest_run_date, black_box(&guest_lines)).unwrap()
+        DefaultPolicy::group_lines(&guest_practice, guest_run_date, &guest_catalog, black_box(&guest_lines)).unwrap()
     });
     let native_select = bench.run(format!("native select_lines, {LINES} lines"), 201, None, || {
-        DefaultPolicy::select_lines(&guest_practice, guest_run_date, &guest_clients, black_box(&guest_lines)).unwrap()
+        DefaultPolicy::select_lines(
+            &guest_practice,
+            guest_run_date,
+            &guest_clients,
+            &guest_catalog,
+            black_box(&guest_lines),
+        )
+        .unwrap()
     });
     bench.run(format!("native decide_shares, {REQUESTS} requests"), 201, None, || {
         DefaultPolicy::decide_shares(&guest_practice, black_box(&guest_requests)).unwrap()
@@ -206,9 +211,23 @@ impl Numbers {
     }
 }
 
+/// Services 0–3 are CPT-coded, service 4 is not; every line is linked to F41.1.
+fn catalog() -> Catalog {
+    let service = |code: &str, cpt: Option<&str>| Service { code: code.into(), cpt_code: cpt.map(Into::into) };
+    Catalog {
+        services: vec![
+            service("90837", Some("90837")),
+            service("90834", Some("90834")),
+            service("90791", Some("90791")),
+            service("96127", Some("96127")),
+            service("WORKSHOP", None),
+        ],
+        diagnosis_sets: vec![vec!["F41.1".into()]],
+    }
+}
+
 /// 10,000 lines on appointments of one to three lines, of 40 clients, dated over March 2026.
 fn lines() -> Vec<ServiceLine> {
-    const CPT: [&str; 4] = ["90837", "90834", "90791", "96127"];
     let mut numbers = Numbers(0x2545_f491_4f6c_dd1d);
     let mut lines = Vec::with_capacity(LINES);
     let mut appointment_id = 0;
@@ -224,9 +243,8 @@ fn lines() -> Vec<ServiceLine> {
                 appointment_id,
                 client_id,
                 date,
-                service_code: "90837".into(),
-                cpt_code: (numbers.below(10) != 0).then(|| CPT[numbers.below(4) as usize].to_string()),
-                icd10_codes: vec!["F41.1".into()],
+                service: if numbers.below(10) != 0 { numbers.below(4) as u32 } else { 4 },
+                diagnoses: 0,
                 fee,
                 paid: 0,
             });
@@ -303,15 +321,25 @@ mod native {
         }
     }
 
+    pub fn catalog(catalog: &host::Catalog) -> guest::Catalog {
+        guest::Catalog {
+            services: catalog
+                .services
+                .iter()
+                .map(|service| guest::Service { code: service.code.clone(), cpt_code: service.cpt_code.clone() })
+                .collect(),
+            diagnosis_sets: catalog.diagnosis_sets.clone(),
+        }
+    }
+
     pub fn line(line: &host::ServiceLine) -> guest::ServiceLine {
         guest::ServiceLine {
             line_id: line.line_id,
             appointment_id: line.appointment_id,
             client_id: line.client_id,
             date: date(&line.date),
-            service_code: line.service_code.clone(),
-            cpt_code: line.cpt_code.clone(),
-            icd10_codes: line.icd10_codes.clone(),
+            service: line.service,
+            diagnoses: line.diagnoses,
             fee: line.fee,
             paid: line.paid,
         }

@@ -1,11 +1,13 @@
 //! The `autobill` command: simulate scenarios, run the demo, manage the database.
 
 use anyhow::{Context, bail};
-use autobill::engine::{Event, EventKind};
+use autobill::engine::{Engine, Event, EventKind};
+use autobill::mail::FileOutbox;
+use autobill::payments::SandboxGateway;
 use autobill::plugin::{PluginLimits, PluginRuntime, Slot};
 use autobill::simulate::{self, SimulationOptions};
 use autobill::{domain::format_money, scenario, store::Store};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,6 +55,22 @@ enum Command {
         #[arg(long, default_value = "autobill-demo")]
         out: PathBuf,
     },
+    /// Do everything due by a moment (default: now): each practice's due runs, in its own time,
+    /// then the shares whose delay has passed. Safe to run from cron and from several hosts at once.
+    Tick {
+        /// sqlite://PATH or postgres://USER@HOST:PORT/DB.
+        #[arg(long, env = "AUTOBILL_DATABASE_URL")]
+        database_url: String,
+        /// The moment to run up to, RFC 3339 (e.g. 2026-01-06T05:00:00Z); catching up a night that was missed.
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+        /// Where emails are written (the file outbox).
+        #[arg(long, default_value = "autobill-outbox")]
+        outbox: PathBuf,
+        /// This host's name in run claims (default: the process id).
+        #[arg(long)]
+        host: Option<String>,
+    },
     /// Apply pending database migrations.
     Migrate {
         /// sqlite://PATH or postgres://USER@HOST:PORT/DB.
@@ -87,6 +105,17 @@ async fn main() -> anyhow::Result<()> {
             print_events(&simulation.events, simulation.timezone, format)?;
         }
         Command::Demo { out } => demo(&out).await?,
+        Command::Tick { database_url, at, outbox, host } => {
+            let store = Store::connect(&database_url).await?;
+            let host = host.unwrap_or_else(|| format!("autobill-{}", std::process::id()));
+            let engine =
+                Engine::new(store, runtime()?, Arc::new(SandboxGateway), Arc::new(FileOutbox::new(outbox)), host)?;
+            let report = engine.tick(at.unwrap_or_else(Utc::now)).await?;
+            println!(
+                "{} runs done, {} failed, {} shares handled",
+                report.runs_done, report.runs_failed, report.shares_handled
+            );
+        }
         Command::Migrate { database_url } => {
             Store::connect(&database_url).await?;
             println!("the database is up to date");

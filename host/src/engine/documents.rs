@@ -4,7 +4,7 @@ use super::events::{self, EventKind};
 use super::{ClaimedRun, Engine, EngineError, Policies};
 use crate::domain::{DocumentKind, format_money};
 use crate::mail::Message;
-use crate::plugin::policy::{self, ClientBilling, ServiceLine, ShareDecision};
+use crate::plugin::policy::{self, Catalog, ClientBilling, Service, ServiceLine, ShareDecision};
 use crate::plugin::{Slot, to_policy_date};
 use crate::store::{self, Client, Practice, StoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -17,10 +17,22 @@ const ID_CHUNK: usize = 500;
 /// How long a share whose email failed waits before the next try.
 const SHARE_RETRY: i64 = 5;
 
-/// Candidate lines with their `APPOINTMENT:SERVICE` names.
+/// Candidate lines with the codes they refer to and their `APPOINTMENT:SERVICE` names.
 struct Candidates {
+    catalog: Catalog,
     lines: Vec<ServiceLine>,
     names: HashMap<u64, String>,
+}
+
+/// Gives each distinct value the index of its first appearance in `list`.
+fn index_of<T>(indices: &mut HashMap<String, u32>, list: &mut Vec<T>, key: &str, value: impl FnOnce() -> T) -> u32 {
+    if let Some(index) = indices.get(key) {
+        return *index;
+    }
+    let index = u32::try_from(list.len()).unwrap_or(u32::MAX);
+    list.push(value());
+    indices.insert(key.to_string(), index);
+    index
 }
 
 async fn candidate_lines(
@@ -39,8 +51,12 @@ async fn candidate_lines(
          ORDER BY l.local_date, l.id"
     );
     let rows = sqlx::query(&sql).bind(practice).bind(store::date_text(before)).fetch_all(&mut *tx).await?;
-    let mut candidates =
-        Candidates { lines: Vec::with_capacity(rows.len()), names: HashMap::with_capacity(rows.len()) };
+    let mut candidates = Candidates {
+        catalog: Catalog { services: vec![], diagnosis_sets: vec![] },
+        lines: Vec::with_capacity(rows.len()),
+        names: HashMap::with_capacity(rows.len()),
+    };
+    let (mut services, mut diagnoses) = (HashMap::new(), HashMap::new());
     for row in &rows {
         let id = u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or_default();
         let date: String = row.try_get(3)?;
@@ -48,14 +64,20 @@ async fn candidate_lines(
         let diagnosis: String = row.try_get(8)?;
         let appointment: String = row.try_get(9)?;
         candidates.names.insert(id, format!("{appointment}:{code}"));
+        let cpt_code: Option<String> = row.try_get(5)?;
+        let catalog = &mut candidates.catalog;
+        let service =
+            index_of(&mut services, &mut catalog.services, &code, || Service { code: code.clone(), cpt_code });
+        let diagnoses = index_of(&mut diagnoses, &mut catalog.diagnosis_sets, &diagnosis, || {
+            diagnosis.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect()
+        });
         candidates.lines.push(ServiceLine {
             line_id: id,
             appointment_id: u64::try_from(row.try_get::<i64, _>(1)?).unwrap_or_default(),
             client_id: u64::try_from(row.try_get::<i64, _>(2)?).unwrap_or_default(),
             date: to_policy_date(store::parse_date(&date)?),
-            service_code: code,
-            cpt_code: row.try_get(5)?,
-            icd10_codes: diagnosis.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect(),
+            service,
+            diagnoses,
             fee: row.try_get(6)?,
             paid: row.try_get(7)?,
         });
@@ -124,7 +146,8 @@ impl Engine {
         let mut opened = vec![];
         if !candidates.lines.is_empty() {
             let ctx = policies.context(practice, Slot::BillCadence);
-            let plans = policies.cadence.0.group_lines(run.at, &ctx, run.local_date, &candidates.lines)?;
+            let plans =
+                policies.cadence.0.group_lines(run.at, &ctx, run.local_date, &candidates.catalog, &candidates.lines)?;
             let fees: HashMap<u64, i64> = candidates.lines.iter().map(|line| (line.line_id, line.fee)).collect();
             let references = client_references(&mut tx, practice.id).await?;
             for plan in plans {
@@ -178,7 +201,14 @@ impl Engine {
             let mut billing: Vec<ClientBilling> = clients.values().map(client_billing).collect();
             billing.sort_by_key(|client| client.client_id);
             let ctx = policies.context(practice, Slot::SuperbillInclusion);
-            let plans = policies.superbill.0.select_lines(run.at, &ctx, run.local_date, &billing, &candidates.lines)?;
+            let plans = policies.superbill.0.select_lines(
+                run.at,
+                &ctx,
+                run.local_date,
+                &billing,
+                &candidates.catalog,
+                &candidates.lines,
+            )?;
             let by_id: HashMap<u64, &ServiceLine> = candidates.lines.iter().map(|line| (line.line_id, line)).collect();
             for plan in plans {
                 let lines: Vec<&ServiceLine> = plan.lines.iter().filter_map(|id| by_id.get(id).copied()).collect();

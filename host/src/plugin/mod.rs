@@ -27,7 +27,9 @@ pub mod policy {
 
 use bindings::exports::autobill::policy::{bill_cadence, share_filter, superbill_inclusion};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use policy::{BillPlan, ClientBilling, Date, PracticeContext, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan};
+use policy::{
+    BillPlan, Catalog, ClientBilling, Date, PracticeContext, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan,
+};
 use sandbox::Sandbox;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -35,7 +37,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use wasmtime::component::{Component, Instance, InstancePre, Linker};
-use wasmtime::{Config, Engine, Store, Trap};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
 /// The bounds every plugin call runs within.
 #[derive(Clone, Debug)]
@@ -48,11 +50,22 @@ pub struct PluginLimits {
     pub component_bytes: usize,
     /// The largest per-practice plugin configuration accepted, in bytes.
     pub config_bytes: usize,
+    /// How many plugin calls may run at once in one runtime (the size of the instance pool).
+    pub concurrent_calls: u32,
 }
+
+/// How much of a pooled instance's memory stays resident (and is zeroed in place) between calls.
+const POOL_RESIDENT_BYTES: usize = 4 << 20;
 
 impl Default for PluginLimits {
     fn default() -> Self {
-        PluginLimits { fuel: 2_000_000_000, memory_bytes: 64 << 20, component_bytes: 16 << 20, config_bytes: 10 * 1024 }
+        PluginLimits {
+            fuel: 2_000_000_000,
+            memory_bytes: 64 << 20,
+            component_bytes: 16 << 20,
+            config_bytes: 10 * 1024,
+            concurrent_calls: 32,
+        }
     }
 }
 
@@ -230,6 +243,17 @@ impl PluginRuntime {
         config.consume_fuel(true);
         config.concurrency_support(false);
         config.max_wasm_stack(1 << 20);
+        // Instances come from a pool of pre-reserved slots whose memory stays mapped between calls,
+        // so a call does not pay for fresh pages; our own limiter still enforces `memory_bytes`.
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(limits.concurrent_calls)
+            .total_core_instances(limits.concurrent_calls.saturating_mul(8))
+            .total_memories(limits.concurrent_calls.saturating_mul(2))
+            .total_tables(limits.concurrent_calls.saturating_mul(8))
+            .max_memory_size(limits.memory_bytes.saturating_mul(2))
+            .linear_memory_keep_resident(POOL_RESIDENT_BYTES)
+            .table_keep_resident(POOL_RESIDENT_BYTES);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|error| LoadError::Engine(error.to_string()))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|error| LoadError::Engine(error.to_string()))?;
@@ -446,6 +470,7 @@ impl Plugin {
         at: DateTime<Utc>,
         practice: &PracticeContext,
         run_date: NaiveDate,
+        catalog: &Catalog,
         lines: &[ServiceLine],
     ) -> Result<Vec<BillPlan>, PolicyError> {
         let policy = "bill-cadence.group-lines";
@@ -455,7 +480,7 @@ impl Plugin {
             policy,
             &practice.config,
             |store, instance, indices: &bill_cadence::GuestIndices| {
-                indices.load(&mut *store, instance)?.call_group_lines(&mut *store, practice, run_date, lines)
+                indices.load(&mut *store, instance)?.call_group_lines(&mut *store, practice, run_date, catalog, lines)
             },
             |plugin| plugin.cadence.as_ref(),
             Slot::BillCadence,
@@ -494,6 +519,7 @@ impl Plugin {
         practice: &PracticeContext,
         run_date: NaiveDate,
         clients: &[ClientBilling],
+        catalog: &Catalog,
         lines: &[ServiceLine],
     ) -> Result<Vec<SuperbillPlan>, PolicyError> {
         let policy = "superbill-inclusion.select-lines";
@@ -503,7 +529,14 @@ impl Plugin {
             policy,
             &practice.config,
             |store, instance, indices: &superbill_inclusion::GuestIndices| {
-                indices.load(&mut *store, instance)?.call_select_lines(&mut *store, practice, run_date, clients, lines)
+                indices.load(&mut *store, instance)?.call_select_lines(
+                    &mut *store,
+                    practice,
+                    run_date,
+                    clients,
+                    catalog,
+                    lines,
+                )
             },
             |plugin| plugin.superbill.as_ref(),
             Slot::SuperbillInclusion,

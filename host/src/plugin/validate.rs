@@ -142,9 +142,8 @@ mod tests {
             appointment_id: line_id,
             client_id,
             date: Date { year: 2026, month: 1, day: 5 },
-            service_code: "90837".into(),
-            cpt_code: None,
-            icd10_codes: vec![],
+            service: 0,
+            diagnoses: 0,
             fee: 100,
             paid: 0,
         }

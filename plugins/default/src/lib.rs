@@ -17,8 +17,8 @@
 
 use autobill_guest::date::{clamp_day, each_day, is_earlier_month};
 use autobill_guest::{
-    BillCadence, BillCreation, BillPlan, BillStatus, ClientBilling, Date, DocumentStatus, PracticeContext, ServiceLine,
-    ShareDecision, ShareFilter, ShareRequest, SuperbillInclusion, SuperbillPlan,
+    BillCadence, BillCreation, BillPlan, BillStatus, Catalog, ClientBilling, Date, DocumentStatus, PracticeContext,
+    ServiceLine, ShareDecision, ShareFilter, ShareRequest, SuperbillInclusion, SuperbillPlan,
 };
 use std::collections::{BTreeMap, HashSet};
 
@@ -51,6 +51,7 @@ impl BillCadence for DefaultPolicy {
     fn group_lines(
         practice: &PracticeContext,
         _run_date: Date,
+        _catalog: &Catalog,
         lines: &[ServiceLine],
     ) -> Result<Vec<BillPlan>, String> {
         let status = match practice.automation.bill_creation {
@@ -85,13 +86,14 @@ impl SuperbillInclusion for DefaultPolicy {
         _practice: &PracticeContext,
         run_date: Date,
         clients: &[ClientBilling],
+        catalog: &Catalog,
         lines: &[ServiceLine],
     ) -> Result<Vec<SuperbillPlan>, String> {
         let automatic: HashSet<u64> =
             clients.iter().filter(|client| client.auto_superbills).map(|client| client.client_id).collect();
         let mut superbills: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
         for line in lines {
-            let insurance_eligible = line.cpt_code.as_deref().is_some_and(|code| !code.trim().is_empty());
+            let insurance_eligible = catalog.cpt_code(line).is_some();
             if insurance_eligible && automatic.contains(&line.client_id) && is_earlier_month(&line.date, &run_date) {
                 superbills.entry(line.client_id).or_default().push(line.line_id);
             }

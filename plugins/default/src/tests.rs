@@ -1,5 +1,16 @@
 use super::*;
-use autobill_guest::{AutomationSettings, Document, DocumentKind};
+use autobill_guest::{AutomationSettings, Document, DocumentKind, Service};
+
+/// Service 0 is CPT-coded, service 1 is not; every line is linked to F41.1.
+fn catalog() -> Catalog {
+    Catalog {
+        services: vec![
+            Service { code: "90837".into(), cpt_code: Some("90837".into()) },
+            Service { code: "WORKSHOP".into(), cpt_code: None },
+        ],
+        diagnosis_sets: vec![vec!["F41.1".into()]],
+    }
+}
 
 fn practice(bill_creation: BillCreation, superbill_day: u8) -> PracticeContext {
     PracticeContext {
@@ -27,9 +38,8 @@ fn line(line_id: u64, appointment_id: u64, client_id: u64, date: Date, cpt: Opti
         appointment_id,
         client_id,
         date,
-        service_code: "90837".into(),
-        cpt_code: cpt.map(Into::into),
-        icd10_codes: vec!["F41.1".into()],
+        service: if cpt.is_some() { 0 } else { 1 },
+        diagnoses: 0,
         fee: 15_000,
         paid: 0,
     }
@@ -65,7 +75,8 @@ fn daily_bills_group_per_client_and_date_of_service() {
         line(3, 11, 7, d(2026, 1, 6), None),
         line(4, 12, 8, d(2026, 1, 5), None),
     ];
-    let bills = DefaultPolicy::group_lines(&practice(BillCreation::Daily, 1), d(2026, 1, 7), &lines).unwrap();
+    let bills =
+        DefaultPolicy::group_lines(&practice(BillCreation::Daily, 1), d(2026, 1, 7), &catalog(), &lines).unwrap();
     assert_eq!(bills.len(), 3);
     assert!(bills.iter().all(|bill| bill.status == BillStatus::Open));
     assert_eq!(bills[0], BillPlan { client_id: 7, lines: vec![1, 2], status: BillStatus::Open });
@@ -78,7 +89,8 @@ fn monthly_bills_hold_all_of_a_clients_lines() {
         line(2, 11, 7, d(2026, 1, 20), None),
         line(3, 12, 8, d(2026, 1, 9), None),
     ];
-    let bills = DefaultPolicy::group_lines(&practice(BillCreation::Monthly, 1), d(2026, 2, 1), &lines).unwrap();
+    let bills =
+        DefaultPolicy::group_lines(&practice(BillCreation::Monthly, 1), d(2026, 2, 1), &catalog(), &lines).unwrap();
     assert_eq!(
         bills,
         vec![
@@ -91,7 +103,8 @@ fn monthly_bills_hold_all_of_a_clients_lines() {
 #[test]
 fn manual_mode_makes_one_pended_bill_per_appointment() {
     let lines = [line(1, 10, 7, d(2026, 1, 5), None), line(2, 11, 7, d(2026, 1, 5), None)];
-    let bills = DefaultPolicy::group_lines(&practice(BillCreation::Manual, 1), d(2026, 1, 6), &lines).unwrap();
+    let bills =
+        DefaultPolicy::group_lines(&practice(BillCreation::Manual, 1), d(2026, 1, 6), &catalog(), &lines).unwrap();
     assert_eq!(bills.len(), 2);
     assert!(bills.iter().all(|bill| bill.status == BillStatus::Pended && bill.lines.len() == 1));
 }
@@ -117,9 +130,14 @@ fn superbills_hold_cpt_coded_lines_from_earlier_months_of_opted_in_clients() {
         line(4, 13, 7, d(2026, 1, 10), None),
         line(5, 14, 8, d(2026, 1, 10), Some("90837")),
     ];
-    let superbills =
-        DefaultPolicy::select_lines(&practice(BillCreation::Daily, 1), d(2026, 2, 1), &[client(7), opted_out], &lines)
-            .unwrap();
+    let superbills = DefaultPolicy::select_lines(
+        &practice(BillCreation::Daily, 1),
+        d(2026, 2, 1),
+        &[client(7), opted_out],
+        &catalog(),
+        &lines,
+    )
+    .unwrap();
     assert_eq!(superbills, vec![SuperbillPlan { client_id: 7, lines: vec![1, 2] }]);
 }
 

@@ -13,7 +13,7 @@
 //! configuration therefore runs on the Mondays of even-numbered weeks since 1970-01-05.
 
 use autobill_guest::date::{Weekday, add_days, from_days, to_days, weekday};
-use autobill_guest::{BillCadence, BillPlan, BillStatus, Date, PracticeContext, ServiceLine, config};
+use autobill_guest::{BillCadence, BillPlan, BillStatus, Catalog, Date, PracticeContext, ServiceLine, config};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -125,6 +125,7 @@ impl BillCadence for BiweeklyBills {
     fn group_lines(
         practice: &PracticeContext,
         _run_date: Date,
+        _catalog: &Catalog,
         lines: &[ServiceLine],
     ) -> Result<Vec<BillPlan>, String> {
         Schedule::from_config(&practice.config)?;

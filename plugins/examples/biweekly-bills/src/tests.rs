@@ -28,9 +28,8 @@ fn line(line_id: u64, client_id: u64) -> ServiceLine {
         appointment_id: line_id * 10,
         client_id,
         date: d(2026, 1, 5),
-        service_code: "90837".into(),
-        cpt_code: None,
-        icd10_codes: vec![],
+        service: 0,
+        diagnoses: 0,
         fee: 15_000,
         paid: 0,
     }
@@ -130,7 +129,7 @@ fn single_day_and_empty_windows() {
 #[test]
 fn one_open_bill_per_client_with_all_its_lines() {
     let lines = [line(1, 7), line(2, 8), line(3, 7), line(4, 9), line(5, 8)];
-    let bills = BiweeklyBills::group_lines(&practice(FRIDAYS), d(2026, 1, 16), &lines).unwrap();
+    let bills = BiweeklyBills::group_lines(&practice(FRIDAYS), d(2026, 1, 16), &Catalog::default(), &lines).unwrap();
     assert_eq!(
         bills,
         vec![
@@ -139,7 +138,10 @@ fn one_open_bill_per_client_with_all_its_lines() {
             BillPlan { client_id: 9, lines: vec![4], status: BillStatus::Open },
         ]
     );
-    assert_eq!(BiweeklyBills::group_lines(&practice(FRIDAYS), d(2026, 1, 16), &[]).unwrap(), vec![]);
+    assert_eq!(
+        BiweeklyBills::group_lines(&practice(FRIDAYS), d(2026, 1, 16), &Catalog::default(), &[]).unwrap(),
+        vec![]
+    );
 }
 
 #[test]
@@ -173,6 +175,8 @@ fn bad_configurations_say_what_is_wrong() {
         assert!(error.contains(expected), "{config}: {error}");
         let error = BiweeklyBills::bill_run_dates(&practice(config), d(2026, 1, 1), d(2026, 1, 31)).unwrap_err();
         assert!(error.contains(expected), "{config}: {error}");
-        assert!(BiweeklyBills::group_lines(&practice(config), d(2026, 1, 16), &[line(1, 7)]).is_err());
+        assert!(
+            BiweeklyBills::group_lines(&practice(config), d(2026, 1, 16), &Catalog::default(), &[line(1, 7)]).is_err()
+        );
     }
 }

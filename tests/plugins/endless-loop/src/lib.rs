@@ -2,7 +2,7 @@
 //! forever, so the host must stop it with its time (fuel/epoch) limit. `bill_run_dates` answers
 //! normally with no dates.
 
-use autobill_guest::{BillCadence, BillPlan, Date, PracticeContext, ServiceLine};
+use autobill_guest::{BillCadence, BillPlan, Catalog, Date, PracticeContext, ServiceLine};
 use std::hint::black_box;
 
 /// The fixture policy.
@@ -13,7 +13,7 @@ impl BillCadence for EndlessLoop {
         Ok(Vec::new())
     }
 
-    fn group_lines(_: &PracticeContext, _: Date, _: &[ServiceLine]) -> Result<Vec<BillPlan>, String> {
+    fn group_lines(_: &PracticeContext, _: Date, _: &Catalog, _: &[ServiceLine]) -> Result<Vec<BillPlan>, String> {
         let mut count: u64 = 0;
         loop {
             count = black_box(count.wrapping_add(1));

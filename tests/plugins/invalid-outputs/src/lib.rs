@@ -1,17 +1,13 @@
 //! Test fixture for the host's fault tests: a plugin that fills all three slots and, when its
 //! configuration says `{"fault": "<name>"}`, returns exactly one kind of invalid answer from the
-//! slot that fault belongs to (see [`Fault`]); every other answer is the default policy's correct
-//! one, as are all answers with no or an empty configuration. An unknown fault name is refused by
+//! slot that fault belongs to (see [`Fault`]); every other answer is a plain valid one (`correct.rs`),
+//! as are all answers with no or an empty configuration. An unknown fault name is refused by
 //! `check_config` and by every call.
-//!
-//! The correct answers come from a copy of the default policy in `correct.rs`: depending on
-//! `autobill-plugin-default` would link its component exports into this one, and the wasm link
-//! fails on duplicate symbols. A native test checks the copy against the original.
 
 use autobill_guest::date::{add_days, days_in_month};
 use autobill_guest::{
-    BillCadence, BillPlan, BillStatus, ClientBilling, Date, PracticeContext, ServiceLine, ShareDecision, ShareFilter,
-    ShareRequest, SuperbillInclusion, SuperbillPlan, config,
+    BillCadence, BillPlan, BillStatus, Catalog, ClientBilling, Date, PracticeContext, ServiceLine, ShareDecision,
+    ShareFilter, ShareRequest, SuperbillInclusion, SuperbillPlan, config,
 };
 use correct::Correct;
 use serde::Deserialize;
@@ -110,8 +106,13 @@ impl BillCadence for InvalidOutputs {
         Ok(dates)
     }
 
-    fn group_lines(practice: &PracticeContext, run_date: Date, lines: &[ServiceLine]) -> Result<Vec<BillPlan>, String> {
-        let mut bills = Correct::group_lines(practice, run_date, lines)?;
+    fn group_lines(
+        practice: &PracticeContext,
+        run_date: Date,
+        catalog: &Catalog,
+        lines: &[ServiceLine],
+    ) -> Result<Vec<BillPlan>, String> {
+        let mut bills = Correct::group_lines(practice, run_date, catalog, lines)?;
         let first_client = lines.first().map_or(0, |line| line.client_id);
         match fault(&practice.config)? {
             Some(Fault::ForeignLine) => match bills.first_mut() {
@@ -155,9 +156,10 @@ impl SuperbillInclusion for InvalidOutputs {
         practice: &PracticeContext,
         run_date: Date,
         clients: &[ClientBilling],
+        catalog: &Catalog,
         lines: &[ServiceLine],
     ) -> Result<Vec<SuperbillPlan>, String> {
-        let mut superbills = Correct::select_lines(practice, run_date, clients, lines)?;
+        let mut superbills = Correct::select_lines(practice, run_date, clients, catalog, lines)?;
         if fault(&practice.config)? == Some(Fault::SuperbillForeignLine) {
             match superbills.first_mut() {
                 Some(superbill) => superbill.lines.push(foreign_id(lines)),

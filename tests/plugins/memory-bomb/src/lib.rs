@@ -2,7 +2,7 @@
 //! and writes 1 MiB chunks forever, keeping every chunk, so the host must stop it with its memory
 //! limit. `bill_run_dates` answers normally with no dates.
 
-use autobill_guest::{BillCadence, BillPlan, Date, PracticeContext, ServiceLine};
+use autobill_guest::{BillCadence, BillPlan, Catalog, Date, PracticeContext, ServiceLine};
 use std::hint::black_box;
 
 /// The fixture policy.
@@ -13,7 +13,7 @@ impl BillCadence for MemoryBomb {
         Ok(Vec::new())
     }
 
-    fn group_lines(_: &PracticeContext, _: Date, _: &[ServiceLine]) -> Result<Vec<BillPlan>, String> {
+    fn group_lines(_: &PracticeContext, _: Date, _: &Catalog, _: &[ServiceLine]) -> Result<Vec<BillPlan>, String> {
         let mut chunks: Vec<Vec<u8>> = Vec::new();
         loop {
             let mut chunk = vec![0u8; 1 << 20];

@@ -3,8 +3,8 @@
 //! wherever it calls in.
 
 use autobill_guest::{
-    BillCadence, BillPlan, ClientBilling, Date, PracticeContext, ServiceLine, ShareDecision, ShareFilter, ShareRequest,
-    SuperbillInclusion, SuperbillPlan,
+    BillCadence, BillPlan, Catalog, ClientBilling, Date, PracticeContext, ServiceLine, ShareDecision, ShareFilter,
+    ShareRequest, SuperbillInclusion, SuperbillPlan,
 };
 
 /// The fixture policy.
@@ -19,7 +19,7 @@ impl BillCadence for Trap {
         panic!("deliberate failure")
     }
 
-    fn group_lines(_: &PracticeContext, _: Date, _: &[ServiceLine]) -> Result<Vec<BillPlan>, String> {
+    fn group_lines(_: &PracticeContext, _: Date, _: &Catalog, _: &[ServiceLine]) -> Result<Vec<BillPlan>, String> {
         panic!("deliberate failure")
     }
 }
@@ -37,6 +37,7 @@ impl SuperbillInclusion for Trap {
         _: &PracticeContext,
         _: Date,
         _: &[ClientBilling],
+        _: &Catalog,
         _: &[ServiceLine],
     ) -> Result<Vec<SuperbillPlan>, String> {
         panic!("deliberate failure")

@@ -1,0 +1,113 @@
+//! Killing the `autobill` process in the middle of a bill run: the restart finishes the work,
+//! and no line is billed twice. Drives the real binary (`autobill tick`) on a SQLite file.
+
+use autobill::domain::{AppointmentStatus, AutomationSettings};
+use autobill::schedule::local_instant;
+use autobill::store::{NewAppointment, NewClient, NewPractice, Store};
+use chrono::{Duration, NaiveDate, NaiveTime, SecondsFormat};
+use sqlx::Row;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const CLIENTS: usize = 40;
+const LINES_PER_CLIENT: usize = 500;
+
+async fn count(store: &Store, sql: &str) -> i64 {
+    sqlx::query(sql).fetch_one(store.pool()).await.expect("a count").try_get(0).expect("an integer")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_process_mid_run_loses_nothing_and_doubles_nothing() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let url = format!("sqlite://{}", dir.path().join("autobill.db").display());
+    let store = Store::connect(&url).await.expect("the store");
+    let tz = chrono_tz::America::New_York;
+    let day = |d| NaiveDate::from_ymd_opt(2026, 1, d).expect("a date");
+    let created = local_instant(tz, day(5), NaiveTime::MIN);
+    let settings = AutomationSettings { superbill_day: 15, ..Default::default() };
+    let new = NewPractice {
+        name: "P".into(),
+        timezone: tz,
+        currency: "USD".into(),
+        npi: String::new(),
+        tax_id: String::new(),
+        address: String::new(),
+        phone: String::new(),
+        automation: settings,
+    };
+    let practice = store.create_practice(&new, created).await.expect("a practice");
+    let service = store.create_service(practice, "90837", "Therapy", 15_000, Some("90837")).await.expect("a service");
+    let services = vec![(service, 15_000); LINES_PER_CLIENT];
+    for n in 0..CLIENTS {
+        let new =
+            NewClient { reference: format!("c{n}"), name: format!("C {n}"), email_enabled: true, ..Default::default() };
+        let client = store.create_client(practice, &new).await.expect("a client");
+        let reference = format!("a{n}");
+        let appointment = NewAppointment {
+            practice,
+            client,
+            reference: &reference,
+            starts_at: created + Duration::hours(10),
+            local_date: day(5),
+            status: AppointmentStatus::Completed,
+            services: &services,
+        };
+        store.create_appointment(&appointment).await.expect("an appointment");
+    }
+
+    let night = local_instant(tz, day(6), NaiveTime::from_hms_opt(0, 5, 0).expect("a time"));
+    let tick = |at: chrono::DateTime<chrono::Utc>, host: &str| {
+        Command::new(env!("CARGO_BIN_EXE_autobill"))
+            .args([
+                "tick",
+                "--database-url",
+                &url,
+                "--host",
+                host,
+                "--at",
+                &at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            ])
+            .arg("--outbox")
+            .arg(dir.path().join("outbox"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("autobill starts")
+    };
+
+    let mut first = tick(night, "first");
+    let started = Instant::now();
+    loop {
+        let running = count(&store, "SELECT COUNT(*) FROM runs WHERE kind = 'bill' AND status = 'running'").await;
+        if running == 1 {
+            break;
+        }
+        assert!(
+            first.try_wait().expect("the process").is_none(),
+            "the run finished before it could be killed; make it longer"
+        );
+        assert!(started.elapsed().as_secs() < 120, "the bill run never started");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    first.kill().expect("the process is killed");
+    first.wait().expect("the process is gone");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM bills").await, 0, "nothing of the killed run survives");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM service_lines WHERE bill_id IS NOT NULL").await, 0);
+
+    // The killed host's claim holds for its lease (10 minutes); a restart after that takes over.
+    let status = tick(night + Duration::minutes(11), "second").wait().expect("the restart runs");
+    assert!(status.success(), "the restart succeeds");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM bills").await, CLIENTS as i64, "one bill per client");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM service_lines WHERE bill_id IS NULL").await, 0, "every line billed");
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM (SELECT bill_id FROM service_lines GROUP BY bill_id HAVING COUNT(*) <> 500) t"
+        )
+        .await,
+        0,
+        "each bill holds its client's lines once"
+    );
+    assert_eq!(count(&store, "SELECT attempts FROM runs WHERE kind = 'bill' AND local_date = '2026-01-06'").await, 2);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM runs WHERE status <> 'done'").await, 0);
+}
