@@ -389,6 +389,7 @@ async fn engine_with_visits(
                 address: String::new(),
                 phone: String::new(),
                 automation: settings,
+                ..Default::default()
             },
             created,
         )

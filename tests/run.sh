@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test suite: installs what they need (the wasm32-wasip2 target), makes sure the local
-# PostgreSQL they talk to is up, and runs `cargo test` over the whole workspace.
+# Runs every test suite: installs what they need (the wasm32-wasip2 target, localstripe,
+# poppler-utils and aiosmtpd), makes sure the local PostgreSQL they talk to is up, and runs
+# `cargo test` over the whole workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,11 +9,31 @@ if ! rustup target list --installed | grep -qx wasm32-wasip2; then
   rustup target add wasm32-wasip2
 fi
 
+# The Stripe suite starts localstripe (PyPI) itself, on 127.0.0.1 and a free port.
+if ! python3 -c "import localstripe" 2>/dev/null; then
+  pip install --quiet localstripe
+fi
+
 export AUTOBILL_TEST_POSTGRES_URL="${AUTOBILL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
   echo "PostgreSQL is not answering on 127.0.0.1:5432; starting it" >&2
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
+
+# The mail suite reads PDFs back with pdftotext (poppler-utils) and sends to aiosmtpd (PyPI), which
+# it starts itself on 127.0.0.1.
+if ! command -v pdftotext >/dev/null; then
+  echo "pdftotext is missing; installing poppler-utils" >&2
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update
+  $sudo apt-get install -y poppler-utils
+fi
+if ! python3 -c "import aiosmtpd" 2>/dev/null; then
+  echo "aiosmtpd is missing; installing it from PyPI" >&2
+  python3 -m pip install aiosmtpd || python3 -m pip install --user aiosmtpd \
+    || python3 -m pip install --break-system-packages aiosmtpd
 fi
 
 cargo test --workspace --locked

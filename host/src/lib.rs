@@ -12,6 +12,7 @@
 //! - [`store`]: SQLite or PostgreSQL, one set of SQL.
 //! - [`engine`]: claims due runs exactly once and applies the policies' checked decisions.
 //! - [`payments`] and [`mail`]: the edges money and email leave through.
+//! - [`pdf`]: bills and superbills as PDF documents, attached to the emails that share them.
 //! - [`scenario`] and [`simulate`]: the engine on a simulated clock over a scenario file.
 #![forbid(unsafe_code)]
 
@@ -19,6 +20,7 @@ pub mod domain;
 pub mod engine;
 pub mod mail;
 pub mod payments;
+pub mod pdf;
 pub mod plugin;
 pub mod scenario;
 pub mod schedule;

@@ -2,13 +2,13 @@
 
 use anyhow::{Context, bail};
 use autobill::engine::{Engine, Event, EventKind};
-use autobill::mail::FileOutbox;
+use autobill::mail::{FileOutbox, Mailer, SmtpConfig, SmtpMailer, SmtpSecurity};
 use autobill::payments::SandboxGateway;
 use autobill::plugin::{PluginLimits, PluginRuntime, Slot};
 use autobill::simulate::{self, SimulationOptions};
 use autobill::{domain::format_money, scenario, store::Store};
 use chrono::{DateTime, NaiveDate, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,6 +48,8 @@ enum Command {
         /// Store in this database instead of a temporary SQLite file.
         #[arg(long)]
         database_url: Option<String>,
+        #[command(flatten)]
+        smtp: SmtpArgs,
     },
     /// Run the sample practice through a month (bills, autopay, declines, sharing, superbills) and summarise it.
     Demo {
@@ -64,12 +66,14 @@ enum Command {
         /// The moment to run up to, RFC 3339 (e.g. 2026-01-06T05:00:00Z); catching up a night that was missed.
         #[arg(long)]
         at: Option<DateTime<Utc>>,
-        /// Where emails are written (the file outbox).
+        /// Where emails are written when no SMTP server is configured (the file outbox).
         #[arg(long, default_value = "autobill-outbox")]
         outbox: PathBuf,
         /// This host's name in run claims (default: the process id).
         #[arg(long)]
         host: Option<String>,
+        #[command(flatten)]
+        smtp: SmtpArgs,
     },
     /// Apply pending database migrations.
     Migrate {
@@ -77,6 +81,39 @@ enum Command {
         #[arg(long, env = "AUTOBILL_DATABASE_URL")]
         database_url: String,
     },
+}
+
+/// Where emails go: an SMTP server when `--smtp-host` is given, otherwise the file outbox.
+#[derive(Args)]
+struct SmtpArgs {
+    /// Send emails through this SMTP server instead of writing them to the file outbox.
+    #[arg(long, env = "AUTOBILL_SMTP_HOST")]
+    smtp_host: Option<String>,
+    /// The SMTP server's port.
+    #[arg(long, env = "AUTOBILL_SMTP_PORT", default_value_t = 587)]
+    smtp_port: u16,
+    /// starttls (required; for real relays) or plain (only for a server on this machine).
+    #[arg(long, env = "AUTOBILL_SMTP_SECURITY", default_value = "starttls", value_parser = parse_security)]
+    smtp_security: SmtpSecurity,
+    /// The SMTP user, if the server wants credentials; the password is read from the
+    /// AUTOBILL_SMTP_PASSWORD environment variable only, never from the command line.
+    #[arg(long, env = "AUTOBILL_SMTP_USERNAME")]
+    smtp_username: Option<String>,
+}
+
+impl SmtpArgs {
+    /// The SMTP mailer, when a server is configured.
+    fn mailer(&self) -> anyhow::Result<Option<Arc<dyn Mailer>>> {
+        let Some(host) = &self.smtp_host else { return Ok(None) };
+        let mut config = SmtpConfig::new(host.clone(), self.smtp_port, self.smtp_security);
+        config.username = self.smtp_username.clone();
+        config.password = std::env::var("AUTOBILL_SMTP_PASSWORD").ok().filter(|password| !password.is_empty());
+        Ok(Some(Arc::new(SmtpMailer::new(config)?)))
+    }
+}
+
+fn parse_security(text: &str) -> Result<SmtpSecurity, String> {
+    text.parse()
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -97,19 +134,25 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Simulate { scenario, from, until, plugins, format, database_url } => {
+        Command::Simulate { scenario, from, until, plugins, format, database_url, smtp } => {
             let loaded = scenario::load(&scenario)?;
             let work = tempfile::tempdir().context("creating a temporary folder for the simulation")?;
             let options = SimulationOptions { from, until, database_url, plugins, work_dir: work.path().to_path_buf() };
-            let simulation = simulate::run(&loaded, &options, runtime()?).await?;
+            let simulation = match smtp.mailer()? {
+                Some(mailer) => simulate::run_with_mailer(&loaded, &options, runtime()?, mailer).await?,
+                None => simulate::run(&loaded, &options, runtime()?).await?,
+            };
             print_events(&simulation.events, simulation.timezone, format)?;
         }
         Command::Demo { out } => demo(&out).await?,
-        Command::Tick { database_url, at, outbox, host } => {
+        Command::Tick { database_url, at, outbox, host, smtp } => {
             let store = Store::connect(&database_url).await?;
             let host = host.unwrap_or_else(|| format!("autobill-{}", std::process::id()));
-            let engine =
-                Engine::new(store, runtime()?, Arc::new(SandboxGateway), Arc::new(FileOutbox::new(outbox)), host)?;
+            let mailer = match smtp.mailer()? {
+                Some(mailer) => mailer,
+                None => Arc::new(FileOutbox::new(outbox)),
+            };
+            let engine = Engine::new(store, runtime()?, Arc::new(SandboxGateway), mailer, host)?;
             let report = engine.tick(at.unwrap_or_else(Utc::now)).await?;
             println!(
                 "{} runs done, {} failed, {} shares handled",

@@ -6,6 +6,13 @@
 //! name = "Lakeside Therapy"
 //! timezone = "America/New_York"
 //! currency = "USD"
+//! npi = "1234567893"         # optional, like tax_id, address, phone and email (the sender)
+//! place_of_service = "11"    # default 11 (office); e.g. 02 or 10 for telehealth
+//!
+//! [practice.provider]        # optional: the rendering provider superbills name
+//! name = "Dana Reyes"
+//! credentials = "LCSW"
+//! npi = "1679576722"         # individual NPI
 //!
 //! [practice.automation]
 //! bills = "daily"            # daily | monthly | manual
@@ -19,11 +26,14 @@
 //! name = "Psychotherapy, 60 min"
 //! fee = 15000                # minor units
 //! cpt = "90837"
+//! modifiers = ["95"]         # optional CPT modifiers, at most 4 (default none)
+//! units = 1                  # default 1
 //!
 //! [[client]]
 //! id = "ana"
 //! name = "Ana Alvarez"
 //! email = "ana@example.com"
+//! birth_date = "1990-04-12"  # optional; superbills show it
 //! auto_superbills = true
 //! autopay = true
 //! card = "visa"              # visa | declined | insufficient_funds | authentication_required
@@ -41,7 +51,7 @@
 //! ```
 
 use crate::domain::{AppointmentStatus, AutomationSettings, BillCreation};
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 use std::fmt;
 use std::path::Path;
@@ -67,7 +77,7 @@ pub struct Scenario {
     pub practice: PracticeSpec,
     /// The services it offers.
     #[serde(default)]
-    pub service: Vec<ServiceSpec>,
+    pub service: Vec<Spanned<ServiceSpec>>,
     /// Its clients.
     #[serde(default)]
     pub client: Vec<Spanned<ClientSpec>>,
@@ -102,6 +112,15 @@ pub struct PracticeSpec {
     /// Phone.
     #[serde(default)]
     pub phone: String,
+    /// The address billing emails come from (default: a placeholder).
+    #[serde(default)]
+    pub email: String,
+    /// Default place-of-service code of visits (default `11`, office).
+    #[serde(default)]
+    pub place_of_service: Option<Spanned<String>>,
+    /// `[practice.provider]`: the rendering provider.
+    #[serde(default)]
+    pub provider: ProviderSpec,
     /// `[practice.automation]`.
     #[serde(default)]
     pub automation: Option<Spanned<AutomationSpec>>,
@@ -109,6 +128,21 @@ pub struct PracticeSpec {
 
 fn usd() -> String {
     "USD".into()
+}
+
+/// `[practice.provider]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSpec {
+    /// The provider's name.
+    #[serde(default)]
+    pub name: String,
+    /// Credentials, e.g. `LCSW`.
+    #[serde(default)]
+    pub credentials: String,
+    /// Individual NPI.
+    #[serde(default)]
+    pub npi: String,
 }
 
 /// `[practice.automation]`.
@@ -145,6 +179,16 @@ pub struct ServiceSpec {
     /// CPT code, for insurance-eligible services.
     #[serde(default)]
     pub cpt: Option<String>,
+    /// CPT modifiers (at most 4, two letters or digits each).
+    #[serde(default)]
+    pub modifiers: Vec<String>,
+    /// Units per line (default 1).
+    #[serde(default = "one")]
+    pub units: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// `[[client]]`.
@@ -176,6 +220,16 @@ pub struct ClientSpec {
     /// ICD-10 codes.
     #[serde(default)]
     pub diagnosis: Vec<String>,
+    /// Date of birth, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub birth_date: Option<String>,
+}
+
+impl ClientSpec {
+    /// The date of birth, when given and valid (checked when the scenario is read).
+    pub fn birth_date(&self) -> Option<NaiveDate> {
+        self.birth_date.as_deref().and_then(parse_date)
+    }
 }
 
 fn yes() -> bool {
@@ -268,6 +322,16 @@ pub fn parse_local(text: &str) -> Option<NaiveDateTime> {
         .ok()
 }
 
+/// Reads a date: `1990-04-12`.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+/// Whether `code` is a place-of-service code: two digits.
+pub fn is_place_of_service(code: &str) -> bool {
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Reads an appointment status.
 pub fn parse_status(text: &str) -> Option<AppointmentStatus> {
     match text {
@@ -356,7 +420,42 @@ pub fn parse(file: &str, text: &str) -> Result<LoadedScenario, ScenarioError> {
         }
         None => AutomationSettings::default(),
     };
-    let codes: Vec<&str> = scenario.service.iter().map(|s| s.code.as_str()).collect();
+    if let Some(code) = &scenario.practice.place_of_service
+        && !is_place_of_service(code.get_ref())
+    {
+        return Err(error(
+            code.span().start,
+            format!(
+                "place_of_service `{}` is not a two-digit code such as 11 (office) or 10 (telehealth)",
+                code.get_ref()
+            ),
+        ));
+    }
+    for service in &scenario.service {
+        let spec = service.get_ref();
+        let at = service.span().start;
+        if spec.units == 0 {
+            return Err(error(at, format!("service `{}` has units = 0; use 1 or more", spec.code)));
+        }
+        if spec.modifiers.len() > 4 {
+            return Err(error(
+                at,
+                format!("service `{}` has {} modifiers; a line takes at most 4", spec.code, spec.modifiers.len()),
+            ));
+        }
+        if let Some(modifier) =
+            spec.modifiers.iter().find(|m| m.len() != 2 || !m.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            return Err(error(
+                at,
+                format!(
+                    "service `{}` has modifier `{modifier}`; a modifier is two letters or digits such as 95",
+                    spec.code
+                ),
+            ));
+        }
+    }
+    let codes: Vec<&str> = scenario.service.iter().map(|s| s.get_ref().code.as_str()).collect();
     let mut client_ids = vec![];
     for client in &scenario.client {
         let spec = client.get_ref();
@@ -367,6 +466,11 @@ pub fn parse(file: &str, text: &str) -> Result<LoadedScenario, ScenarioError> {
             && !CARDS.contains(&card.as_str())
         {
             return Err(error(client.span().start, format!("unknown card `{card}`: use one of {}", CARDS.join(", "))));
+        }
+        if let Some(birth) = &spec.birth_date
+            && parse_date(birth).is_none()
+        {
+            return Err(error(client.span().start, format!("birth_date `{birth}` is not a date like 1990-04-12")));
         }
         client_ids.push(spec.id.as_str());
     }
@@ -480,6 +584,64 @@ mod tests {
         let error = parse("s.toml", &format!("{MINIMAL}[[action]]\nat = \"2026-01-05T10:00\"\nkind = \"dance\"\n"))
             .unwrap_err();
         assert!(error.message.contains("unknown action `dance`"));
+        assert_eq!(error.line, 4);
+    }
+
+    #[test]
+    fn document_fields_have_defaults_and_are_checked() {
+        let text = format!(
+            "{MINIMAL}\n[[service]]\ncode = \"T\"\nname = \"Therapy\"\nfee = 100\n\n[[client]]\nid = \"c\"\nname = \"C\"\n"
+        );
+        let loaded = parse("s.toml", &text).unwrap();
+        let service = loaded.scenario.service[0].get_ref();
+        assert_eq!((service.units, service.modifiers.len()), (1, 0));
+        assert!(loaded.scenario.practice.place_of_service.is_none());
+        assert_eq!(loaded.scenario.client[0].get_ref().birth_date(), None);
+
+        let text = r#"
+[practice]
+name = "P"
+timezone = "UTC"
+place_of_service = "10"
+
+[practice.provider]
+name = "Dana Reyes"
+credentials = "LCSW"
+npi = "1679576722"
+
+[[service]]
+code = "T"
+name = "T"
+fee = 1
+modifiers = ["95"]
+units = 2
+
+[[client]]
+id = "c"
+name = "C"
+birth_date = "1990-04-12"
+"#;
+        let loaded = parse("s.toml", text).unwrap();
+        assert_eq!(loaded.scenario.practice.provider.credentials, "LCSW");
+        assert_eq!(loaded.scenario.service[0].get_ref().units, 2);
+        assert_eq!(loaded.scenario.client[0].get_ref().birth_date(), NaiveDate::from_ymd_opt(1990, 4, 12));
+
+        let error = parse("s.toml", &format!("{MINIMAL}place_of_service = \"office\"\n")).unwrap_err();
+        assert!(error.message.contains("two-digit"), "{error}");
+        assert_eq!(error.line, 4);
+        let error = parse("s.toml", &format!("{MINIMAL}[[service]]\ncode = \"T\"\nname = \"T\"\nfee = 1\nunits = 0\n"))
+            .unwrap_err();
+        assert!(error.message.contains("units = 0"), "{error}");
+        let error = parse(
+            "s.toml",
+            &format!("{MINIMAL}[[service]]\ncode = \"T\"\nname = \"T\"\nfee = 1\nmodifiers = [\"telehealth\"]\n"),
+        )
+        .unwrap_err();
+        assert!(error.message.contains("modifier `telehealth`"), "{error}");
+        let error =
+            parse("s.toml", &format!("{MINIMAL}[[client]]\nid = \"c\"\nname = \"C\"\nbirth_date = \"12/04/1990\"\n"))
+                .unwrap_err();
+        assert!(error.message.contains("birth_date `12/04/1990`"), "{error}");
         assert_eq!(error.line, 4);
     }
 

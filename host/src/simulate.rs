@@ -3,12 +3,12 @@
 //! next, so a month takes a fraction of a second.
 
 use crate::engine::{Engine, EngineError, Event};
-use crate::mail::FileOutbox;
+use crate::mail::{FileOutbox, Mailer};
 use crate::payments::SandboxGateway;
 use crate::plugin::{PluginRuntime, Slot};
 use crate::scenario::{Action, LoadedScenario};
 use crate::schedule::local_instant;
-use crate::store::{NewAppointment, NewClient, NewPractice, Store, StoreError};
+use crate::store::{self, NewAppointment, NewClient, NewPractice, NewService, Provider, Store, StoreError};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -70,15 +70,30 @@ pub struct Simulation {
     pub timezone: chrono_tz::Tz,
     /// Everything that happened, in time order.
     pub events: Vec<Event>,
-    /// Where emails were written.
+    /// Where the file outbox wrote emails (empty when another mailer sent them).
     pub outbox: PathBuf,
 }
 
-/// Runs `scenario` from `options.from` to the end of `options.until`.
+/// Runs `scenario` from `options.from` to the end of `options.until`, writing emails to the file
+/// outbox in `options.work_dir/outbox`.
 pub async fn run(
     loaded: &LoadedScenario,
     options: &SimulationOptions,
     runtime: Arc<PluginRuntime>,
+) -> Result<Simulation, SimulateError> {
+    let outbox = options.work_dir.join("outbox");
+    let mut simulation = run_with_mailer(loaded, options, runtime, Arc::new(FileOutbox::new(&outbox))).await?;
+    simulation.outbox = outbox;
+    Ok(simulation)
+}
+
+/// Runs `scenario` as [`run`] does, sending emails through `mailer` (e.g. an
+/// [`SmtpMailer`](crate::mail::SmtpMailer)).
+pub async fn run_with_mailer(
+    loaded: &LoadedScenario,
+    options: &SimulationOptions,
+    runtime: Arc<PluginRuntime>,
+    mailer: Arc<dyn Mailer>,
 ) -> Result<Simulation, SimulateError> {
     if options.until < options.from {
         return Err(SimulateError::EmptyWindow { from: options.from, until: options.until });
@@ -95,14 +110,7 @@ pub async fn run(
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", options.work_dir.join("autobill.db").display()));
     let store = Store::connect(&url).await?;
-    let outbox = options.work_dir.join("outbox");
-    let engine = Engine::new(
-        store.clone(),
-        runtime.clone(),
-        Arc::new(SandboxGateway),
-        Arc::new(FileOutbox::new(&outbox)),
-        "simulate",
-    )?;
+    let engine = Engine::new(store.clone(), runtime.clone(), Arc::new(SandboxGateway), mailer, "simulate")?;
 
     let spec = &loaded.scenario;
     let practice = store
@@ -115,6 +123,17 @@ pub async fn run(
                 tax_id: spec.practice.tax_id.clone(),
                 address: spec.practice.address.clone(),
                 phone: spec.practice.phone.clone(),
+                email: spec.practice.email.clone(),
+                provider: Provider {
+                    name: spec.practice.provider.name.clone(),
+                    credentials: spec.practice.provider.credentials.clone(),
+                    npi: spec.practice.provider.npi.clone(),
+                },
+                place_of_service: spec
+                    .practice
+                    .place_of_service
+                    .as_ref()
+                    .map_or(store::DEFAULT_PLACE_OF_SERVICE.to_string(), |code| code.get_ref().clone()),
                 automation: loaded.automation.clone(),
             },
             start,
@@ -132,7 +151,16 @@ pub async fn run(
         store.assign_plugin(practice, *slot, &plugin.id().to_hex(), "").await?;
     }
     for service in &spec.service {
-        store.create_service(practice, &service.code, &service.name, service.fee, service.cpt.as_deref()).await?;
+        let service = service.get_ref();
+        let new = NewService {
+            code: service.code.clone(),
+            name: service.name.clone(),
+            fee: service.fee,
+            cpt: service.cpt.clone(),
+            modifiers: service.modifiers.clone(),
+            units: service.units,
+        };
+        store.create_service_with(practice, &new).await?;
     }
     for client in &spec.client {
         let c = client.get_ref();
@@ -146,6 +174,7 @@ pub async fn run(
             autopay: c.autopay,
             card: c.card.clone(),
             diagnosis: c.diagnosis.clone(),
+            birth_date: c.birth_date(),
         };
         store.create_client(practice, &new).await?;
     }
@@ -191,7 +220,7 @@ pub async fn run(
         engine.tick(next).await?;
         now = next;
     }
-    Ok(Simulation { timezone: tz, events: engine.events(practice).await?, outbox })
+    Ok(Simulation { timezone: tz, events: engine.events(practice).await?, outbox: PathBuf::new() })
 }
 
 async fn apply(
@@ -232,6 +261,15 @@ async fn apply(
                     "auto_share" => client.auto_share = flag()?,
                     "autopay" => client.autopay = flag()?,
                     "card" => client.card = value.as_str().filter(|card| !card.is_empty()).map(str::to_string),
+                    "birth_date" => {
+                        let text = value.as_str().unwrap_or_default();
+                        client.birth_date = match text {
+                            "" => None,
+                            text => Some(crate::scenario::parse_date(text).ok_or_else(|| {
+                                failed(format!("set_client birth_date `{text}` is not a date like 1990-04-12"))
+                            })?),
+                        };
+                    }
                     other => return Err(failed(format!("set_client cannot change `{other}`"))),
                 }
             }

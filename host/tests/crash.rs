@@ -34,6 +34,7 @@ async fn killing_the_process_mid_run_loses_nothing_and_doubles_nothing() {
         address: String::new(),
         phone: String::new(),
         automation: settings,
+        ..Default::default()
     };
     let practice = store.create_practice(&new, created).await.expect("a practice");
     let service = store.create_service(practice, "90837", "Therapy", 15_000, Some("90837")).await.expect("a service");

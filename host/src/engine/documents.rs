@@ -1,9 +1,11 @@
 //! Bill runs, superbill runs, and sharing the documents they make.
 
 use super::events::{self, EventKind};
+use super::sharing;
 use super::{ClaimedRun, Engine, EngineError, Policies};
-use crate::domain::{DocumentKind, format_money};
-use crate::mail::Message;
+use crate::domain::DocumentKind;
+use crate::mail::{self, Message};
+use crate::pdf;
 use crate::plugin::policy::{self, Catalog, ClientBilling, Service, ServiceLine, ShareDecision};
 use crate::plugin::{Slot, to_policy_date};
 use crate::store::{self, Client, Practice, StoreError};
@@ -13,9 +15,6 @@ use std::collections::HashMap;
 
 /// How many ids one `IN (…)` list holds.
 const ID_CHUNK: usize = 500;
-
-/// How long a share whose email failed waits before the next try.
-const SHARE_RETRY: i64 = 5;
 
 /// Candidate lines with the codes they refer to and their `APPOINTMENT:SERVICE` names.
 struct Candidates {
@@ -245,7 +244,9 @@ impl Engine {
     }
 
     /// Emails every share whose delay has passed, checking again that the client still allows it.
+    /// Sends a stopped host left unfinished are settled first, and not sent again (see `sharing`).
     pub(super) async fn dispatch_shares(&self, now: DateTime<Utc>) -> Result<usize, EngineError> {
+        self.settle_interrupted_sends(now).await?;
         let due = sqlx::query("SELECT id FROM shares WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, id")
             .bind(store::seconds(now))
             .fetch_all(self.store.pool())
@@ -253,10 +254,15 @@ impl Engine {
         let mut handled = 0;
         for row in due {
             let id: i64 = row.try_get(0)?;
-            let claimed = sqlx::query("UPDATE shares SET status = 'sending' WHERE id = $1 AND status = 'pending'")
-                .bind(id)
-                .execute(self.store.pool())
-                .await?;
+            // The claim is committed before the mail server is called: a row left `sending`
+            // tells the next host that this send was interrupted.
+            let claimed = sqlx::query(
+                "UPDATE shares SET status = 'sending', claimed_at = $1, attempts = attempts + 1 WHERE id = $2 AND status = 'pending'",
+            )
+            .bind(store::seconds(now))
+            .bind(id)
+            .execute(self.store.pool())
+            .await?;
             if claimed.rows_affected() == 1 {
                 self.send_share(id, now).await?;
                 handled += 1;
@@ -265,107 +271,101 @@ impl Engine {
         Ok(handled)
     }
 
+    /// Sends one claimed share: checks again that it may go, emails the document with its PDF and
+    /// records it `sent`. A failure before the message is handed over, or the mail server's
+    /// refusal, puts it back to `pending` with a backoff.
     async fn send_share(&self, id: i64, now: DateTime<Utc>) -> Result<(), EngineError> {
+        let share = match self.prepare_share(id).await {
+            Ok(share) => share,
+            Err(error) => return self.retry_share(id, now, &format!("the email could not be prepared: {error}")).await,
+        };
+        let kind = share.kind.as_str().to_string();
+        let message = match share.message {
+            Ok(message) => message,
+            Err(reason) => {
+                let mut tx = self.store.begin().await?;
+                sqlx::query("UPDATE shares SET status = 'skipped', reason = $1 WHERE id = $2 AND status = 'sending'")
+                    .bind(reason)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let event = EventKind::ShareSkipped {
+                    document: share.document,
+                    kind,
+                    client: share.client,
+                    reason: reason.into(),
+                };
+                events::record(&mut tx, share.practice, now, event).await?;
+                tx.commit().await?;
+                return Ok(());
+            }
+        };
+        if let Err(error) = self.mailer.send(&message).await {
+            return self.retry_share(id, now, &error.to_string()).await;
+        }
+        // Handed over. Should the host stop before this commits, the row stays `sending` and
+        // becomes `unknown` later: never sent twice.
+        let mut tx = self.store.begin().await?;
+        sqlx::query(
+            "UPDATE shares SET status = 'sent', recipient = $1, sent_at = $2, reason = NULL WHERE id = $3 AND status = 'sending'",
+        )
+        .bind(&message.to)
+        .bind(store::seconds(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let event = EventKind::DocumentShared { document: share.document, kind, client: share.client, to: message.to };
+        events::record(&mut tx, share.practice, now, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Loads a claimed share and decides it again: the email to send, or why none goes.
+    async fn prepare_share(&self, id: i64) -> Result<PreparedShare, EngineError> {
         let row = sqlx::query("SELECT practice_id, document_kind, document_id, client_id FROM shares WHERE id = $1")
             .bind(id)
             .fetch_one(self.store.pool())
             .await?;
-        let (practice_id, kind, document, client_id): (i64, String, i64, i64) =
+        let (practice, kind, document, client_id): (i64, String, i64, i64) =
             (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
         let kind = DocumentKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("document kind `{kind}`")))?;
-        let practice = self.store.practice(practice_id).await?;
         let client = self.store.client(client_id).await?;
-        let summary = document_summary(self, kind, document).await?;
-        let skip = if summary.status == "void" {
+        let loaded = pdf::load_document(&self.store, kind, document).await.map_err(|error| match error {
+            pdf::PdfError::Store(error) => EngineError::Store(error),
+        })?;
+        let to = client.email.as_deref().map(str::trim).unwrap_or_default().to_string();
+        let skip = if loaded.is_void() {
             Some("the document is void")
         } else if !client.auto_share {
             Some("automatic sharing is off for this client")
-        } else if client.email.as_deref().is_none_or(|email| email.trim().is_empty()) {
+        } else if to.is_empty() {
             Some("no email address on file")
         } else if !client.email_enabled {
             Some("email is turned off in the client's communication preferences")
+        } else if mail::parse_mailbox("recipient", &to).is_err() {
+            Some("the email address on file is not a valid address")
         } else {
             None
         };
-        let mut tx = self.store.begin().await?;
-        if let Some(reason) = skip {
-            sqlx::query("UPDATE shares SET status = 'skipped', reason = $1 WHERE id = $2")
-                .bind(reason)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            let event = EventKind::ShareSkipped {
-                document,
-                kind: kind.as_str().into(),
-                client: client.reference.clone(),
-                reason: reason.into(),
-            };
-            events::record(&mut tx, practice_id, now, event).await?;
-            tx.commit().await?;
-            return Ok(());
-        }
-        let to = client.email.clone().unwrap_or_default();
-        let message = Message {
-            id: format!("{}-{document}", kind.as_str()),
-            from: format!("{} <billing@autobill.invalid>", practice.name),
-            to: to.clone(),
-            subject: format!("Your {} from {}", kind.as_str(), practice.name),
-            text: format!(
-                "Hello {},\n\nYour {} #{document} from {} is attached.\nTotal: {}\nPaid: {}\nBalance: {}\nStatus: {}\n",
-                client.name,
-                kind.as_str(),
-                practice.name,
-                format_money(summary.total, &practice.currency),
-                format_money(summary.paid, &practice.currency),
-                format_money(summary.total - summary.paid, &practice.currency),
-                summary.status
-            ),
+        let message = match skip {
+            Some(reason) => Err(reason),
+            None => {
+                Ok(sharing::compose(&loaded, &client, &to).map_err(|error| EngineError::Invalid(error.to_string()))?)
+            }
         };
-        match self.mailer.send(&message).await {
-            Ok(()) => {
-                sqlx::query("UPDATE shares SET status = 'sent', recipient = $1, sent_at = $2 WHERE id = $3")
-                    .bind(&to)
-                    .bind(store::seconds(now))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                let event =
-                    EventKind::DocumentShared { document, kind: kind.as_str().into(), client: client.reference, to };
-                events::record(&mut tx, practice_id, now, event).await?;
-            }
-            Err(error) => {
-                tracing::warn!(share = id, "email failed, retrying later: {error}");
-                sqlx::query("UPDATE shares SET status = 'pending', due_at = $1, reason = $2 WHERE id = $3")
-                    .bind(store::seconds(now + Duration::minutes(SHARE_RETRY)))
-                    .bind(error.to_string())
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+        Ok(PreparedShare { practice, kind, document, client: client.reference, message })
     }
 }
 
-/// A document's totals and status, as a share shows them.
-struct DocumentSummary {
-    total: i64,
-    paid: i64,
-    status: String,
-}
-
-async fn document_summary(engine: &Engine, kind: DocumentKind, id: i64) -> Result<DocumentSummary, EngineError> {
-    let sql = match kind {
-        DocumentKind::Bill => "SELECT total, paid, status FROM bills WHERE id = $1",
-        DocumentKind::Superbill => "SELECT total, paid, 'issued' FROM superbills WHERE id = $1",
-    };
-    let row = sqlx::query(sql)
-        .bind(id)
-        .fetch_optional(engine.store.pool())
-        .await?
-        .ok_or(StoreError::NotFound { what: "document", id: id.to_string() })?;
-    Ok(DocumentSummary { total: row.try_get(0)?, paid: row.try_get(1)?, status: row.try_get(2)? })
+/// A claimed share, decided again at send time.
+struct PreparedShare {
+    practice: i64,
+    kind: DocumentKind,
+    document: i64,
+    /// The client's reference.
+    client: String,
+    /// The email to send, or why nothing is sent.
+    message: Result<Message, &'static str>,
 }
 
 async fn client_references(tx: &mut AnyConnection, practice: i64) -> Result<HashMap<i64, String>, EngineError> {

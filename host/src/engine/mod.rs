@@ -10,8 +10,10 @@
 mod autopay;
 mod documents;
 mod events;
+mod sharing;
 
 pub use events::{Event, EventKind};
+pub use sharing::{INTERRUPTED_SEND, SHARE_RETRY_FIRST_MINUTES, SHARE_RETRY_MAX_MINUTES, retry_delay};
 
 use crate::domain::DocumentKind;
 use crate::mail::Mailer;
@@ -137,7 +139,8 @@ impl Engine {
         &self.store
     }
 
-    /// How long a claimed run stays this host's before another host may take it over.
+    /// How long a claimed run stays this host's before another host may take it over, and how
+    /// long a share may stay `sending` before it counts as interrupted (default 10 minutes).
     pub fn set_lease(&mut self, lease: Duration) {
         self.lease = lease;
     }

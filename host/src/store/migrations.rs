@@ -2,7 +2,7 @@
 //! are the only words that differ, and every statement is plain enough for both.
 
 /// Migrations in order; each runs once, inside a transaction, and is recorded by number.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", INITIAL)];
+pub const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", INITIAL), ("0002_documents", DOCUMENTS)];
 
 const INITIAL: &str = r#"
 CREATE TABLE practices (
@@ -183,4 +183,22 @@ CREATE TABLE events (
     payload TEXT NOT NULL
 );
 CREATE INDEX events_by_time ON events (practice_id, at, id);
+"#;
+
+/// What bills, superbills and their emails need beyond the first schema: the practice's sender
+/// address, rendering provider and default place of service; the client's date of birth; a
+/// service's CPT modifiers and units; and a share's claim time and attempt count, for crash
+/// handling and retry backoff. Only `ADD COLUMN`s with constant defaults, which SQLite and
+/// PostgreSQL both take.
+const DOCUMENTS: &str = r#"
+ALTER TABLE practices ADD COLUMN email TEXT NOT NULL DEFAULT '';
+ALTER TABLE practices ADD COLUMN provider_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE practices ADD COLUMN provider_credentials TEXT NOT NULL DEFAULT '';
+ALTER TABLE practices ADD COLUMN provider_npi TEXT NOT NULL DEFAULT '';
+ALTER TABLE practices ADD COLUMN place_of_service TEXT NOT NULL DEFAULT '11';
+ALTER TABLE clients ADD COLUMN birth_date TEXT;
+ALTER TABLE services ADD COLUMN modifiers TEXT NOT NULL DEFAULT '';
+ALTER TABLE services ADD COLUMN units BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE shares ADD COLUMN claimed_at BIGINT;
+ALTER TABLE shares ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
 "#;

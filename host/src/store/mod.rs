@@ -69,11 +69,31 @@ pub struct Practice {
     pub address: String,
     /// Its phone number.
     pub phone: String,
+    /// The address its billing emails come from; empty for the host's placeholder.
+    pub email: String,
+    /// The rendering provider superbills name.
+    pub provider: Provider,
+    /// The default place-of-service code of its visits, e.g. `11` office, `02`/`10` telehealth.
+    pub place_of_service: String,
     /// Its automation settings.
     pub automation: AutomationSettings,
     /// The instant up to which its due runs have been recorded.
     pub scheduled_until: DateTime<Utc>,
 }
+
+/// The rendering provider a superbill names, as an insurer needs them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Provider {
+    /// The provider's name, e.g. `Dana Reyes`.
+    pub name: String,
+    /// Credentials, e.g. `LCSW`.
+    pub credentials: String,
+    /// The provider's individual (type 1) NPI.
+    pub npi: String,
+}
+
+/// The place-of-service code a practice starts with: `11`, office.
+pub const DEFAULT_PLACE_OF_SERVICE: &str = "11";
 
 /// A new practice.
 #[derive(Clone, Debug)]
@@ -92,8 +112,56 @@ pub struct NewPractice {
     pub address: String,
     /// Its phone number.
     pub phone: String,
+    /// The address its billing emails come from; empty for the host's placeholder.
+    pub email: String,
+    /// The rendering provider superbills name.
+    pub provider: Provider,
+    /// The default place-of-service code of its visits.
+    pub place_of_service: String,
     /// Its automation settings.
     pub automation: AutomationSettings,
+}
+
+impl Default for NewPractice {
+    /// A practice in UTC paying in USD, with empty details, office visits and default automation.
+    fn default() -> Self {
+        NewPractice {
+            name: String::new(),
+            timezone: chrono_tz::UTC,
+            currency: "USD".into(),
+            npi: String::new(),
+            tax_id: String::new(),
+            address: String::new(),
+            phone: String::new(),
+            email: String::new(),
+            provider: Provider::default(),
+            place_of_service: DEFAULT_PLACE_OF_SERVICE.into(),
+            automation: AutomationSettings::default(),
+        }
+    }
+}
+
+/// A new service the practice offers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewService {
+    /// The practice's code for it.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// Its fee in minor units.
+    pub fee: i64,
+    /// The CPT code, for insurance-eligible services.
+    pub cpt: Option<String>,
+    /// CPT modifiers, e.g. `95` for synchronous telehealth.
+    pub modifiers: Vec<String>,
+    /// Units billed per line (at least 1).
+    pub units: u32,
+}
+
+impl Default for NewService {
+    fn default() -> Self {
+        NewService { code: String::new(), name: String::new(), fee: 0, cpt: None, modifiers: vec![], units: 1 }
+    }
 }
 
 /// A new appointment and the services delivered at it.
@@ -138,6 +206,8 @@ pub struct Client {
     pub card: Option<String>,
     /// ICD-10 diagnosis codes.
     pub diagnosis: Vec<String>,
+    /// Date of birth, which superbills show.
+    pub birth_date: Option<NaiveDate>,
 }
 
 /// A new client; `auto_share` left `None` takes the practice's share setting at this moment.
@@ -161,6 +231,8 @@ pub struct NewClient {
     pub card: Option<String>,
     /// ICD-10 diagnosis codes.
     pub diagnosis: Vec<String>,
+    /// Date of birth, which superbills show.
+    pub birth_date: Option<NaiveDate>,
 }
 
 fn flag(value: bool) -> i64 {
@@ -286,8 +358,8 @@ impl Store {
     pub async fn create_practice(&self, practice: &NewPractice, now: DateTime<Utc>) -> Result<i64, StoreError> {
         let a = &practice.automation;
         let row = sqlx::query(
-            "INSERT INTO practices (name, timezone, currency, npi, tax_id, address, phone, bills, superbill_day, share_default, share_delay_minutes, autopay, created_at, scheduled_until)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+            "INSERT INTO practices (name, timezone, currency, npi, tax_id, address, phone, bills, superbill_day, share_default, share_delay_minutes, autopay, created_at, scheduled_until, email, provider_name, provider_credentials, provider_npi, place_of_service)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
         )
         .bind(&practice.name)
         .bind(practice.timezone.name())
@@ -303,6 +375,11 @@ impl Store {
         .bind(flag(a.autopay))
         .bind(seconds(now))
         .bind(seconds(now))
+        .bind(&practice.email)
+        .bind(&practice.provider.name)
+        .bind(&practice.provider.credentials)
+        .bind(&practice.provider.npi)
+        .bind(&practice.place_of_service)
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get(0)?)
@@ -403,7 +480,7 @@ impl Store {
             .collect()
     }
 
-    /// Creates a service the practice offers.
+    /// Creates a service the practice offers (no modifiers, one unit a line).
     pub async fn create_service(
         &self,
         practice: i64,
@@ -412,14 +489,28 @@ impl Store {
         fee: i64,
         cpt: Option<&str>,
     ) -> Result<i64, StoreError> {
+        let service = NewService {
+            code: code.to_string(),
+            name: name.to_string(),
+            fee,
+            cpt: cpt.map(str::to_string),
+            ..NewService::default()
+        };
+        self.create_service_with(practice, &service).await
+    }
+
+    /// Creates a service with its CPT modifiers and units.
+    pub async fn create_service_with(&self, practice: i64, service: &NewService) -> Result<i64, StoreError> {
         let row = sqlx::query(
-            "INSERT INTO services (practice_id, code, name, fee, cpt_code) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO services (practice_id, code, name, fee, cpt_code, modifiers, units) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(practice)
-        .bind(code)
-        .bind(name)
-        .bind(fee)
-        .bind(cpt)
+        .bind(&service.code)
+        .bind(&service.name)
+        .bind(service.fee)
+        .bind(service.cpt.as_deref())
+        .bind(service.modifiers.join(","))
+        .bind(i64::from(service.units.max(1)))
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get(0)?)
@@ -444,8 +535,8 @@ impl Store {
             None => self.practice(practice).await?.automation.share,
         };
         let row = sqlx::query(
-            "INSERT INTO clients (practice_id, reference, name, email, email_enabled, auto_superbills, auto_share, autopay, card, diagnosis)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            "INSERT INTO clients (practice_id, reference, name, email, email_enabled, auto_superbills, auto_share, autopay, card, diagnosis, birth_date)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(practice)
         .bind(&client.reference)
@@ -457,6 +548,7 @@ impl Store {
         .bind(flag(client.autopay))
         .bind(client.card.as_deref())
         .bind(client.diagnosis.join(","))
+        .bind(client.birth_date.map(date_text))
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get(0)?)
@@ -495,7 +587,7 @@ impl Store {
     /// Saves a client's settings; saving them also resumes autopay paused after declines.
     pub async fn update_client(&self, client: &Client) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE clients SET name = $1, email = $2, email_enabled = $3, auto_superbills = $4, auto_share = $5, autopay = $6, card = $7, diagnosis = $8, autopay_paused = NULL WHERE id = $9",
+            "UPDATE clients SET name = $1, email = $2, email_enabled = $3, auto_superbills = $4, auto_share = $5, autopay = $6, card = $7, diagnosis = $8, birth_date = $9, autopay_paused = NULL WHERE id = $10",
         )
         .bind(&client.name)
         .bind(client.email.as_deref())
@@ -505,6 +597,7 @@ impl Store {
         .bind(flag(client.autopay))
         .bind(client.card.as_deref())
         .bind(client.diagnosis.join(","))
+        .bind(client.birth_date.map(date_text))
         .bind(client.id)
         .execute(&self.pool)
         .await?;
@@ -564,7 +657,7 @@ impl Store {
     }
 }
 
-const PRACTICE_COLUMNS: &str = "SELECT id, name, timezone, currency, npi, tax_id, address, phone, bills, superbill_day, share_default, share_delay_minutes, autopay, scheduled_until FROM practices";
+const PRACTICE_COLUMNS: &str = "SELECT id, name, timezone, currency, npi, tax_id, address, phone, bills, superbill_day, share_default, share_delay_minutes, autopay, scheduled_until, email, provider_name, provider_credentials, provider_npi, place_of_service FROM practices";
 
 fn practice_from_row(row: &sqlx::any::AnyRow) -> Result<Practice, StoreError> {
     let timezone: String = row.try_get(2)?;
@@ -578,6 +671,9 @@ fn practice_from_row(row: &sqlx::any::AnyRow) -> Result<Practice, StoreError> {
         tax_id: row.try_get(5)?,
         address: row.try_get(6)?,
         phone: row.try_get(7)?,
+        email: row.try_get(14)?,
+        provider: Provider { name: row.try_get(15)?, credentials: row.try_get(16)?, npi: row.try_get(17)? },
+        place_of_service: row.try_get(18)?,
         automation: AutomationSettings {
             bills: BillCreation::from_str(&bills).map_err(StoreError::Corrupt)?,
             superbill_day: u8::try_from(row.try_get::<i64, _>(9)?)
@@ -592,11 +688,12 @@ fn practice_from_row(row: &sqlx::any::AnyRow) -> Result<Practice, StoreError> {
 }
 
 /// The columns [`client_from_row`] reads, as a query to extend with a `WHERE`.
-pub(crate) const CLIENT_COLUMNS: &str = "SELECT id, reference, name, email, email_enabled, auto_superbills, auto_share, autopay, card, diagnosis FROM clients";
+pub(crate) const CLIENT_COLUMNS: &str = "SELECT id, reference, name, email, email_enabled, auto_superbills, auto_share, autopay, card, diagnosis, birth_date FROM clients";
 
 /// A client read from a row of [`CLIENT_COLUMNS`].
 pub(crate) fn client_from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreError> {
     let diagnosis: String = row.try_get(9)?;
+    let birth_date: Option<String> = row.try_get(10)?;
     Ok(Client {
         id: row.try_get(0)?,
         reference: row.try_get(1)?,
@@ -608,5 +705,6 @@ pub(crate) fn client_from_row(row: &sqlx::any::AnyRow) -> Result<Client, StoreEr
         autopay: row.try_get::<i64, _>(7)? != 0,
         card: row.try_get(8)?,
         diagnosis: diagnosis.split(',').filter(|code| !code.is_empty()).map(str::to_string).collect(),
+        birth_date: birth_date.as_deref().map(parse_date).transpose()?,
     })
 }

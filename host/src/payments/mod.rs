@@ -1,5 +1,8 @@
 //! Taking payments. The engine charges through [`PaymentGateway`]; [`SandboxGateway`] is the
-//! embedded default, with deterministic outcomes per card reference, for demos and simulations.
+//! embedded default, with deterministic outcomes per card reference, for demos and simulations,
+//! and [`stripe::StripeGateway`] charges real cards through Stripe.
+
+pub mod stripe;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,0 +1,690 @@
+//! Sharing by email against a real SMTP server, and the PDFs read back as text.
+//!
+//! Each test starts its own aiosmtpd (PyPI; `tests/run.sh` installs it) on 127.0.0.1 and a free
+//! port, storing what arrives in a Maildir, and stops it when the test ends. PDFs are read back
+//! with `pdftotext` (poppler-utils), so a blank or broken PDF fails. Each test runs on SQLite and
+//! on PostgreSQL (`AUTOBILL_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`).
+
+use autobill::domain::DocumentKind;
+use autobill::engine::{Engine, Event, EventKind, INTERRUPTED_SEND};
+use autobill::mail::{MailError, Mailer, Message, SmtpConfig, SmtpMailer, SmtpSecurity};
+use autobill::payments::{BoxFuture, SandboxGateway};
+use autobill::plugin::{PluginLimits, PluginRuntime};
+use autobill::schedule::local_instant;
+use autobill::simulate::{self, SimulationOptions};
+use autobill::store::Store;
+use autobill::{pdf, scenario};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use mailparse::{DispositionType, MailHeaderMap, ParsedMail};
+use sqlx::{Connection, Row};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+fn runtime() -> Arc<PluginRuntime> {
+    static RUNTIME: OnceLock<Arc<PluginRuntime>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| Arc::new(PluginRuntime::new(PluginLimits::default()).expect("the plugin runtime starts")))
+        .clone()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SMTP server.
+
+/// A port on 127.0.0.1 that nothing listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).expect("a free local port").port()
+}
+
+/// aiosmtpd on 127.0.0.1:`port`, storing messages in a Maildir; killed on drop.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    maildir: PathBuf,
+    _owned: Option<tempfile::TempDir>,
+}
+
+impl SmtpServer {
+    /// Starts on a free port with a Maildir of its own.
+    fn start() -> SmtpServer {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let mut server = SmtpServer::start_on(free_port(), &dir.path().join("maildir"));
+        server._owned = Some(dir);
+        server
+    }
+
+    /// Starts on `port`, storing into `maildir`, a folder aiosmtpd creates (with its `tmp`, `new`
+    /// and `cur`) when it does not exist yet, and keeps across restarts of the server.
+    fn start_on(port: u16, maildir: &Path) -> SmtpServer {
+        let probe = Command::new("python3").args(["-c", "import aiosmtpd"]).output();
+        if !probe.as_ref().is_ok_and(|out| out.status.success()) {
+            panic!(
+                "these tests need aiosmtpd, a small SMTP server from PyPI: `python3 -m pip install aiosmtpd` (tests/run.sh installs it); python3 said: {probe:?}"
+            );
+        }
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 starts aiosmtpd");
+        let mut server = SmtpServer { child, port, maildir: maildir.to_path_buf(), _owned: None };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = server.child.stderr.take() {
+                    std::io::Read::read_to_string(&mut pipe, &mut stderr).ok();
+                }
+                panic!("aiosmtpd exited ({status}) instead of listening on 127.0.0.1:{port}: {stderr}");
+            }
+            assert!(Instant::now() < deadline, "aiosmtpd did not listen on 127.0.0.1:{port} within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// A mailer that talks to this server in plain text.
+    fn mailer(&self) -> Arc<SmtpMailer> {
+        Arc::new(SmtpMailer::new(SmtpConfig::new("127.0.0.1", self.port, SmtpSecurity::Plain)).expect("a mailer"))
+    }
+
+    /// Every message received so far, oldest first.
+    fn messages(&self) -> Vec<Received> {
+        received_in(&self.maildir)
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// The messages in a Maildir, in the order they arrived.
+fn received_in(maildir: &Path) -> Vec<Received> {
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(maildir.join("new"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| (e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), e.path()))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files.iter().map(|(_, path)| Received::parse(&std::fs::read(path).expect("a stored message"))).collect()
+}
+
+/// What arrived: the envelope recipient, headers, bodies and attachments.
+#[derive(Debug)]
+struct Received {
+    envelope_to: String,
+    from: String,
+    to: String,
+    subject: String,
+    text: String,
+    html: String,
+    /// File name, content type, bytes.
+    attachments: Vec<(String, String, Vec<u8>)>,
+}
+
+impl Received {
+    fn parse(bytes: &[u8]) -> Received {
+        let mail = mailparse::parse_mail(bytes).expect("a MIME message");
+        let header = |name: &str| mail.headers.get_first_value(name).unwrap_or_default();
+        let mut received = Received {
+            envelope_to: header("X-RcptTo"),
+            from: header("From"),
+            to: header("To"),
+            subject: header("Subject"),
+            text: String::new(),
+            html: String::new(),
+            attachments: vec![],
+        };
+        fn walk(part: &ParsedMail<'_>, into: &mut Received) {
+            if !part.subparts.is_empty() {
+                part.subparts.iter().for_each(|sub| walk(sub, into));
+                return;
+            }
+            let disposition = part.get_content_disposition();
+            if disposition.disposition == DispositionType::Attachment {
+                let name = disposition.params.get("filename").cloned().unwrap_or_default();
+                into.attachments.push((name, part.ctype.mimetype.clone(), part.get_body_raw().expect("a body")));
+            } else if part.ctype.mimetype == "text/plain" {
+                into.text = part.get_body().expect("a text body");
+            } else if part.ctype.mimetype == "text/html" {
+                into.html = part.get_body().expect("an HTML body");
+            }
+        }
+        walk(&mail, &mut received);
+        received
+    }
+
+    /// The one PDF attached, with its file name.
+    fn pdf(&self) -> (&str, &[u8]) {
+        assert_eq!(
+            self.attachments.len(),
+            1,
+            "one attachment: {:?}",
+            self.attachments.iter().map(|a| &a.0).collect::<Vec<_>>()
+        );
+        let (name, content_type, bytes) = &self.attachments[0];
+        assert_eq!(content_type, "application/pdf");
+        (name, bytes)
+    }
+}
+
+/// Waits until `maildir` holds `count` messages.
+async fn wait_for_messages(maildir: &Path, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while received_in(maildir).len() < count {
+        assert!(Instant::now() < deadline, "{count} message(s) did not arrive within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PDFs as text.
+
+/// The text of a PDF as `pdftotext -layout` reads it.
+fn pdf_text(pdf: &[u8]) -> String {
+    assert!(pdf.starts_with(b"%PDF-"), "not a PDF: {:?}", &pdf[..pdf.len().min(16)]);
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("document.pdf");
+    std::fs::write(&path, pdf).expect("the PDF is written");
+    let output = Command::new("pdftotext").arg("-layout").arg(&path).arg("-").output().unwrap_or_else(|error| {
+        panic!("pdftotext (poppler-utils) reads the PDFs back: `apt-get install poppler-utils` (tests/run.sh installs it): {error}")
+    });
+    assert!(output.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(text.split_whitespace().count() > 20, "the PDF has almost no text:\n{text}");
+    text
+}
+
+/// Whether one line of `text` holds `cells` left to right (each cell may span several words).
+fn has_row(text: &str, cells: &[&str]) -> bool {
+    let wanted: Vec<&str> = cells.iter().flat_map(|cell| cell.split_whitespace()).collect();
+    text.lines().any(|line| {
+        let mut words = line.split_whitespace();
+        wanted.iter().all(|want| words.any(|word| word == *want))
+    })
+}
+
+fn assert_contains(text: &str, expected: &[&str]) {
+    for needle in expected {
+        assert!(text.contains(needle), "`{needle}` is missing from:\n{text}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Databases, scenarios and time.
+
+struct TestDb {
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn database(backend: &str) -> TestDb {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let url = match backend {
+        "sqlite" => format!("sqlite://{}", dir.path().join("autobill.db").display()),
+        _ => {
+            static COUNTER: AtomicUsize = AtomicUsize::new(0);
+            let admin = std::env::var("AUTOBILL_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            sqlx::any::install_default_drivers();
+            let mut connection = sqlx::AnyConnection::connect(&admin).await.unwrap_or_else(|error| {
+                panic!("PostgreSQL at {admin} is needed for these tests (set AUTOBILL_TEST_POSTGRES_URL): {error}")
+            });
+            let name = format!("autobill_mail_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut connection).await.expect("drop");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.expect("create");
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base).to_string();
+            format!("{base}/{name}")
+        }
+    };
+    TestDb { url, _dir: dir }
+}
+
+const NY: chrono_tz::Tz = chrono_tz::America::New_York;
+
+const PRACTICE: &str = r#"
+[practice]
+name = "Lakeside Therapy"
+timezone = "America/New_York"
+currency = "USD"
+npi = "1234567893"
+tax_id = "12-3456789"
+address = "12 Lake Street, Burlington, VT 05401"
+phone = "+1 802 555 0100"
+email = "billing@lakeside.example"
+place_of_service = "10"
+
+[practice.provider]
+name = "Dana Reyes"
+credentials = "LCSW"
+npi = "1679576722"
+
+[practice.automation]
+bills = "daily"
+superbill_day = 1
+share = true
+share_delay_minutes = 60
+autopay = true
+
+[[service]]
+code = "90837"
+name = "Psychotherapy, 60 minutes"
+fee = 16000
+cpt = "90837"
+modifiers = ["95"]
+units = 1
+
+[[service]]
+code = "WORKSHOP"
+name = "Mindfulness workshop"
+fee = 4000
+
+[[client]]
+id = "ana"
+name = "Ana Alvarez"
+email = "ana@example.com"
+birth_date = "1990-04-12"
+auto_superbills = true
+autopay = true
+card = "visa"
+diagnosis = ["F41.1"]
+
+[[appointment]]
+id = "a1"
+client = "ana"
+start = "2026-01-05T10:00"
+status = "completed"
+services = ["90837", "WORKSHOP"]
+"#;
+
+fn day(month: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, month, d).expect("a real date")
+}
+
+/// Practice-local 2026-`month`-`d` `h`:`m` in New York.
+fn at(month: u32, d: u32, h: u32, m: u32) -> DateTime<Utc> {
+    local_instant(NY, day(month, d), NaiveTime::from_hms_opt(h, m, 0).expect("a real time"))
+}
+
+/// Simulates `scenario` from January 5th to `until`, emailing through `mailer`.
+async fn simulate_with(db: &TestDb, scenario: &str, until: NaiveDate, mailer: Arc<dyn Mailer>) -> Vec<Event> {
+    let loaded = scenario::parse("mail.toml", scenario).unwrap_or_else(|error| panic!("{error}"));
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let options = SimulationOptions {
+        from: day(1, 5),
+        until,
+        database_url: Some(db.url.clone()),
+        plugins: vec![],
+        work_dir: work.path().to_path_buf(),
+    };
+    simulate::run_with_mailer(&loaded, &options, runtime(), mailer)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"))
+        .events
+}
+
+fn local_times(events: &[Event], name: &str) -> Vec<String> {
+    events
+        .iter()
+        .filter(|event| {
+            serde_json::to_value(&event.kind).ok().and_then(|v| v.get("event").cloned()) == Some(name.into())
+        })
+        .map(|event| event.at.with_timezone(&NY).format("%Y-%m-%d %H:%M").to_string())
+        .collect()
+}
+
+async fn share_row(store: &Store, kind: &str) -> (i64, String, Option<i64>, i64, Option<String>) {
+    let row = sqlx::query("SELECT id, status, due_at, attempts, reason FROM shares WHERE document_kind = $1")
+        .bind(kind)
+        .fetch_one(store.pool())
+        .await
+        .expect("the share");
+    (
+        row.try_get(0).expect("id"),
+        row.try_get(1).expect("status"),
+        row.try_get(2).expect("due_at"),
+        row.try_get(3).expect("attempts"),
+        row.try_get(4).expect("reason"),
+    )
+}
+
+/// An engine over `url`, as a host that has just started.
+async fn host(url: &str, name: &str, mailer: Arc<dyn Mailer>) -> Engine {
+    let store = Store::connect(url).await.expect("the store connects");
+    Engine::new(store, runtime(), Arc::new(SandboxGateway), mailer, name).expect("an engine")
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("sqlite").await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("postgres").await } )*
+        }
+    };
+}
+
+on_both_backends!(
+    a_paid_bill_is_emailed_to_the_client_with_its_pdf,
+    a_superbill_pdf_carries_what_an_insurer_needs,
+    clients_without_email_or_with_email_off_get_nothing,
+    a_send_interrupted_after_the_server_took_it_becomes_unknown_and_is_not_sent_again,
+    a_send_that_fails_while_the_server_is_down_is_retried_with_backoff_and_sent_once,
+    documents_render_from_the_store_without_a_mail_server,
+);
+
+// ---------------------------------------------------------------------------------------------
+// The tests.
+
+async fn a_paid_bill_is_emailed_to_the_client_with_its_pdf(backend: &str) {
+    let db = database(backend).await;
+    let server = SmtpServer::start();
+    let events = simulate_with(&db, PRACTICE, day(1, 6), server.mailer()).await;
+    assert_eq!(local_times(&events, "bill_created"), ["2026-01-06 00:00"]);
+    assert_eq!(local_times(&events, "payment_succeeded"), ["2026-01-06 00:30"]);
+    let store = Store::connect(&db.url).await.expect("the store");
+    assert_eq!(local_times(&events, "document_shared"), ["2026-01-06 01:00"], "{:?}", share_row(&store, "bill").await);
+
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1, "one email: {messages:?}");
+    let email = &messages[0];
+    assert_eq!(email.envelope_to, "ana@example.com");
+    assert_eq!(email.to, "ana@example.com");
+    assert_eq!(email.from, "\"Lakeside Therapy\" <billing@lakeside.example>");
+    assert!(
+        email.subject.starts_with("Your bill #") && email.subject.ends_with("from Lakeside Therapy"),
+        "{}",
+        email.subject
+    );
+    assert_contains(
+        &email.text,
+        &["Hello Ana Alvarez", "is attached as a PDF", "Total:   USD 200.00", "Status:  Paid"],
+    );
+    assert_contains(&email.html, &["<p>Hello Ana Alvarez,</p>", "USD 200.00", "Paid"]);
+
+    let (name, pdf) = email.pdf();
+    assert!(name.starts_with("bill-") && name.ends_with(".pdf"), "{name}");
+    let text = pdf_text(pdf);
+    assert_contains(
+        &text,
+        &["Lakeside Therapy", "BILL", "12 Lake Street, Burlington, VT 05401", "+1 802 555 0100", "Ana Alvarez"],
+    );
+    assert!(has_row(&text, &["2026-01-05", "Psychotherapy, 60 minutes", "90837", "USD 160.00"]), "{text}");
+    assert!(has_row(&text, &["2026-01-05", "Mindfulness workshop", "WORKSHOP", "USD 40.00"]), "{text}");
+    assert!(has_row(&text, &["2026-01-06", "Card (autopay)", "USD 200.00"]), "the payment: {text}");
+    assert!(has_row(&text, &["Total", "USD 200.00"]), "{text}");
+    assert!(has_row(&text, &["Balance due", "USD 0.00"]), "{text}");
+    assert!(has_row(&text, &["Status", "Paid"]), "{text}");
+}
+
+async fn a_superbill_pdf_carries_what_an_insurer_needs(backend: &str) {
+    let db = database(backend).await;
+    let server = SmtpServer::start();
+    let events = simulate_with(&db, PRACTICE, day(2, 1), server.mailer()).await;
+    assert_eq!(local_times(&events, "superbill_created"), ["2026-02-01 00:00"]);
+    assert_eq!(local_times(&events, "document_shared"), ["2026-01-06 01:00", "2026-02-01 01:00"]);
+
+    let messages = server.messages();
+    assert_eq!(messages.len(), 2, "the bill and the superbill");
+    let email = messages.iter().find(|m| m.subject.starts_with("Your superbill")).expect("the superbill's email");
+    assert_eq!(email.envelope_to, "ana@example.com");
+    assert_contains(&email.text, &["send it to your insurer", "Status:  Issued"]);
+    let (name, pdf) = email.pdf();
+    assert!(name.starts_with("superbill-") && name.ends_with(".pdf"), "{name}");
+    let text = pdf_text(pdf);
+    assert_contains(
+        &text,
+        &[
+            "SUPERBILL",
+            "Ana Alvarez",
+            "1990-04-12",
+            "Dana Reyes, LCSW",
+            "1679576722",
+            "1234567893",
+            "12-3456789",
+            "12 Lake Street, Burlington, VT 05401",
+            "+1 802 555 0100",
+            "F41.1",
+        ],
+    );
+    assert!(has_row(&text, &["Date of birth:", "1990-04-12"]), "{text}");
+    assert!(has_row(&text, &["Individual NPI:", "1679576722"]), "{text}");
+    assert!(has_row(&text, &["Practice (group) NPI:", "1234567893"]), "{text}");
+    assert!(has_row(&text, &["Tax ID (EIN):", "12-3456789"]), "{text}");
+    assert!(
+        has_row(&text, &["Date of service", "POS", "CPT", "Modifiers", "Units", "ICD-10", "Fee", "Paid"]),
+        "{text}"
+    );
+    assert!(
+        has_row(
+            &text,
+            &["2026-01-05", "10", "90837", "95", "1", "F41.1", "Psychotherapy, 60 minutes", "USD 160.00", "USD 160.00"]
+        ),
+        "the line: date, place of service, CPT, modifier, units, ICD-10, fee, paid:\n{text}"
+    );
+    assert!(!text.contains("WORKSHOP") && !text.contains("Mindfulness"), "only CPT-coded lines: {text}");
+    assert!(has_row(&text, &["Total charges", "USD 160.00"]), "{text}");
+    assert!(has_row(&text, &["Total paid", "USD 160.00"]), "{text}");
+}
+
+async fn clients_without_email_or_with_email_off_get_nothing(backend: &str) {
+    let db = database(backend).await;
+    let server = SmtpServer::start();
+    let scenario = PRACTICE.to_string()
+        + "\n[[client]]\nid = \"eve\"\nname = \"Eve Evans\"\n"
+        + "\n[[client]]\nid = \"cy\"\nname = \"Cy Cole\"\nemail = \"cy@example.com\"\nemail_enabled = false\n"
+        + "\n[[appointment]]\nid = \"e1\"\nclient = \"eve\"\nstart = \"2026-01-05T11:00\"\nstatus = \"completed\"\nservices = [\"90837\"]\n"
+        + "\n[[appointment]]\nid = \"c1\"\nclient = \"cy\"\nstart = \"2026-01-05T12:00\"\nstatus = \"completed\"\nservices = [\"90837\"]\n";
+    let events = simulate_with(&db, &scenario, day(1, 7), server.mailer()).await;
+    let recipients: Vec<String> = server.messages().into_iter().map(|m| m.envelope_to).collect();
+    assert_eq!(recipients, ["ana@example.com"], "only the client with email on file and allowed");
+    let mut skipped: Vec<(String, String)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ShareSkipped { client, reason, .. } => Some((client.clone(), reason.clone())),
+            _ => None,
+        })
+        .collect();
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        [
+            ("cy".to_string(), "email is turned off in the client's communication preferences".to_string()),
+            ("eve".to_string(), "no email address on file".to_string()),
+        ]
+    );
+}
+
+/// A mailer whose host dies right after the server accepted the message: the send goes through,
+/// then the future never finishes, so the outcome is never written.
+struct DiesAfterSending(Arc<SmtpMailer>);
+
+impl Mailer for DiesAfterSending {
+    fn send<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<(), MailError>> {
+        Box::pin(async move {
+            self.0.send(message).await?;
+            std::future::pending().await
+        })
+    }
+}
+
+async fn a_send_interrupted_after_the_server_took_it_becomes_unknown_and_is_not_sent_again(backend: &str) {
+    let db = database(backend).await;
+    let server = SmtpServer::start();
+    simulate_with(&db, PRACTICE, day(1, 5), server.mailer()).await; // set up; nothing is due yet
+
+    let doomed = host(&db.url, "doomed", Arc::new(DiesAfterSending(server.mailer()))).await;
+    doomed.tick(at(1, 6, 0, 45)).await.expect("the bill and autopay runs");
+    tokio::select! {
+        _ = doomed.tick(at(1, 6, 1, 0)) => panic!("the dying host never finishes its tick"),
+        () = wait_for_messages(&server.maildir, 1) => {}
+    }
+    drop(doomed); // the process is gone: between the server's answer and the status write
+    let store = Store::connect(&db.url).await.expect("the store");
+    let (share, status, ..) = share_row(&store, "bill").await;
+    assert_eq!(status, "sending", "the claim was committed before the send");
+
+    let restarted = host(&db.url, "restarted", server.mailer()).await;
+    restarted.tick(at(1, 6, 1, 5)).await.expect("a tick");
+    assert_eq!(share_row(&store, "bill").await.1, "sending", "within the lease another host may still be sending it");
+    restarted.tick(at(1, 6, 1, 11)).await.expect("a tick");
+    let (_, status, _, attempts, reason) = share_row(&store, "bill").await;
+    assert_eq!((status.as_str(), attempts, reason.as_deref()), ("unknown", 1, Some(INTERRUPTED_SEND)));
+    let warnings: Vec<String> = restarted
+        .events(1)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Warning { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("for client ana may or may not have been emailed")
+            && warnings[0].contains(INTERRUPTED_SEND)
+    );
+
+    restarted.tick(at(1, 7, 9, 0)).await.expect("a tick");
+    assert_eq!(server.messages().len(), 1, "never sent a second time by itself");
+    assert_eq!(share_row(&store, "bill").await.1, "unknown");
+
+    // A person checked the mail log and asks for it again.
+    restarted.resend_share(share, at(1, 7, 9, 5)).await.expect("queued again");
+    assert!(restarted.resend_share(share, at(1, 7, 9, 5)).await.is_err(), "only unknown shares are resent");
+    restarted.tick(at(1, 7, 9, 5)).await.expect("a tick");
+    assert_eq!(server.messages().len(), 2);
+    assert_eq!(share_row(&store, "bill").await.1, "sent");
+}
+
+async fn a_send_that_fails_while_the_server_is_down_is_retried_with_backoff_and_sent_once(backend: &str) {
+    let db = database(backend).await;
+    let port = free_port();
+    let maildir = tempfile::tempdir().expect("a temporary folder");
+    let mailer = Arc::new(SmtpMailer::new(SmtpConfig::new("127.0.0.1", port, SmtpSecurity::Plain)).expect("a mailer"));
+    simulate_with(&db, PRACTICE, day(1, 5), mailer.clone()).await;
+    let engine = host(&db.url, "host", mailer).await;
+    let store = engine.store().clone();
+    engine.tick(at(1, 6, 0, 45)).await.expect("the bill and autopay runs");
+
+    // The server is down: each try fails and waits 5, then 10, then 20 minutes.
+    let mut now = at(1, 6, 1, 0);
+    for wait in [5, 10, 20] {
+        engine.tick(now).await.expect("a tick survives the failure");
+        let (_, status, due, _, reason) = share_row(&store, "bill").await;
+        assert_eq!(status, "pending", "a failed send is kept");
+        now += chrono::Duration::minutes(wait);
+        assert_eq!(due, Some(now.timestamp()), "retried after {wait} minutes");
+        assert!(reason.as_deref().is_some_and(|r| r.contains("mail server")), "{reason:?}");
+    }
+    let server = SmtpServer::start_on(port, &maildir.path().join("maildir"));
+    engine.tick(now - chrono::Duration::minutes(1)).await.expect("a tick");
+    assert!(server.messages().is_empty(), "not due yet");
+    engine.tick(now).await.expect("a tick");
+    engine.tick(now + chrono::Duration::hours(3)).await.expect("a tick");
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1, "sent once the server is back, and only once");
+    assert_eq!(messages[0].envelope_to, "ana@example.com");
+    let (_, status, _, attempts, reason) = share_row(&store, "bill").await;
+    assert_eq!((status.as_str(), attempts, reason), ("sent", 4, None));
+    let shared: Vec<DateTime<Utc>> = engine
+        .events(1)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter(|e| matches!(e.kind, EventKind::DocumentShared { .. }))
+        .map(|e| e.at)
+        .collect();
+    assert_eq!(shared, [now]);
+}
+
+async fn documents_render_from_the_store_without_a_mail_server(backend: &str) {
+    let db = database(backend).await;
+    let loaded = scenario::parse("mail.toml", PRACTICE).unwrap_or_else(|error| panic!("{error}"));
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let options = SimulationOptions {
+        from: day(1, 5),
+        until: day(2, 1),
+        database_url: Some(db.url.clone()),
+        plugins: vec![],
+        work_dir: work.path().to_path_buf(),
+    };
+    let simulation = simulate::run(&loaded, &options, runtime()).await.unwrap_or_else(|error| panic!("{error}"));
+    let bill = simulation.events.iter().find_map(|e| match e.kind {
+        EventKind::BillCreated { bill, .. } => Some(bill),
+        _ => None,
+    });
+    let superbill = simulation.events.iter().find_map(|e| match e.kind {
+        EventKind::SuperbillCreated { superbill, .. } => Some(superbill),
+        _ => None,
+    });
+    let (bill, superbill) = (bill.expect("a bill"), superbill.expect("a superbill"));
+    let store = Store::connect(&db.url).await.expect("the store");
+
+    let text = pdf_text(&pdf::document_pdf(&store, DocumentKind::Bill, bill).await.expect("the bill's PDF"));
+    assert_contains(&text, &["Ana Alvarez", "Paid", "USD 200.00"]);
+    let text =
+        pdf_text(&pdf::document_pdf(&store, DocumentKind::Superbill, superbill).await.expect("the superbill's PDF"));
+    assert!(has_row(&text, &["2026-01-05", "10", "90837", "95", "1", "F41.1"]), "{text}");
+    assert!(pdf::document_pdf(&store, DocumentKind::Bill, 999_999).await.is_err(), "an unknown bill is an error");
+
+    // The file outbox writes the same MIME the SMTP server gets.
+    let outbox = received_outbox(&simulation.outbox);
+    assert_eq!(outbox.len(), 2);
+    for email in &outbox {
+        let (name, pdf) = email.pdf();
+        assert!(name.ends_with(".pdf"));
+        pdf_text(pdf);
+        assert!(!email.html.is_empty() && !email.text.is_empty());
+    }
+}
+
+/// STARTTLS is required: a server that does not offer it gets nothing, not even the credentials,
+/// and the error names the server but never the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_never_falls_back_to_plain_text() {
+    let server = SmtpServer::start();
+    let mut config = SmtpConfig::new("127.0.0.1", server.port, SmtpSecurity::StartTls);
+    config.username = Some("practice".into());
+    config.password = Some("s3cret-pw".into());
+    let mailer = SmtpMailer::new(config).expect("a STARTTLS mailer");
+    let message = Message {
+        id: "bill-1".into(),
+        from: "Lakeside Therapy <billing@lakeside.example>".into(),
+        to: "ana@example.com".into(),
+        subject: "Your bill".into(),
+        text: "Hello".into(),
+        html: None,
+        attachment: None,
+    };
+    let error = mailer.send(&message).await.expect_err("no STARTTLS, no email");
+    let text = error.to_string();
+    assert!(matches!(error, MailError::Transport(_)), "{text}");
+    assert!(text.contains(&format!("127.0.0.1:{}", server.port)), "{text}");
+    assert!(!text.contains("s3cret-pw"), "{text}");
+    assert!(server.messages().is_empty());
+}
+
+fn received_outbox(dir: &Path) -> Vec<Received> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("the outbox")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    files.iter().map(|path| Received::parse(&std::fs::read(path).expect("an .eml file"))).collect()
+}
