@@ -13,8 +13,10 @@
 //! - [`engine`]: claims due runs exactly once and applies the policies' checked decisions.
 //! - [`payments`] and [`mail`]: the edges money and email leave through.
 //! - [`scenario`] and [`simulate`]: the engine on a simulated clock over a scenario file.
+//! - [`conformance`]: the plugin conformance kit behind `autobill plugin test`.
 #![forbid(unsafe_code)]
 
+pub mod conformance;
 pub mod domain;
 pub mod engine;
 pub mod mail;
