@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test suite: installs what they need (the wasm32-wasip2 target), makes sure the local
-# PostgreSQL they talk to is up, and runs `cargo test` over the whole workspace.
+# Runs every test suite: installs what they need (the wasm32-wasip2 target, componentize-py for the
+# Python example policy), makes sure the local PostgreSQL they talk to is up, and runs `cargo test`
+# over the whole workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,5 +15,14 @@ if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -p 5432 -q; the
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 fi
+
+# The Python example policy is built with componentize-py (PyPI), in a virtual environment under
+# target/ so nothing is installed system-wide; the conformance suite runs the kit on it.
+venv=target/plugins/python/venv
+if [ ! -x "$venv/bin/componentize-py" ] || [ "$("$venv/bin/componentize-py" --version)" != "componentize-py 0.25.1" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet "componentize-py==0.25.1"
+fi
+PATH="$PWD/$venv/bin:$PATH" bash plugins/examples/python-share-filter/build.sh
 
 cargo test --workspace --locked
