@@ -146,8 +146,9 @@ fn determinism_calls(session: &Session, slot: Slot, case: u32) -> Vec<Call> {
         .collect()
 }
 
-/// Two runtimes, one input, one answer. A call that runs into a limit is not repeated: that
-/// failure is the other checks' to report, and repeating it 64 times only takes time.
+/// Two runtimes, one input, one answer (or one reported error). A call that crashes or runs into
+/// a limit is not repeated: that failure is the other checks' to report, and repeating it only
+/// takes time.
 fn deterministic(session: &Session, slot: Slot) -> Outcome {
     let twin = match &session.twin {
         Ok(twin) => twin,
@@ -163,7 +164,10 @@ fn deterministic(session: &Session, slot: Slot) -> Outcome {
             let at = default_at(&call);
             let first = calls::run(&session.plugin, slot, &call, at);
             if let Err(error) = &first
-                && matches!(error.problem, PolicyProblem::OutOfFuel(_) | PolicyProblem::MemoryLimit(_))
+                && matches!(
+                    error.problem,
+                    PolicyProblem::OutOfFuel(_) | PolicyProblem::MemoryLimit(_) | PolicyProblem::Trap(_)
+                )
             {
                 return Outcome::Skipped { reason: format!("not checked: {error}") };
             }
