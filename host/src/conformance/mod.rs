@@ -164,7 +164,7 @@ pub fn run(file: &str, bytes: &[u8], options: &Options) -> Result<Report, KitErr
     };
     let mut report = Report {
         file: file.to_string(),
-        plugin_id: PluginId::of(bytes).to_hex(),
+        plugin_id: load.as_ref().map_or_else(|_| PluginId::of(bytes), Plugin::id).to_hex(),
         contract: load.as_ref().ok().and_then(|plugin| plugin.contract_version().map(str::to_string)),
         slots: load
             .as_ref()
