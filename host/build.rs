@@ -4,6 +4,10 @@
 //! Writes `$OUT_DIR/plugins.rs`: one path constant per plugin and `foreach_*` macros over them.
 //! The host embeds the default plugin; tests use the macros, so a plugin without a test is a
 //! compile error.
+//!
+//! Also writes `$OUT_DIR/conformance_cases.rs`: the conformance kit's built-in behaviour cases from
+//! `tests/conformance/<policy>/<case>/`, compiled into the binary so `autobill plugin test` runs
+//! them anywhere.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,7 +25,7 @@ fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("host/ sits in the workspace root").to_path_buf();
     let crates = discover(&root);
-    for dir in ["guest-sdk", "wit", "plugins", "tests/plugins", "Cargo.lock"] {
+    for dir in ["guest-sdk", "wit", "plugins", "tests/plugins", "tests/conformance", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
 
@@ -82,6 +86,41 @@ fn main() {
     }
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out_dir.join("plugins.rs"), code).expect("OUT_DIR is writable");
+    fs::write(out_dir.join("conformance_cases.rs"), conformance_cases(&root.join("tests/conformance")))
+        .expect("OUT_DIR is writable");
+}
+
+/// The built-in conformance cases as a `BUILTIN_CASES` array of `BuiltinCase`s whose files are
+/// `include_str!`ed, sorted by policy and case.
+fn conformance_cases(dir: &Path) -> String {
+    let sorted_dirs = |dir: &Path| -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = fs::read_dir(dir)
+            .map(|entries| entries.filter_map(|entry| Some(entry.ok()?.path())).filter(|path| path.is_dir()).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        dirs
+    };
+    let name = |path: &Path| path.file_name().map(|name| name.to_string_lossy().to_string()).unwrap_or_default();
+    let file = |path: PathBuf| {
+        if path.exists() { format!("Some(include_str!({:?}))", path.display().to_string()) } else { "None".to_string() }
+    };
+    let mut code = String::from(
+        "/// The built-in behaviour cases, from `tests/conformance/`.\npub static BUILTIN_CASES: &[BuiltinCase] = &[\n",
+    );
+    for policy in sorted_dirs(dir) {
+        for case in sorted_dirs(&policy) {
+            code.push_str(&format!(
+                "    BuiltinCase {{ policy: {:?}, case: {:?}, input: {}, expected: {}, error: {} }},\n",
+                name(&policy),
+                name(&case),
+                file(case.join("input.json")),
+                file(case.join("expected.json")),
+                file(case.join("error.txt")),
+            ));
+        }
+    }
+    code.push_str("];\n");
+    code
 }
 
 /// The plugin crates: `plugins/default`, `plugins/examples/*` and the fault fixtures in `tests/plugins/*`.

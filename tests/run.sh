@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite: installs what they need (the wasm32-wasip2 target, localstripe,
-# poppler-utils and aiosmtpd), makes sure the local PostgreSQL they talk to is up, and runs
-# `cargo test` over the whole workspace.
+# poppler-utils, aiosmtpd, and componentize-py for the Python example policy), makes sure the local
+# PostgreSQL they talk to is up, and runs `cargo test` over the whole workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,5 +35,14 @@ if ! python3 -c "import aiosmtpd" 2>/dev/null; then
   python3 -m pip install aiosmtpd || python3 -m pip install --user aiosmtpd \
     || python3 -m pip install --break-system-packages aiosmtpd
 fi
+
+# The Python example policy is built with componentize-py (PyPI), in a virtual environment under
+# target/ so nothing is installed system-wide; the conformance suite runs the kit on it.
+venv=target/plugins/python/venv
+if [ ! -x "$venv/bin/componentize-py" ] || [ "$("$venv/bin/componentize-py" --version)" != "componentize-py 0.25.1" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet "componentize-py==0.25.1"
+fi
+PATH="$PWD/$venv/bin:$PATH" bash plugins/examples/python-share-filter/build.sh
 
 cargo test --workspace --locked

@@ -14,8 +14,10 @@
 //! - [`payments`] and [`mail`]: the edges money and email leave through.
 //! - [`pdf`]: bills and superbills as PDF documents, attached to the emails that share them.
 //! - [`scenario`] and [`simulate`]: the engine on a simulated clock over a scenario file.
+//! - [`conformance`]: the plugin conformance kit behind `autobill plugin test`.
 #![forbid(unsafe_code)]
 
+pub mod conformance;
 pub mod domain;
 pub mod engine;
 pub mod mail;

@@ -1,6 +1,7 @@
-//! The `autobill` command: simulate scenarios, run the demo, manage the database.
+//! The `autobill` command: simulate scenarios, run the demo, manage the database, test plugins.
 
 use anyhow::{Context, bail};
+use autobill::conformance::{self, report};
 use autobill::engine::{Engine, Event, EventKind};
 use autobill::mail::{FileOutbox, Mailer, SmtpConfig, SmtpMailer, SmtpSecurity};
 use autobill::payments::SandboxGateway;
@@ -81,6 +82,47 @@ enum Command {
         #[arg(long, env = "AUTOBILL_DATABASE_URL")]
         database_url: String,
     },
+    /// Work with policy plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Run the conformance kit over a plugin: contract, invariants, generated properties and
+    /// behaviour cases. Exit status 0 only if every check passed (1: a check failed; 2: the kit
+    /// could not run, e.g. a malformed case folder).
+    Test(TestArgs),
+}
+
+#[derive(clap::Args)]
+struct TestArgs {
+    /// The plugin component (.wasm).
+    file: PathBuf,
+    /// A folder of the plugin's own cases, laid out <policy>/<case>/ (may be given more than once).
+    #[arg(long = "cases", value_name = "DIR")]
+    cases: Vec<PathBuf>,
+    /// A file naming the built-in cases the plugin changes on purpose: one <policy>/<case> a line.
+    #[arg(long, value_name = "FILE")]
+    overrides: Option<PathBuf>,
+    /// The seed of the generated inputs (default: a new one each run, printed in the report).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// The plugin configuration (JSON) the invariant and property checks run under; default empty.
+    #[arg(long, default_value = "")]
+    config: String,
+    /// human: a readable report; junit: JUnit XML for CI; json: the whole report as JSON.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    format: ReportFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Human,
+    Junit,
+    Json,
 }
 
 /// Where emails go: an SMTP server when `--smtp-host` is given, otherwise the file outbox.
@@ -163,8 +205,41 @@ async fn main() -> anyhow::Result<()> {
             Store::connect(&database_url).await?;
             println!("the database is up to date");
         }
+        Command::Plugin { command: PluginCommand::Test(args) } => {
+            // Off the async worker: a guest writing to stderr (a panic message) makes WASI block on
+            // the runtime, which tokio refuses on a thread that drives async tasks.
+            let code = match tokio::task::spawn_blocking(move || plugin_test(args)).await? {
+                Ok(true) => 0,
+                Ok(false) => 1,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    2
+                }
+            };
+            std::io::Write::flush(&mut std::io::stdout())?;
+            std::process::exit(code);
+        }
     }
     Ok(())
+}
+
+/// Runs the conformance kit and prints its report; `Ok(false)` when a check failed.
+fn plugin_test(args: TestArgs) -> anyhow::Result<bool> {
+    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let mut options = conformance::Options::new(args.seed.unwrap_or_else(conformance::random_seed));
+    options.case_dirs = args.cases;
+    options.config = args.config;
+    if let Some(path) = &args.overrides {
+        options.overrides = conformance::cases::read_overrides(path)?;
+    }
+    let report = conformance::run(&args.file.display().to_string(), &bytes, &options)?;
+    let text = match args.format {
+        ReportFormat::Human => report::human(&report),
+        ReportFormat::Junit => report::junit(&report),
+        ReportFormat::Json => report::json(&report),
+    };
+    print!("{text}");
+    Ok(report.passed())
 }
 
 fn runtime() -> anyhow::Result<Arc<PluginRuntime>> {

@@ -46,7 +46,8 @@ pub struct PluginLimits {
     pub fuel: u64,
     /// The most linear memory one instance may have, in bytes.
     pub memory_bytes: usize,
-    /// The largest component file accepted, in bytes.
+    /// The largest component file accepted, in bytes. 32 MiB by default: a policy written in
+    /// Python carries its interpreter (about 18 MB with componentize-py), one in Rust well under 1 MB.
     pub component_bytes: usize,
     /// The largest per-practice plugin configuration accepted, in bytes.
     pub config_bytes: usize,
@@ -62,7 +63,7 @@ impl Default for PluginLimits {
         PluginLimits {
             fuel: 2_000_000_000,
             memory_bytes: 64 << 20,
-            component_bytes: 16 << 20,
+            component_bytes: 32 << 20,
             config_bytes: 10 * 1024,
             concurrent_calls: 32,
         }
