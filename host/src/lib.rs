@@ -13,8 +13,11 @@
 //! - [`engine`]: claims due runs exactly once and applies the policies' checked decisions.
 //! - [`payments`] and [`mail`]: the edges money and email leave through.
 //! - [`scenario`] and [`simulate`]: the engine on a simulated clock over a scenario file.
+//! - [`serve`], [`api`] and [`config`]: `autobill serve`, the scheduler and the HTTP API.
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod mail;
@@ -22,5 +25,6 @@ pub mod payments;
 pub mod plugin;
 pub mod scenario;
 pub mod schedule;
+pub mod serve;
 pub mod simulate;
 pub mod store;

@@ -2,7 +2,7 @@
 //! are the only words that differ, and every statement is plain enough for both.
 
 /// Migrations in order; each runs once, inside a transaction, and is recorded by number.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", INITIAL)];
+pub const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", INITIAL), ("0003_api_tokens", API_TOKENS)];
 
 const INITIAL: &str = r#"
 CREATE TABLE practices (
@@ -183,4 +183,13 @@ CREATE TABLE events (
     payload TEXT NOT NULL
 );
 CREATE INDEX events_by_time ON events (practice_id, at, id);
+"#;
+
+/// Per-practice API tokens, stored as SHA-256 hex only (the token itself is shown once).
+const API_TOKENS: &str = r#"
+CREATE TABLE api_tokens (
+    token_hash TEXT PRIMARY KEY,
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    created_at BIGINT NOT NULL
+)
 "#;
