@@ -86,6 +86,16 @@ fn practice(timezone: &str, bills: &str, superbill_day: u8) -> String {
 }
 
 async fn simulate(backend: &str, scenario: &str, from: (i32, u32, u32), until: (i32, u32, u32)) -> Vec<Event> {
+    simulate_with(backend, scenario, from, until, vec![]).await
+}
+
+async fn simulate_with(
+    backend: &str,
+    scenario: &str,
+    from: (i32, u32, u32),
+    until: (i32, u32, u32),
+    plugins: Vec<(autobill::plugin::Slot, std::path::PathBuf)>,
+) -> Vec<Event> {
     let db = database(backend).await;
     let loaded = scenario::parse("test.toml", scenario).unwrap_or_else(|error| panic!("{error}"));
     let work = tempfile::tempdir().expect("a temporary folder");
@@ -93,7 +103,7 @@ async fn simulate(backend: &str, scenario: &str, from: (i32, u32, u32), until: (
         from: day(from),
         until: day(until),
         database_url: Some(db.url.clone()),
-        plugins: vec![],
+        plugins,
         work_dir: work.path().to_path_buf(),
     };
     simulate::run(&loaded, &options, runtime()).await.unwrap_or_else(|error| panic!("{error}")).events
@@ -141,6 +151,7 @@ on_both_backends!(
     a_host_down_over_three_midnights_catches_up_three_runs_in_order,
     two_engines_on_one_database_run_each_run_once,
     a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates,
+    a_plugin_that_panics_fails_its_run_with_the_reason_and_the_host_goes_on,
 );
 
 fn client(id: &str, extra: &str) -> String {
@@ -517,4 +528,25 @@ async fn a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates
     assert_eq!(count(&store, "SELECT COUNT(*) FROM service_lines WHERE bill_id IS NULL").await, 0);
     assert_eq!(count(&store, "SELECT attempts FROM runs WHERE kind = 'bill' AND local_date = '2026-01-06'").await, 2);
     assert_eq!(other.tick(later + Duration::hours(1)).await.expect("a tick").runs_done, 0);
+}
+
+async fn a_plugin_that_panics_fails_its_run_with_the_reason_and_the_host_goes_on(backend: &str) {
+    let scenario = practice("America/New_York", "daily", 1)
+        + &client("ana", "")
+        + &appointment("a1", "ana", "2026-01-05T10:00", "completed", "\"90837\"");
+    let trap = (autobill::plugin::Slot::ShareFilter, std::path::PathBuf::from(autobill::plugin::artifacts::TRAP));
+    let events = simulate_with(backend, &scenario, (2026, 1, 5), (2026, 1, 7), vec![trap]).await;
+    let failures: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::RunFailed { run, reason } => Some(format!("{run}: {reason}")),
+            _ => None,
+        })
+        .collect();
+    assert!(!failures.is_empty(), "{events:?}");
+    assert!(
+        failures.iter().all(|f| f.contains("deliberate failure") && f.contains("share-filter.decide-shares")),
+        "{failures:?}"
+    );
+    assert!(local(&events, NY, "bill_created").is_empty(), "nothing the failed run decided is applied");
 }

@@ -15,8 +15,11 @@
 //! - [`pdf`]: bills and superbills as PDF documents, attached to the emails that share them.
 //! - [`scenario`] and [`simulate`]: the engine on a simulated clock over a scenario file.
 //! - [`conformance`]: the plugin conformance kit behind `autobill plugin test`.
+//! - [`serve`], [`api`] and [`config`]: `autobill serve`, the scheduler and the HTTP API.
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod config;
 pub mod conformance;
 pub mod domain;
 pub mod engine;
@@ -26,5 +29,6 @@ pub mod pdf;
 pub mod plugin;
 pub mod scenario;
 pub mod schedule;
+pub mod serve;
 pub mod simulate;
 pub mod store;

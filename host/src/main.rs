@@ -76,6 +76,23 @@ enum Command {
         #[command(flatten)]
         smtp: SmtpArgs,
     },
+    /// Run the scheduler, the share dispatcher and the HTTP API in one process, until SIGTERM or
+    /// Ctrl-C. Settings come from the TOML file, then AUTOBILL_* variables, then these flags;
+    /// migrations are applied at start.
+    Serve {
+        /// The configuration file (TOML; see the README).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<String>,
+        /// sqlite://PATH or postgres://USER@HOST:PORT/DB.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Check the configuration `serve` would use and report every problem at once.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Apply pending database migrations.
     Migrate {
         /// sqlite://PATH or postgres://USER@HOST:PORT/DB.
@@ -158,6 +175,16 @@ fn parse_security(text: &str) -> Result<SmtpSecurity, String> {
     text.parse()
 }
 
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Read the file and the AUTOBILL_* variables and list every problem (exit 1 if any).
+    Check {
+        /// The configuration file (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Jsonl,
@@ -201,6 +228,30 @@ async fn main() -> anyhow::Result<()> {
                 report.runs_done, report.runs_failed, report.shares_handled
             );
         }
+        Command::Serve { config, listen, database_url } => {
+            let overrides = autobill::config::Overrides { listen, database_url };
+            let config =
+                autobill::config::Config::load(config.as_deref(), |name| std::env::var(name).ok(), &overrides)?;
+            let listener = tokio::net::TcpListener::bind(config.server.listen)
+                .await
+                .with_context(|| format!("listening on {}", config.server.listen))?;
+            autobill::serve::run(listener, config, Arc::new(autobill::serve::SystemClock), shutdown_signal()).await?;
+        }
+        Command::Config(ConfigCommand::Check { config }) => {
+            let env = |name: &str| std::env::var(name).ok();
+            match autobill::config::Config::load(config.as_deref(), env, &Default::default()) {
+                Ok(config) => println!(
+                    "the configuration is good: listening on {}, database {}, ticking every {} s",
+                    config.server.listen,
+                    config.database_url.split('@').next_back().unwrap_or_default(),
+                    config.scheduler.tick_interval_seconds
+                ),
+                Err(error) => {
+                    eprintln!("{error}");
+                    std::process::exit(1);
+                }
+            }
+        }
         Command::Migrate { database_url } => {
             Store::connect(&database_url).await?;
             println!("the database is up to date");
@@ -240,6 +291,28 @@ fn plugin_test(args: TestArgs) -> anyhow::Result<bool> {
     };
     print!("{text}");
     Ok(report.passed())
+}
+
+/// Completes on SIGTERM or Ctrl-C (SIGINT).
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
 }
 
 fn runtime() -> anyhow::Result<Arc<PluginRuntime>> {

@@ -17,10 +17,10 @@ use std::collections::HashMap;
 const ID_CHUNK: usize = 500;
 
 /// Candidate lines with the codes they refer to and their `APPOINTMENT:SERVICE` names.
-struct Candidates {
-    catalog: Catalog,
-    lines: Vec<ServiceLine>,
-    names: HashMap<u64, String>,
+pub(super) struct Candidates {
+    pub(super) catalog: Catalog,
+    pub(super) lines: Vec<ServiceLine>,
+    pub(super) names: HashMap<u64, String>,
 }
 
 /// Gives each distinct value the index of its first appearance in `list`.
@@ -34,7 +34,7 @@ fn index_of<T>(indices: &mut HashMap<String, u32>, list: &mut Vec<T>, key: &str,
     index
 }
 
-async fn candidate_lines(
+pub(super) async fn candidate_lines(
     tx: &mut AnyConnection,
     practice: i64,
     column: &str,
@@ -100,7 +100,7 @@ async fn attach_lines(tx: &mut AnyConnection, column: &str, document: i64, lines
     Ok(())
 }
 
-fn client_billing(client: &Client) -> ClientBilling {
+pub(super) fn client_billing(client: &Client) -> ClientBilling {
     ClientBilling {
         client_id: u64::try_from(client.id).unwrap_or_default(),
         email_on_file: client.email.as_deref().is_some_and(|email| !email.trim().is_empty()),
@@ -112,7 +112,7 @@ fn client_billing(client: &Client) -> ClientBilling {
     }
 }
 
-async fn clients(tx: &mut AnyConnection, practice: i64) -> Result<HashMap<i64, Client>, EngineError> {
+pub(super) async fn clients(tx: &mut AnyConnection, practice: i64) -> Result<HashMap<i64, Client>, EngineError> {
     let rows = sqlx::query("SELECT id FROM clients WHERE practice_id = $1").bind(practice).fetch_all(&mut *tx).await?;
     let mut clients = HashMap::new();
     for row in rows {

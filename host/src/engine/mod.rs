@@ -7,8 +7,10 @@
 //! the middle leaves nothing half-done and the restart does the whole run again; payments, which
 //! leave the database, are written before they are sent and finished after (see [`autopay`]).
 
+mod actions;
 mod autopay;
 mod documents;
+pub mod dry_run;
 mod events;
 mod sharing;
 

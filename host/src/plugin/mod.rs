@@ -580,12 +580,12 @@ impl Plugin {
     /// Runs one call in a fresh, bounded instance and turns every way it can fail into a
     /// [`PolicyError`].
     #[allow(clippy::too_many_arguments)]
-    fn call<I, R>(
+    fn call<I: Sync, R: Send>(
         &self,
         at: DateTime<Utc>,
         policy: &'static str,
         config: &str,
-        run: impl FnOnce(&mut Store<Sandbox>, &Instance, &I) -> wasmtime::Result<Result<R, String>>,
+        run: impl FnOnce(&mut Store<Sandbox>, &Instance, &I) -> wasmtime::Result<Result<R, String>> + Send,
         indices: impl FnOnce(&Inner) -> Option<&I>,
         slot: Slot,
     ) -> Result<R, PolicyError> {
@@ -597,17 +597,28 @@ impl Plugin {
                 PolicyProblem::ConfigTooLarge { size: config.len(), limit: inner.limits.config_bytes },
             ));
         }
-        let mut store = Store::new(&inner.engine, Sandbox::new(at, inner.limits.memory_bytes));
-        store.limiter(|sandbox| sandbox as &mut dyn wasmtime::ResourceLimiter);
-        store
-            .set_fuel(inner.limits.fuel)
-            .map_err(|error| self.error(policy, PolicyProblem::Trap(error.to_string())))?;
-        let outcome = inner.pre.instantiate(&mut store).and_then(|instance| run(&mut store, &instance, indices));
-        match outcome {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(reason)) => Err(self.error(policy, PolicyProblem::Reported(reason))),
-            Err(error) => Err(self.error(policy, classify(&store, &error, &inner.limits))),
+        let execute = || {
+            let mut store = Store::new(&inner.engine, Sandbox::new(at, inner.limits.memory_bytes));
+            store.limiter(|sandbox| sandbox as &mut dyn wasmtime::ResourceLimiter);
+            store
+                .set_fuel(inner.limits.fuel)
+                .map_err(|error| self.error(policy, PolicyProblem::Trap(error.to_string())))?;
+            let outcome = inner.pre.instantiate(&mut store).and_then(|instance| run(&mut store, &instance, indices));
+            match outcome {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(reason)) => Err(self.error(policy, PolicyProblem::Reported(reason))),
+                Err(error) => Err(self.error(policy, classify(&store, &error, &inner.limits))),
+            }
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return execute();
         }
+        // WASI's blocking host calls (a guest writing its panic message to stderr, say) drive a
+        // tokio runtime of their own, which cannot start on a thread that already runs one: such
+        // calls run on a thread of their own.
+        std::thread::scope(|scope| scope.spawn(execute).join()).unwrap_or_else(|_| {
+            Err(self.error(policy, PolicyProblem::Trap("the thread running the plugin call panicked".into())))
+        })
     }
 }
 

@@ -2,7 +2,8 @@
 //! are the only words that differ, and every statement is plain enough for both.
 
 /// Migrations in order; each runs once, inside a transaction, and is recorded by number.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", INITIAL), ("0002_documents", DOCUMENTS)];
+pub const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_initial", INITIAL), ("0002_documents", DOCUMENTS), ("0003_api_tokens", API_TOKENS)];
 
 const INITIAL: &str = r#"
 CREATE TABLE practices (
@@ -201,4 +202,13 @@ ALTER TABLE services ADD COLUMN modifiers TEXT NOT NULL DEFAULT '';
 ALTER TABLE services ADD COLUMN units BIGINT NOT NULL DEFAULT 1;
 ALTER TABLE shares ADD COLUMN claimed_at BIGINT;
 ALTER TABLE shares ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
+"#;
+
+/// Per-practice API tokens, stored as SHA-256 hex only (the token itself is shown once).
+const API_TOKENS: &str = r#"
+CREATE TABLE api_tokens (
+    token_hash TEXT PRIMARY KEY,
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    created_at BIGINT NOT NULL
+)
 "#;

@@ -3,6 +3,7 @@
 //! dates are `YYYY-MM-DD` text in the practice's zone, money is integer minor units, flags are 0/1.
 
 mod migrations;
+pub mod queries;
 
 use crate::domain::{AppointmentStatus, AutomationSettings, BillCreation};
 use crate::plugin::Slot;

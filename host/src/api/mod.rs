@@ -1,0 +1,286 @@
+//! The HTTP JSON API under `/v1` (axum), its bearer-token auth and its OpenAPI document at
+//! `/openapi.json` (generated from the handlers by utoipa).
+//!
+//! Two kinds of token: the operator's (from the configuration, platform-wide) and per-practice
+//! tokens (made by the operator, stored as SHA-256 only), which see only their practice: anything
+//! of another practice answers 404, exactly as if it did not exist. Errors come in one shape,
+//! [`error::ErrorBody`]; bad input is a 4xx and changes nothing.
+
+pub mod error;
+mod plugins;
+mod practices;
+mod records;
+mod reports;
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::plugin::PluginRuntime;
+use crate::serve::{Clock, TickRequest};
+use crate::store::Store;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use error::{ApiError, Body, ErrorBody};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    engine: Arc<Engine>,
+    runtime: Arc<PluginRuntime>,
+    clock: Arc<dyn Clock>,
+    operator_hash: String,
+    ticks: Option<mpsc::Sender<TickRequest>>,
+}
+
+impl AppState {
+    /// The state of a server; `ticks` is the scheduler's request channel, given only when the
+    /// test clock is on.
+    pub(crate) fn new(
+        store: Store,
+        engine: Arc<Engine>,
+        runtime: Arc<PluginRuntime>,
+        clock: Arc<dyn Clock>,
+        config: &Config,
+        ticks: Option<mpsc::Sender<TickRequest>>,
+    ) -> Self {
+        let operator_hash = token_hash(&config.server.operator_token);
+        AppState { inner: Arc::new(Inner { store, engine, runtime, clock, operator_hash, ticks }) }
+    }
+
+    fn store(&self) -> &Store {
+        &self.inner.store
+    }
+}
+
+/// The SHA-256 of a token, hex: all that is stored or compared.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Who is calling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// The platform operator.
+    Operator,
+    /// A practice's own system.
+    Practice(i64),
+}
+
+impl Caller {
+    /// Refuses practice tokens.
+    pub fn operator(self) -> Result<(), ApiError> {
+        match self {
+            Caller::Operator => Ok(()),
+            Caller::Practice(_) => {
+                Err(ApiError::forbidden("this call is for the platform operator; a practice token cannot make it"))
+            }
+        }
+    }
+
+    /// Refuses a practice token of another practice, answering as if the practice did not exist.
+    pub fn practice(self, id: i64) -> Result<(), ApiError> {
+        match self {
+            Caller::Practice(own) if own != id => Err(ApiError::not_found(format!(
+                "practice {id} does not exist for this token; a practice token sees only its own practice"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let unauthorized = |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| {
+            unauthorized("send `Authorization: Bearer TOKEN` with the operator's or a practice's token")
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| unauthorized("the Authorization header must be `Bearer TOKEN`"))?;
+        let hash = token_hash(token);
+        if hash == state.inner.operator_hash {
+            return Ok(Caller::Operator);
+        }
+        match state.store().practice_for_token(&hash).await? {
+            Some(practice) => Ok(Caller::Practice(practice)),
+            None => Err(unauthorized("this token is not known; ask the operator for a practice token")),
+        }
+    }
+}
+
+/// The routes, with body limits: `max_body_bytes` for JSON, the plugin limit for uploads.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let upload_limit = config.plugins.max_component_bytes;
+    let v1 = Router::new()
+        .route("/practices", post(practices::create).get(practices::list))
+        .route("/practices/{practice}", get(practices::read))
+        .route("/practices/{practice}/automation", get(practices::automation).patch(practices::update_automation))
+        .route("/practices/{practice}/tokens", post(practices::create_token))
+        .route("/practices/{practice}/services", post(records::create_service).get(records::services))
+        .route("/practices/{practice}/clients", post(records::create_client).get(records::clients))
+        .route("/practices/{practice}/clients/{client}", get(records::client).patch(records::update_client))
+        .route("/practices/{practice}/appointments", post(records::create_appointment).get(records::appointments))
+        .route("/practices/{practice}/appointments/{appointment}", get(records::appointment))
+        .route("/practices/{practice}/appointments/{appointment}/complete", post(records::complete_appointment))
+        .route("/practices/{practice}/appointments/{appointment}/cancel", post(records::cancel_appointment))
+        .route("/practices/{practice}/bills", get(reports::bills))
+        .route("/practices/{practice}/bills/{bill}", get(reports::bill))
+        .route("/practices/{practice}/bills/{bill}/open", post(reports::open_bill))
+        .route("/practices/{practice}/bills/{bill}/products", post(reports::add_product))
+        .route("/practices/{practice}/bills/{bill}/void", post(reports::void_bill))
+        .route("/practices/{practice}/superbills", get(reports::superbills))
+        .route("/practices/{practice}/superbills/{superbill}", get(reports::superbill))
+        .route("/practices/{practice}/payments", get(reports::payments))
+        .route("/practices/{practice}/payment-attempts", get(reports::attempts))
+        .route("/practices/{practice}/shares", get(reports::shares))
+        .route("/practices/{practice}/runs", get(reports::runs))
+        .route("/practices/{practice}/events", get(reports::events))
+        .route("/practices/{practice}/plugins", get(plugins::assignments))
+        .route("/practices/{practice}/plugins/{slot}", axum::routing::put(plugins::assign))
+        .route("/practices/{practice}/plugins/{slot}/dry-run", post(plugins::dry_run))
+        .route("/plugins", post(plugins::upload).layer(DefaultBodyLimit::max(upload_limit)).get(plugins::list))
+        .route("/test/clock", post(set_clock));
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/healthz", get(health))
+        .nest("/v1", v1)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route; the routes are listed in /openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method; /openapi.json lists each route's methods",
+    )
+}
+
+/// The server is up.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: String,
+}
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+async fn health() -> axum::Json<Health> {
+    axum::Json(Health { status: "ok".into() })
+}
+
+async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}
+
+/// Moves the simulated clock (test servers only).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClockInput {
+    /// The new time, RFC 3339; never before the current one.
+    pub now: String,
+}
+
+/// What the tick at the new time did.
+#[derive(Serialize, ToSchema)]
+pub struct ClockReport {
+    /// The clock's time, RFC 3339.
+    pub now: String,
+    /// Runs done.
+    pub runs_done: usize,
+    /// Runs failed.
+    pub runs_failed: usize,
+    /// Shares sent or skipped.
+    pub shares_handled: usize,
+}
+
+/// Sets the simulated clock and runs a tick at that time; only on a server whose configuration
+/// turns `testing.simulated_clock` on (404 otherwise). Operator only.
+#[utoipa::path(post, path = "/v1/test/clock", request_body = ClockInput,
+    responses((status = 200, body = ClockReport), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+async fn set_clock(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(input): Body<ClockInput>,
+) -> Result<axum::Json<ClockReport>, ApiError> {
+    let (Some(ticks), Some(clock)) = (&state.inner.ticks, state.inner.clock.simulated()) else {
+        return Err(not_found().await);
+    };
+    caller.operator()?;
+    let now = chrono::DateTime::parse_from_rfc3339(&input.now)
+        .map_err(|_| {
+            ApiError::invalid(format!("now `{}` is not an RFC 3339 time, e.g. 2026-01-06T05:00:00Z", input.now))
+        })?
+        .with_timezone(&chrono::Utc);
+    if now < clock.now() {
+        return Err(ApiError::conflict(format!("the clock shows {}; it only moves forward", clock.now().to_rfc3339())));
+    }
+    clock.set(now);
+    let (reply, answer) = oneshot::channel();
+    let stopped = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the scheduler is stopping");
+    ticks.send(TickRequest { at: now, reply }).await.map_err(|_| stopped())?;
+    let report = answer
+        .await
+        .map_err(|_| stopped())?
+        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "tick_failed", error))?;
+    Ok(axum::Json(ClockReport {
+        now: now.to_rfc3339(),
+        runs_done: report.runs_done,
+        runs_failed: report.runs_failed,
+        shares_handled: report.shares_handled,
+    }))
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The OpenAPI document, generated from the handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "autobill", description = "Billing automation for health and therapy practices: the operator's and practices' API."),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody)),
+    paths(
+        health, set_clock,
+        practices::create, practices::list, practices::read, practices::automation, practices::update_automation,
+        practices::create_token,
+        records::create_service, records::services, records::create_client, records::clients, records::client,
+        records::update_client, records::create_appointment, records::appointments, records::appointment,
+        records::complete_appointment, records::cancel_appointment,
+        reports::bills, reports::bill, reports::open_bill, reports::add_product, reports::void_bill,
+        reports::superbills, reports::superbill, reports::payments, reports::attempts, reports::shares,
+        reports::runs, reports::events,
+        plugins::upload, plugins::list, plugins::assignments, plugins::assign, plugins::dry_run,
+    )
+)]
+pub struct ApiDoc;

@@ -1,0 +1,215 @@
+//! Policy plugins: upload (checked by the real runtime), list, assign to a practice's slot with
+//! its configuration (checked by the plugin itself), and dry runs.
+
+use super::error::{ApiError, Body, ErrorBody, Path, RawBody};
+use super::{AppState, Caller};
+use crate::engine::dry_run::DryRun;
+use crate::plugin::{Plugin, PluginId, Slot};
+use crate::store::queries::PluginRow;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A plugin the runtime accepted.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PluginView {
+    /// The SHA-256 of its bytes, hex: its id.
+    pub id: String,
+    /// The name it was uploaded under.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: usize,
+    /// The contract version it was built for.
+    pub contract_version: Option<String>,
+    /// The slots it fills.
+    pub slots: Vec<String>,
+}
+
+/// A plugin for a slot, with the practice's configuration for it.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignInput {
+    /// The plugin's id (from the upload).
+    pub plugin_id: String,
+    /// The configuration the plugin reads (JSON text, at most 10 KB; empty for its defaults).
+    pub config: Option<String>,
+}
+
+/// The plugin to dry-run; both left out means the practice's own policy for the slot.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DryRunInput {
+    /// A stored plugin's id.
+    pub plugin_id: Option<String>,
+    /// The configuration to try it with.
+    pub config: Option<String>,
+}
+
+/// What fills a slot of a practice.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AssignmentView {
+    /// bill_cadence, superbill_inclusion or share_filter.
+    pub slot: String,
+    /// The plugin's id, or `default` for the built-in policy.
+    pub plugin_id: String,
+    /// The configuration.
+    pub config: String,
+}
+
+fn slot(name: &str) -> Result<Slot, ApiError> {
+    name.parse::<Slot>().map_err(|error| ApiError::not_found(error.to_string()))
+}
+
+/// Loads a stored plugin, checks it fills `slot` and accepts `config`.
+async fn checked_plugin(state: &AppState, id: &str, slot: Slot, config: &str) -> Result<Plugin, ApiError> {
+    let (name, bytes) = state.store().plugin(id).await?;
+    let plugin = state
+        .inner
+        .runtime
+        .load(&name, &bytes)
+        .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_plugin", error.to_string()))?;
+    if !plugin.fills(slot) {
+        let fills: Vec<&str> = plugin.slots().into_iter().map(Slot::as_str).collect();
+        return Err(ApiError::invalid(format!(
+            "plugin {id} does not fill the {slot} slot; it fills: {}",
+            if fills.is_empty() { "none".to_string() } else { fills.join(", ") }
+        )));
+    }
+    plugin
+        .check_config(slot, config)
+        .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_config", error.to_string()))?;
+    Ok(plugin)
+}
+
+/// Uploads a plugin component (`Content-Type: application/wasm`; name in `X-Plugin-Name`).
+/// It is checked by the runtime (a component, a served contract version, within the size limit)
+/// before it is stored. Operator only. Uploading the same bytes again answers the same plugin.
+#[utoipa::path(post, path = "/v1/plugins",
+    params(("x-plugin-name" = Option<String>, Header, description = "a name for people (default `plugin`)")),
+    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    responses((status = 201, body = PluginView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawBody(bytes): RawBody,
+) -> Result<(StatusCode, Json<PluginView>), ApiError> {
+    caller.operator()?;
+    let name = match headers.get("x-plugin-name") {
+        None => "plugin".to_string(),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .filter(|name| !name.trim().is_empty() && name.len() <= 100)
+            .ok_or_else(|| ApiError::invalid("X-Plugin-Name must be 1 to 100 visible ASCII characters"))?
+            .trim()
+            .to_string(),
+    };
+    if bytes.is_empty() {
+        return Err(ApiError::invalid("the body is empty; send the component's bytes as application/wasm"));
+    }
+    let plugin = state
+        .inner
+        .runtime
+        .load(&name, &bytes)
+        .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_plugin", error.to_string()))?;
+    let id = PluginId::of(&bytes).to_hex();
+    state.store().save_plugin(&id, &name, &bytes, state.inner.clock.now()).await?;
+    tracing::info!(plugin = %id, size = bytes.len(), "plugin uploaded");
+    Ok((
+        StatusCode::CREATED,
+        Json(PluginView {
+            id,
+            name,
+            size: bytes.len(),
+            contract_version: plugin.contract_version().map(str::to_string),
+            slots: plugin.slots().into_iter().map(|slot| slot.as_str().to_string()).collect(),
+        }),
+    ))
+}
+
+/// Lists stored plugins. Operator only.
+#[utoipa::path(get, path = "/v1/plugins",
+    responses((status = 200, body = Vec<PluginRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<PluginRow>>, ApiError> {
+    caller.operator()?;
+    Ok(Json(state.store().plugins().await?))
+}
+
+/// Lists what fills each of the practice's slots.
+#[utoipa::path(get, path = "/v1/practices/{practice}/plugins", params(("practice" = i64, Path, description = "practice id")),
+    responses((status = 200, body = Vec<AssignmentView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn assignments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(practice): Path<i64>,
+) -> Result<Json<Vec<AssignmentView>>, ApiError> {
+    caller.practice(practice)?;
+    state.store().practice(practice).await?;
+    let assigned = state.store().assignments(practice).await?;
+    Ok(Json(
+        Slot::ALL
+            .into_iter()
+            .map(|slot| {
+                let found = assigned.iter().find(|(s, _, _)| *s == slot);
+                AssignmentView {
+                    slot: slot.as_str().into(),
+                    plugin_id: found.map_or_else(|| "default".into(), |(_, id, _)| id.clone()),
+                    config: found.map(|(_, _, config)| config.clone()).unwrap_or_default(),
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// Assigns a stored plugin to one of the practice's slots with its configuration, after the
+/// plugin accepts the configuration.
+#[utoipa::path(put, path = "/v1/practices/{practice}/plugins/{slot}",
+    params(("practice" = i64, Path, description = "practice id"), ("slot" = String, Path, description = "bill_cadence, superbill_inclusion or share_filter")),
+    request_body = AssignInput,
+    responses((status = 200, body = AssignmentView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((practice, slot_name)): Path<(i64, String)>,
+    Body(input): Body<AssignInput>,
+) -> Result<Json<AssignmentView>, ApiError> {
+    caller.practice(practice)?;
+    state.store().practice(practice).await?;
+    let slot = slot(&slot_name)?;
+    let config = input.config.unwrap_or_default();
+    checked_plugin(&state, &input.plugin_id, slot, &config).await?;
+    state.store().assign_plugin(practice, slot, &input.plugin_id, &config).await?;
+    tracing::info!(practice, slot = slot.as_str(), plugin = %input.plugin_id, "plugin assigned");
+    Ok(Json(AssignmentView { slot: slot.as_str().into(), plugin_id: input.plugin_id, config }))
+}
+
+/// Shows what a plugin (or the practice's own policy) would decide for the practice's current
+/// data, without applying anything.
+#[utoipa::path(post, path = "/v1/practices/{practice}/plugins/{slot}/dry-run",
+    params(("practice" = i64, Path, description = "practice id"), ("slot" = String, Path, description = "bill_cadence, superbill_inclusion or share_filter")),
+    request_body = DryRunInput,
+    responses((status = 200, body = DryRun), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn dry_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((practice, slot_name)): Path<(i64, String)>,
+    Body(input): Body<DryRunInput>,
+) -> Result<Json<DryRun>, ApiError> {
+    caller.practice(practice)?;
+    state.store().practice(practice).await?;
+    let slot = slot(&slot_name)?;
+    let chosen = match &input.plugin_id {
+        Some(id) => {
+            let config = input.config.clone().unwrap_or_default();
+            Some((checked_plugin(&state, id, slot, &config).await?, config))
+        }
+        None if input.config.is_some() => {
+            return Err(ApiError::invalid("config needs a plugin_id: name the plugin to try it with"));
+        }
+        None => None,
+    };
+    Ok(Json(state.inner.engine.dry_run(practice, slot, chosen, state.inner.clock.now()).await?))
+}

@@ -1,0 +1,300 @@
+//! Practices, their "Billing Automation" settings, and practice tokens.
+
+use super::error::{ApiError, Body, ErrorBody, Path};
+use super::{AppState, Caller, token_hash};
+use crate::domain::{AutomationSettings, BillCreation, MAX_SHARE_DELAY_MINUTES};
+use crate::store::{NewPractice, Practice};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The "Billing Automation" settings; in a change, keys left out keep their value.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationInput {
+    /// daily, monthly or manual.
+    pub bills: Option<String>,
+    /// 1–31 (29–31 run on the last day of shorter months).
+    pub superbill_day: Option<i64>,
+    /// Whether new clients start with automatic sharing on.
+    pub share: Option<bool>,
+    /// 0–10,080 minutes between a document's creation and its email.
+    pub share_delay_minutes: Option<i64>,
+    /// Whether open bills are charged to default cards nightly.
+    pub autopay: Option<bool>,
+}
+
+/// The settings in force.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AutomationView {
+    /// daily, monthly or manual.
+    pub bills: String,
+    /// 1–31.
+    pub superbill_day: u8,
+    /// Whether new clients start with automatic sharing on.
+    pub share: bool,
+    /// Minutes between a document's creation and its email.
+    pub share_delay_minutes: u32,
+    /// Whether autopay is on.
+    pub autopay: bool,
+}
+
+/// The settings and advice about them.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AutomationAnswer {
+    /// The settings in force.
+    pub automation: AutomationView,
+    /// Settings that work but may surprise, e.g. autopay with a short share delay.
+    pub warnings: Vec<String>,
+}
+
+/// A new practice.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PracticeInput {
+    /// Its name.
+    pub name: String,
+    /// IANA time zone, e.g. America/New_York.
+    pub timezone: String,
+    /// ISO 4217 currency (default USD).
+    pub currency: Option<String>,
+    /// Organisation NPI.
+    pub npi: Option<String>,
+    /// Tax id.
+    pub tax_id: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Automation settings (defaults: daily bills, superbill day 1, no sharing, no autopay).
+    pub automation: Option<AutomationInput>,
+}
+
+/// A practice.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PracticeView {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// IANA time zone.
+    pub timezone: String,
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// Organisation NPI.
+    pub npi: String,
+    /// Tax id.
+    pub tax_id: String,
+    /// Address.
+    pub address: String,
+    /// Phone.
+    pub phone: String,
+    /// Automation settings.
+    pub automation: AutomationView,
+    /// Advice about the settings.
+    pub warnings: Vec<String>,
+}
+
+/// A new practice token: shown once, stored only as a hash.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    /// The practice it belongs to.
+    pub practice_id: i64,
+    /// The token; send it as `Authorization: Bearer TOKEN`.
+    pub token: String,
+}
+
+fn view_automation(a: &AutomationSettings) -> AutomationView {
+    AutomationView {
+        bills: a.bills.as_str().into(),
+        superbill_day: a.superbill_day,
+        share: a.share,
+        share_delay_minutes: a.share_delay_minutes,
+        autopay: a.autopay,
+    }
+}
+
+fn view(practice: &Practice) -> PracticeView {
+    PracticeView {
+        id: practice.id,
+        name: practice.name.clone(),
+        timezone: practice.timezone.name().into(),
+        currency: practice.currency.clone(),
+        npi: practice.npi.clone(),
+        tax_id: practice.tax_id.clone(),
+        address: practice.address.clone(),
+        phone: practice.phone.clone(),
+        automation: view_automation(&practice.automation),
+        warnings: practice.automation.warnings(),
+    }
+}
+
+/// Applies a change to settings, collecting every problem.
+fn apply(mut settings: AutomationSettings, input: &AutomationInput, problems: &mut Vec<String>) -> AutomationSettings {
+    if let Some(bills) = &input.bills {
+        match bills.parse::<BillCreation>() {
+            Ok(bills) => settings.bills = bills,
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if let Some(day) = input.superbill_day {
+        match u8::try_from(day).ok().filter(|day| (1..=31).contains(day)) {
+            Some(day) => settings.superbill_day = day,
+            None => problems.push(format!("superbill_day is {day}; choose a day from 1 to 31")),
+        }
+    }
+    if let Some(delay) = input.share_delay_minutes {
+        match u32::try_from(delay).ok().filter(|delay| *delay <= MAX_SHARE_DELAY_MINUTES) {
+            Some(delay) => settings.share_delay_minutes = delay,
+            None => problems
+                .push(format!("share_delay_minutes is {delay}; choose 0 to {MAX_SHARE_DELAY_MINUTES} (one week)")),
+        }
+    }
+    if let Some(share) = input.share {
+        settings.share = share;
+    }
+    if let Some(autopay) = input.autopay {
+        settings.autopay = autopay;
+    }
+    problems.extend(settings.problems());
+    settings
+}
+
+fn checked(problems: Vec<String>) -> Result<(), ApiError> {
+    if problems.is_empty() { Ok(()) } else { Err(ApiError::invalid(problems.join("; "))) }
+}
+
+/// A text field of at most `limit` characters.
+pub(super) fn text(problems: &mut Vec<String>, name: &str, value: &str, required: bool, limit: usize) {
+    if required && value.trim().is_empty() {
+        problems.push(format!("{name} is empty; give it a value"));
+    }
+    if value.chars().count() > limit {
+        problems.push(format!("{name} is longer than {limit} characters"));
+    }
+}
+
+/// Creates a practice (operator only).
+#[utoipa::path(post, path = "/v1/practices", request_body = PracticeInput,
+    responses((status = 201, body = PracticeView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(input): Body<PracticeInput>,
+) -> Result<(StatusCode, Json<PracticeView>), ApiError> {
+    caller.operator()?;
+    let mut problems = vec![];
+    text(&mut problems, "name", &input.name, true, 200);
+    let timezone = input.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+        format!("timezone `{}` is not a known time zone; use an IANA name such as America/New_York", input.timezone)
+    });
+    let timezone = timezone.map_err(|problem| problems.push(problem)).ok();
+    let currency = input.currency.clone().unwrap_or_else(|| "USD".into());
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+        problems.push(format!("currency `{currency}` is not an ISO 4217 code such as USD"));
+    }
+    for (name, value) in
+        [("npi", &input.npi), ("tax_id", &input.tax_id), ("address", &input.address), ("phone", &input.phone)]
+    {
+        text(&mut problems, name, value.as_deref().unwrap_or_default(), false, 300);
+    }
+    let automation = apply(AutomationSettings::default(), &input.automation.clone().unwrap_or_default(), &mut problems);
+    checked(problems)?;
+    let new = NewPractice {
+        name: input.name.trim().to_string(),
+        timezone: timezone.unwrap_or(chrono_tz::UTC),
+        currency,
+        npi: input.npi.unwrap_or_default(),
+        tax_id: input.tax_id.unwrap_or_default(),
+        address: input.address.unwrap_or_default(),
+        phone: input.phone.unwrap_or_default(),
+        automation,
+        ..NewPractice::default()
+    };
+    let id = state.store().create_practice(&new, state.inner.clock.now()).await?;
+    tracing::info!(practice = id, "practice created");
+    Ok((StatusCode::CREATED, Json(view(&state.store().practice(id).await?))))
+}
+
+/// Lists practices: every one for the operator, its own for a practice token.
+#[utoipa::path(get, path = "/v1/practices",
+    responses((status = 200, body = Vec<PracticeView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<PracticeView>>, ApiError> {
+    let practices = state.store().practices().await?;
+    Ok(Json(practices.iter().filter(|p| caller.practice(p.id).is_ok()).map(view).collect()))
+}
+
+/// Reads a practice.
+#[utoipa::path(get, path = "/v1/practices/{practice}", params(("practice" = i64, Path, description = "practice id")),
+    responses((status = 200, body = PracticeView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(practice): Path<i64>,
+) -> Result<Json<PracticeView>, ApiError> {
+    caller.practice(practice)?;
+    Ok(Json(view(&state.store().practice(practice).await?)))
+}
+
+/// Reads the practice's automation settings and the warnings about them.
+#[utoipa::path(get, path = "/v1/practices/{practice}/automation", params(("practice" = i64, Path, description = "practice id")),
+    responses((status = 200, body = AutomationAnswer), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn automation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(practice): Path<i64>,
+) -> Result<Json<AutomationAnswer>, ApiError> {
+    caller.practice(practice)?;
+    let practice = state.store().practice(practice).await?;
+    Ok(Json(AutomationAnswer {
+        automation: view_automation(&practice.automation),
+        warnings: practice.automation.warnings(),
+    }))
+}
+
+/// Changes the practice's automation settings (keys left out keep their value); answers with the
+/// settings in force and warnings. Existing clients keep their own switches.
+#[utoipa::path(patch, path = "/v1/practices/{practice}/automation", params(("practice" = i64, Path, description = "practice id")),
+    request_body = AutomationInput,
+    responses((status = 200, body = AutomationAnswer), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn update_automation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(practice): Path<i64>,
+    Body(input): Body<AutomationInput>,
+) -> Result<Json<AutomationAnswer>, ApiError> {
+    caller.practice(practice)?;
+    let current = state.store().practice(practice).await?;
+    let mut problems = vec![];
+    let settings = apply(current.automation, &input, &mut problems);
+    checked(problems)?;
+    state.store().update_automation(practice, &settings).await?;
+    let warnings = settings.warnings();
+    for warning in &warnings {
+        state.inner.engine.warn(practice, warning.clone(), state.inner.clock.now()).await?;
+    }
+    tracing::info!(practice, "automation settings changed");
+    Ok(Json(AutomationAnswer { automation: view_automation(&settings), warnings }))
+}
+
+/// Makes a new token for a practice (operator only). The token is in this answer only.
+#[utoipa::path(post, path = "/v1/practices/{practice}/tokens", params(("practice" = i64, Path, description = "practice id")),
+    responses((status = 201, body = TokenView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(practice): Path<i64>,
+) -> Result<(StatusCode, Json<TokenView>), ApiError> {
+    caller.operator()?;
+    state.store().practice(practice).await?;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|error| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_randomness", format!("no random source: {error}"))
+    })?;
+    let token = format!("abt_{}", bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>());
+    state.store().save_api_token(practice, &token_hash(&token), state.inner.clock.now()).await?;
+    tracing::info!(practice, "practice token created");
+    Ok((StatusCode::CREATED, Json(TokenView { practice_id: practice, token })))
+}

@@ -1,0 +1,208 @@
+//! Bills (and what people do to them), superbills, payments and attempts, shares, runs and events.
+
+use super::error::{ApiError, Body, ErrorBody, Path};
+use super::{AppState, Caller};
+use crate::store::queries::{AttemptRow, BillDetail, BillRow, PaymentRow, RunRow, ShareRow, SuperbillRow};
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A product to add to a bill, e.g. a card processing fee.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductInput {
+    /// Its name.
+    pub name: String,
+    /// Its amount in minor units (above 0).
+    pub amount: i64,
+}
+
+/// One event of the practice's log.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct EventView {
+    /// When, RFC 3339 in the practice's offset.
+    pub at: String,
+    /// What happened: `{"event": "bill_created", …}`.
+    #[schema(value_type = Object)]
+    pub event: serde_json::Value,
+}
+
+async fn check(state: &AppState, caller: Caller, practice: i64) -> Result<(), ApiError> {
+    caller.practice(practice)?;
+    state.store().practice(practice).await?;
+    Ok(())
+}
+
+/// Lists the practice's bills, newest first.
+#[utoipa::path(get, path = "/v1/practices/{practice}/bills", params(("practice" = i64, Path, description = "practice id")),
+    responses((status = 200, body = Vec<BillRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn bills(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(practice): Path<i64>,
+) -> Result<Json<Vec<BillRow>>, ApiError> {
+    check(&state, caller, practice).await?;
+    Ok(Json(state.store().bills(practice).await?))
+}
+
+/// Reads a bill with its lines, products and payment attempts.
+#[utoipa::path(get, path = "/v1/practices/{practice}/bills/{bill}",
+    params(("practice" = i64, Path, description = "practice id"), ("bill" = i64, Path, description = "bill id")),
+    responses((status = 200, body = BillDetail), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn bill(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((practice, bill)): Path<(i64, i64)>,
+) -> Result<Json<BillDetail>, ApiError> {
+    check(&state, caller, practice).await?;
+    Ok(Json(state.store().bill_detail(practice, bill).await?))
+}
+
+/// Opens a pended bill; it is then shared as the practice's share policy says.
+#[utoipa::path(post, path = "/v1/practices/{practice}/bills/{bill}/open",
+    params(("practice" = i64, Path, description = "practice id"), ("bill" = i64, Path, description = "bill id")),
+    responses((status = 200, body = BillDetail), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn open_bill(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((practice, bill)): Path<(i64, i64)>,
+) -> Result<Json<BillDetail>, ApiError> {
+    check(&state, caller, practice).await?;
+    state.inner.engine.open_bill(practice, bill, state.inner.clock.now()).await?;
+    Ok(Json(state.store().bill_detail(practice, bill).await?))
+}
+
+/// Adds a product to a pended or unpaid open bill.
+#[utoipa::path(post, path = "/v1/practices/{practice}/bills/{bill}/products",
+    params(("practice" = i64, Path, description = "practice id"), ("bill" = i64, Path, description = "bill id")),
+    request_body = ProductInput,
+    responses((status = 200, body = BillDetail), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn add_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((practice, bill)): Path<(i64, i64)>,
+    Body(input): Body<ProductInput>,
+) -> Result<Json<BillDetail>, ApiError> {
+    check(&state, caller, practice).await?;
+    if input.name.chars().count() > 200 {
+        return Err(ApiError::invalid("name is longer than 200 characters"));
+    }
+    let engine = &state.inner.engine;
+    engine
+        .add_product_to_bill(practice, bill, input.name.trim(), input.amount, state.inner.clock.now())
+        .await
+        .map_err(|error| match error {
+            crate::engine::EngineError::Invalid(message) if !message.starts_with("bill ") => ApiError::invalid(message),
+            other => other.into(),
+        })?;
+    Ok(Json(state.store().bill_detail(practice, bill).await?))
+}
+
+/// Voids a pended or unpaid open bill; its lines are not billed again, and a pending email of
+/// it is skipped.
+#[utoipa::path(post, path = "/v1/practices/{practice}/bills/{bill}/void",
+    params(("practice" = i64, Path, description = "practice id"), ("bill" = i64, Path, description = "bill id")),
+    responses((status = 200, body = BillDetail), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn void_bill(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((practice, bill)): Path<(i64, i64)>,
+) -> Result<Json<BillDetail>, ApiError> {
+    check(&state, caller, practice).await?;
+    state.store().void_bill(practice, bill, state.inner.clock.now()).await?.map_err(ApiError::conflict)?;
+    Ok(Json(state.store().bill_detail(practice, bill).await?))
+}
+
+/// Lists the practice's superbills, newest first.
+#[utoipa::path(get, path = "/v1/practices/{practice}/superbills", params(("practice" = i64, Path, description = "practice id")),
+    responses((status = 200, body = Vec<SuperbillRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn superbills(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(practice): Path<i64>,
+) -> Result<Json<Vec<SuperbillRow>>, ApiError> {
+    check(&state, caller, practice).await?;
+    Ok(Json(state.store().superbills(practice).await?))
+}
+
+/// Reads a superbill with its lines.
+#[utoipa::path(get, path = "/v1/practices/{practice}/superbills/{superbill}",
+    params(("practice" = i64, Path, description = "practice id"), ("superbill" = i64, Path, description = "superbill id")),
+    responses((status = 200, body = SuperbillRow), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn superbill(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((practice, superbill)): Path<(i64, i64)>,
+) -> Result<Json<SuperbillRow>, ApiError> {
+    check(&state, caller, practice).await?;
+    Ok(Json(state.store().superbill(practice, superbill).await?))
+}
+
+/// Lists the payments taken, newest first.
+#[utoipa::path(get, path = "/v1/practices/{practice}/payments", params(("practice" = i64, Path, description = "practice id")),
+    responses((status = 200, body = Vec<PaymentRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn payments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(practice): Path<i64>,
+) -> Result<Json<Vec<PaymentRow>>, ApiError> {
+    check(&state, caller, practice).await?;
+    Ok(Json(state.store().payments(practice).await?))
+}
+
+/// Lists autopay attempts with their outcome and reason, newest first.
+#[utoipa::path(get, path = "/v1/practices/{practice}/payment-attempts", params(("practice" = i64, Path, description = "practice id")),
+    responses((status = 200, body = Vec<AttemptRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn attempts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(practice): Path<i64>,
+) -> Result<Json<Vec<AttemptRow>>, ApiError> {
+    check(&state, caller, practice).await?;
+    Ok(Json(state.store().attempts(practice).await?))
+}
+
+/// Lists share rows with their status or skip reason, newest first.
+#[utoipa::path(get, path = "/v1/practices/{practice}/shares", params(("practice" = i64, Path, description = "practice id")),
+    responses((status = 200, body = Vec<ShareRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn shares(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(practice): Path<i64>,
+) -> Result<Json<Vec<ShareRow>>, ApiError> {
+    check(&state, caller, practice).await?;
+    Ok(Json(state.store().shares(practice).await?))
+}
+
+/// Lists the practice's runs with their outcome and error, newest first.
+#[utoipa::path(get, path = "/v1/practices/{practice}/runs", params(("practice" = i64, Path, description = "practice id")),
+    responses((status = 200, body = Vec<RunRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn runs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(practice): Path<i64>,
+) -> Result<Json<Vec<RunRow>>, ApiError> {
+    check(&state, caller, practice).await?;
+    Ok(Json(state.store().runs(practice).await?))
+}
+
+/// Lists the practice's events, oldest first.
+#[utoipa::path(get, path = "/v1/practices/{practice}/events", params(("practice" = i64, Path, description = "practice id")),
+    responses((status = 200, body = Vec<EventView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(practice): Path<i64>,
+) -> Result<Json<Vec<EventView>>, ApiError> {
+    check(&state, caller, practice).await?;
+    let tz = state.store().practice(practice).await?.timezone;
+    let events = state.inner.engine.events(practice).await?;
+    let mut views = vec![];
+    for event in events {
+        let value = serde_json::to_value(&event.kind)
+            .map_err(|error| ApiError::from(crate::store::StoreError::Corrupt(error.to_string())))?;
+        views.push(EventView { at: event.at.with_timezone(&tz).to_rfc3339(), event: value });
+    }
+    Ok(Json(views))
+}

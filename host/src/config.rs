@@ -1,0 +1,359 @@
+//! `autobill serve`'s configuration: a TOML file, then environment variables, then command-line
+//! flags, each overriding the one before. [`Config::load`] reads and checks everything and reports
+//! every problem at once, each naming the key and how to fix it.
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:8080"        # AUTOBILL_LISTEN
+//! operator_token = "…"             # AUTOBILL_OPERATOR_TOKEN (at least 32 characters)
+//! max_body_bytes = 1048576         # JSON request bodies
+//!
+//! [database]
+//! url = "sqlite://autobill.db"     # AUTOBILL_DATABASE_URL; or postgres://USER@HOST:PORT/DB
+//!
+//! [scheduler]
+//! tick_interval_seconds = 60       # AUTOBILL_TICK_INTERVAL_SECONDS
+//! host_id = "web-1"                # AUTOBILL_HOST_ID; default autobill-<pid>
+//!
+//! [outbox]
+//! dir = "autobill-outbox"          # AUTOBILL_OUTBOX_DIR: emails as .eml files
+//!
+//! [plugins]
+//! max_component_bytes = 16777216   # largest plugin upload
+//! fuel = 2000000000                # instructions per plugin call
+//! memory_bytes = 67108864          # memory per plugin call
+//!
+//! [testing]
+//! simulated_clock = false          # tests only: POST /v1/test/clock sets the time
+//! ```
+//!
+//! New sections (SMTP, Stripe) are added as new fields of [`Config`] and new arms in
+//! [`Config::from_table`]; unknown sections and keys are reported, so a typo never goes unnoticed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Why the configuration cannot be used: every problem found, each saying what to change.
+#[derive(Debug, thiserror::Error)]
+#[error("the configuration has {} problem(s):\n  - {}", .0.len(), .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+/// Everything `autobill serve` needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The HTTP listener and API settings.
+    pub server: ServerConfig,
+    /// `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`.
+    pub database_url: String,
+    /// The scheduler loop.
+    pub scheduler: SchedulerConfig,
+    /// Where shared documents are written as `.eml` files.
+    pub outbox_dir: PathBuf,
+    /// Limits on policy plugins.
+    pub plugins: PluginConfig,
+    /// Test-only switches, all off by default.
+    pub testing: TestingConfig,
+}
+
+/// The HTTP side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerConfig {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The platform operator's token (not logged; compared by hash).
+    pub operator_token: String,
+    /// The largest JSON request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// The scheduler loop.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SchedulerConfig {
+    /// Seconds between ticks.
+    pub tick_interval_seconds: u64,
+    /// This host's name in run claims.
+    pub host_id: String,
+}
+
+/// Limits on policy plugins.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PluginConfig {
+    /// The largest component accepted, in bytes.
+    pub max_component_bytes: usize,
+    /// Instructions one call may spend.
+    pub fuel: u64,
+    /// Memory one call may use, in bytes.
+    pub memory_bytes: usize,
+}
+
+/// Test-only switches.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TestingConfig {
+    /// Whether the clock is simulated and `POST /v1/test/clock` may set it. Never in production.
+    pub simulated_clock: bool,
+}
+
+/// The shortest operator token accepted.
+pub const MIN_TOKEN_CHARS: usize = 32;
+
+/// Values given on the command line, which override the file and the environment.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+}
+
+/// Known sections and their keys, for reporting typos.
+const KNOWN: &[(&str, &[&str])] = &[
+    ("server", &["listen", "operator_token", "max_body_bytes"]),
+    ("database", &["url"]),
+    ("scheduler", &["tick_interval_seconds", "host_id"]),
+    ("outbox", &["dir"]),
+    ("plugins", &["max_component_bytes", "fuel", "memory_bytes"]),
+    ("testing", &["simulated_clock"]),
+];
+
+/// Environment variables and the `section.key` each sets.
+pub const ENV_VARS: &[(&str, &str, &str)] = &[
+    ("AUTOBILL_LISTEN", "server", "listen"),
+    ("AUTOBILL_OPERATOR_TOKEN", "server", "operator_token"),
+    ("AUTOBILL_MAX_BODY_BYTES", "server", "max_body_bytes"),
+    ("AUTOBILL_DATABASE_URL", "database", "url"),
+    ("AUTOBILL_TICK_INTERVAL_SECONDS", "scheduler", "tick_interval_seconds"),
+    ("AUTOBILL_HOST_ID", "scheduler", "host_id"),
+    ("AUTOBILL_OUTBOX_DIR", "outbox", "dir"),
+];
+
+impl Config {
+    /// Reads `file` (if given), then the environment through `env`, then `overrides`, and checks
+    /// the result. Every problem is reported at once.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|error| ConfigError(vec![format!("{}: cannot be read: {error}", path.display())]))?;
+                text.parse::<toml::Table>()
+                    .map_err(|error| ConfigError(vec![format!("{}: not valid TOML: {error}", path.display())]))?
+            }
+            None => toml::Table::new(),
+        };
+        for (var, section, key) in ENV_VARS {
+            if let Some(value) = env(var) {
+                set(&mut table, section, key, env_value(key, value));
+            }
+        }
+        if let Some(listen) = &overrides.listen {
+            set(&mut table, "server", "listen", toml::Value::String(listen.clone()));
+        }
+        if let Some(url) = &overrides.database_url {
+            set(&mut table, "database", "url", toml::Value::String(url.clone()));
+        }
+        Config::from_table(&table)
+    }
+
+    /// Checks a parsed table (file and environment merged) and builds the configuration.
+    pub fn from_table(table: &toml::Table) -> Result<Config, ConfigError> {
+        let mut problems = vec![];
+        for (section, value) in table {
+            let Some((_, keys)) = KNOWN.iter().find(|(name, _)| name == section) else {
+                let known: Vec<&str> = KNOWN.iter().map(|(name, _)| *name).collect();
+                problems.push(format!("unknown section [{section}]; the sections are {}", known.join(", ")));
+                continue;
+            };
+            match value.as_table() {
+                Some(entries) => {
+                    for key in entries.keys().filter(|key| !keys.contains(&key.as_str())) {
+                        problems.push(format!("unknown key {section}.{key}; [{section}] takes {}", keys.join(", ")));
+                    }
+                }
+                None => problems.push(format!("{section} must be a section ([{section}]), not a value")),
+            }
+        }
+        let mut reader = Reader { table, problems };
+        let listen = reader.string("server", "listen").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen = match listen.parse::<SocketAddr>() {
+            Ok(address) => Some(address),
+            Err(_) => {
+                reader.problems.push(format!(
+                    "server.listen is `{listen}`, not an address; use IP:PORT, e.g. 127.0.0.1:8080 (AUTOBILL_LISTEN or --listen)"
+                ));
+                None
+            }
+        };
+        let operator_token = reader.string("server", "operator_token").unwrap_or_default();
+        if operator_token.chars().count() < MIN_TOKEN_CHARS {
+            reader.problems.push(format!(
+                "server.operator_token is {}; set at least {MIN_TOKEN_CHARS} random characters (e.g. `openssl rand -hex 32`) in the file or AUTOBILL_OPERATOR_TOKEN",
+                if operator_token.is_empty() { "missing".to_string() } else { format!("{} characters", operator_token.chars().count()) }
+            ));
+        }
+        let max_body_bytes = reader.positive("server", "max_body_bytes", 1 << 20);
+        let database_url = reader.string("database", "url").unwrap_or_default();
+        if database_url.is_empty() {
+            reader.problems.push(
+                "database.url is missing; set sqlite://PATH or postgres://USER@HOST:PORT/DB (AUTOBILL_DATABASE_URL or --database-url)"
+                    .into(),
+            );
+        } else if !["sqlite:", "postgres:", "postgresql:"].iter().any(|scheme| database_url.starts_with(scheme)) {
+            reader.problems.push(format!(
+                "database.url `{}` is not supported; use sqlite://PATH or postgres://USER@HOST:PORT/DB",
+                database_url.split('@').next_back().unwrap_or_default()
+            ));
+        }
+        let tick_interval_seconds = reader.positive("scheduler", "tick_interval_seconds", 60);
+        let host_id =
+            reader.string("scheduler", "host_id").unwrap_or_else(|| format!("autobill-{}", std::process::id()));
+        let outbox_dir = PathBuf::from(reader.string("outbox", "dir").unwrap_or_else(|| "autobill-outbox".into()));
+        let defaults = crate::plugin::PluginLimits::default();
+        let max_component_bytes = reader.positive("plugins", "max_component_bytes", defaults.component_bytes as u64);
+        let fuel = reader.positive("plugins", "fuel", defaults.fuel);
+        let memory_bytes = reader.positive("plugins", "memory_bytes", defaults.memory_bytes as u64);
+        let simulated_clock = reader.flag("testing", "simulated_clock");
+        let problems = reader.problems;
+        match listen {
+            Some(listen) if problems.is_empty() => Ok(Config {
+                server: ServerConfig { listen, operator_token, max_body_bytes: to_usize(max_body_bytes) },
+                database_url,
+                scheduler: SchedulerConfig { tick_interval_seconds, host_id },
+                outbox_dir,
+                plugins: PluginConfig {
+                    max_component_bytes: to_usize(max_component_bytes),
+                    fuel,
+                    memory_bytes: to_usize(memory_bytes),
+                },
+                testing: TestingConfig { simulated_clock },
+            }),
+            _ => Err(ConfigError(problems)),
+        }
+    }
+
+    /// The plugin runtime's limits from this configuration.
+    pub fn plugin_limits(&self) -> crate::plugin::PluginLimits {
+        crate::plugin::PluginLimits {
+            fuel: self.plugins.fuel,
+            memory_bytes: self.plugins.memory_bytes,
+            component_bytes: self.plugins.max_component_bytes,
+            ..Default::default()
+        }
+    }
+}
+
+fn to_usize(value: u64) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
+}
+
+/// An environment value as TOML: numbers for numeric keys, so their checks apply.
+fn env_value(key: &str, value: String) -> toml::Value {
+    let numeric = ["max_body_bytes", "tick_interval_seconds"];
+    match value.trim().parse::<i64>() {
+        Ok(number) if numeric.contains(&key) => toml::Value::Integer(number),
+        _ => toml::Value::String(value),
+    }
+}
+
+fn set(table: &mut toml::Table, section: &str, key: &str, value: toml::Value) {
+    let entry = table.entry(section).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let Some(section) = entry.as_table_mut() {
+        section.insert(key.to_string(), value);
+    }
+}
+
+/// Reads typed values, collecting a problem for each one of the wrong type.
+struct Reader<'a> {
+    table: &'a toml::Table,
+    problems: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn value(&self, section: &str, key: &str) -> Option<&toml::Value> {
+        self.table.get(section)?.as_table()?.get(key)
+    }
+
+    fn string(&mut self, section: &str, key: &str) -> Option<String> {
+        match self.value(section, key)? {
+            toml::Value::String(text) => Some(text.clone()),
+            other => {
+                self.problems.push(format!("{section}.{key} must be a string, not {}", other.type_str()));
+                None
+            }
+        }
+    }
+
+    fn positive(&mut self, section: &str, key: &str, default: u64) -> u64 {
+        match self.value(section, key) {
+            None => default,
+            Some(toml::Value::Integer(number)) if *number > 0 => u64::try_from(*number).unwrap_or(default),
+            Some(other) => {
+                self.problems.push(format!("{section}.{key} must be a whole number above 0, not `{other}`"));
+                default
+            }
+        }
+    }
+
+    fn flag(&mut self, section: &str, key: &str) -> bool {
+        match self.value(section, key) {
+            None => false,
+            Some(toml::Value::Boolean(value)) => *value,
+            Some(other) => {
+                self.problems.push(format!("{section}.{key} must be true or false, not `{other}`"));
+                false
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_table(&text.parse::<toml::Table>().expect("valid TOML"))
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let error = parse(
+            "[server]\nlisten = \"nowhere\"\noperator_token = \"short\"\nmax_body_bytes = -1\n[database]\nurl = \"mysql://x\"\n[smpt]\nhost = \"x\"\n[scheduler]\ntick_interval_seconds = \"often\"\nhots_id = \"a\"\n",
+        )
+        .expect_err("a broken configuration");
+        let text = error.to_string();
+        for expected in [
+            "unknown section [smpt]",
+            "unknown key scheduler.hots_id",
+            "server.listen is `nowhere`",
+            "operator_token is 5 characters",
+            "max_body_bytes must be a whole number",
+            "mysql://x` is not supported",
+            "tick_interval_seconds must be a whole number",
+        ] {
+            assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+        }
+        assert_eq!(error.0.len(), 7, "{text}");
+    }
+
+    #[test]
+    fn environment_and_flags_override_the_file() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let file = dir.path().join("autobill.toml");
+        std::fs::write(&file, "[database]\nurl = \"sqlite://file.db\"\n[server]\nlisten = \"127.0.0.1:1\"\n")
+            .expect("write");
+        let env = |name: &str| match name {
+            "AUTOBILL_OPERATOR_TOKEN" => Some("x".repeat(32)),
+            "AUTOBILL_DATABASE_URL" => Some("sqlite://env.db".into()),
+            "AUTOBILL_TICK_INTERVAL_SECONDS" => Some("5".into()),
+            _ => None,
+        };
+        let overrides = Overrides { listen: Some("127.0.0.1:9".into()), database_url: None };
+        let config = Config::load(Some(&file), env, &overrides).expect("a good configuration");
+        assert_eq!(config.database_url, "sqlite://env.db");
+        assert_eq!(config.server.listen.port(), 9);
+        assert_eq!(config.scheduler.tick_interval_seconds, 5);
+        assert!(!config.testing.simulated_clock, "the simulated clock is off by default");
+    }
+}

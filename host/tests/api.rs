@@ -1,0 +1,495 @@
+//! `autobill serve` over HTTP: a month driven through the API on a simulated clock, bad input
+//! (always a 4xx in the one error shape, never a 500, never a partial write), and every route
+//! called with another practice's token.
+
+use autobill::config::Config;
+use autobill::serve::{self, SimulatedClock};
+use chrono::{DateTime, Duration, Utc};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+const OPERATOR: &str = "operator-token-for-tests-0123456789abcdef";
+const MAX_BODY: usize = 64 * 1024;
+
+/// A running server and what stops it.
+struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), serve::ServeError>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(start: DateTime<Utc>) -> Server {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = \"{OPERATOR}\"\nmax_body_bytes = {MAX_BODY}\n\
+             [database]\nurl = \"sqlite://{}\"\n[outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 3600\n\
+             [testing]\nsimulated_clock = true\n",
+            dir.path().join("autobill.db").display(),
+            dir.path().join("outbox").display()
+        );
+        let config = Config::from_table(&text.parse().expect("TOML")).expect("a good configuration");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let addr = listener.local_addr().expect("an address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let clock = Arc::new(SimulatedClock::new(start));
+        let task = tokio::spawn(serve::run(listener, config, clock, async {
+            let _ = stopped.await;
+        }));
+        let server = Server { addr, stop: Some(stop), task, _dir: dir };
+        for _ in 0..200 {
+            if TcpStream::connect(addr).await.is_ok() {
+                let (status, _) = server.call("GET", "/healthz", None, None).await;
+                if status == 200 {
+                    return server;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("the server did not start");
+    }
+
+    /// Sends a request; every answer is JSON, and never a 500.
+    async fn send(&self, method: &str, path: &str, token: Option<&str>, kind: &str, body: Vec<u8>) -> (u16, Value) {
+        let stream = TcpStream::connect(self.addr).await.expect("connect");
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+        tokio::spawn(connection);
+        let mut request = hyper::Request::builder().method(method).uri(path).header("host", "autobill.test");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if !kind.is_empty() {
+            request = request.header("content-type", kind);
+        }
+        let request = request.body(Full::new(Bytes::from(body))).expect("a request");
+        let response = sender.send_request(request).await.expect("a response");
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.expect("a body").to_bytes();
+        let value: Value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {}", String::from_utf8_lossy(&bytes)));
+        assert_ne!(status, 500, "{method} {path} answered 500: {value}");
+        if status >= 400 {
+            let message = value["error"]["message"].as_str().unwrap_or_default();
+            assert!(
+                value["error"]["code"].is_string() && message.len() > 10,
+                "{method} {path}: errors have a code and a message: {value}"
+            );
+        }
+        (status, value)
+    }
+
+    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        match body {
+            Some(body) => self.send(method, path, token, "application/json", body.to_string().into_bytes()).await,
+            None => self.send(method, path, token, "", vec![]).await,
+        }
+    }
+
+    /// A call that must succeed.
+    async fn ok(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
+        let (status, value) = self.call(method, path, Some(token), body).await;
+        assert!((200..300).contains(&status), "{method} {path}: {status} {value}");
+        value
+    }
+
+    async fn set_clock(&self, at: DateTime<Utc>) -> Value {
+        self.ok("POST", "/v1/test/clock", OPERATOR, Some(json!({ "now": at.to_rfc3339() }))).await
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await.expect("the server task").expect("a clean shutdown");
+    }
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).expect("a time").with_timezone(&Utc)
+}
+
+fn id(value: &Value) -> i64 {
+    value["id"].as_i64().unwrap_or_else(|| panic!("no id in {value}"))
+}
+
+/// A practice with a token, a CPT service and clients.
+async fn practice(server: &Server, name: &str, bills: &str) -> (i64, String) {
+    let automation =
+        json!({ "bills": bills, "superbill_day": 1, "share": true, "share_delay_minutes": 60, "autopay": true });
+    let practice = server
+        .ok(
+            "POST",
+            "/v1/practices",
+            OPERATOR,
+            Some(json!({ "name": name, "timezone": "America/New_York", "automation": automation })),
+        )
+        .await;
+    let pid = id(&practice);
+    let token = server.ok("POST", &format!("/v1/practices/{pid}/tokens"), OPERATOR, None).await;
+    (pid, token["token"].as_str().expect("a token").to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_month_through_the_api_on_a_simulated_clock() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    let (pa, ta) = practice(&server, "Lakeside", "daily").await;
+    let (pb, tb) = practice(&server, "Hillside", "manual").await;
+    let base = format!("/v1/practices/{pa}");
+    let openapi = server.call("GET", "/openapi.json", None, None).await.1;
+    assert!(openapi["paths"]["/v1/practices/{practice}/bills/{bill}/products"]["post"].is_object());
+
+    for (p, t) in [(pa, &ta), (pb, &tb)] {
+        let service =
+            json!({ "code": "90837", "name": "Psychotherapy, 60 minutes", "fee": 16000, "cpt_code": "90837" });
+        server.ok("POST", &format!("/v1/practices/{p}/services"), t, Some(service)).await;
+    }
+    let client = |reference: &str, email: Option<&str>, card: &str| {
+        json!({ "reference": reference, "name": format!("Client {reference}"), "email": email, "auto_superbills": true,
+                "autopay": true, "card": card, "diagnosis": ["F41.1"] })
+    };
+    let ana = id(&server
+        .ok("POST", &format!("{base}/clients"), &ta, Some(client("ana", Some("ana@example.com"), "visa")))
+        .await);
+    let ben = id(&server
+        .ok("POST", &format!("{base}/clients"), &ta, Some(client("ben", Some("ben@example.com"), "insufficient_funds")))
+        .await);
+    let cy = id(&server.ok("POST", &format!("{base}/clients"), &ta, Some(client("cy", None, "visa"))).await);
+    let bea = id(&server
+        .ok("POST", &format!("/v1/practices/{pb}/clients"), &tb, Some(client("bea", Some("bea@example.com"), "visa")))
+        .await);
+    let appointment = |reference: &str, client: i64, start: &str, status: &str| json!({ "reference": reference, "client_id": client, "starts_at": start, "status": status, "services": ["90837"] });
+    server
+        .ok("POST", &format!("{base}/appointments"), &ta, Some(appointment("a1", ana, "2026-01-05T10:00", "completed")))
+        .await;
+    server
+        .ok("POST", &format!("{base}/appointments"), &ta, Some(appointment("b1", ben, "2026-01-05T11:00", "completed")))
+        .await;
+    let c1 = id(&server
+        .ok("POST", &format!("{base}/appointments"), &ta, Some(appointment("c1", cy, "2026-01-06T09:00", "scheduled")))
+        .await);
+    let a2 = id(&server
+        .ok("POST", &format!("{base}/appointments"), &ta, Some(appointment("a2", ana, "2026-01-07T09:00", "scheduled")))
+        .await);
+    server
+        .ok(
+            "POST",
+            &format!("/v1/practices/{pb}/appointments"),
+            &tb,
+            Some(appointment("x1", bea, "2026-01-05T10:00", "completed")),
+        )
+        .await;
+    server.ok("POST", &format!("{base}/appointments/{c1}/complete"), &ta, None).await;
+    let cancelled = server.ok("POST", &format!("{base}/appointments/{a2}/cancel"), &ta, None).await;
+    assert_eq!(cancelled["status"], "cancelled");
+
+    // Day by day, at 02:00 New York time: the midnight bill run, the 12:30 autopay, the 01:00 shares.
+    let mut now = at("2026-01-05T07:00:00Z");
+    let mut runs_done = 0;
+    while now <= at("2026-02-02T07:00:00Z") {
+        runs_done += server.set_clock(now).await["runs_done"].as_u64().expect("a count");
+        if now == at("2026-01-06T07:00:00Z") {
+            // A pended bill at the manual practice is opened by a person.
+            let bills = server.ok("GET", &format!("/v1/practices/{pb}/bills"), &tb, None).await;
+            let pended =
+                bills.as_array().expect("bills").iter().find(|b| b["status"] == "pended").expect("a pended bill");
+            let opened = server.ok("POST", &format!("/v1/practices/{pb}/bills/{}/open", id(pended)), &tb, None).await;
+            assert_eq!(opened["status"], "open");
+            // A card fee on ben's unpaid open bill.
+            let bills = server.ok("GET", &format!("{base}/bills"), &ta, None).await;
+            let bens =
+                bills.as_array().expect("bills").iter().find(|b| b["client_id"] == ben).expect("ben's bill").clone();
+            let fee = json!({ "name": "Card processing fee", "amount": 350 });
+            let with_fee =
+                server.ok("POST", &format!("{base}/bills/{}/products", id(&bens)), &ta, Some(fee.clone())).await;
+            assert_eq!(with_fee["total"], 16350);
+            assert_eq!(with_fee["products"][0]["name"], "Card processing fee");
+            // ana's bill is paid: no products on it.
+            let anas =
+                bills.as_array().expect("bills").iter().find(|b| b["client_id"] == ana).expect("ana's bill").clone();
+            assert_eq!(anas["status"], "paid", "{anas}");
+            let (status, error) =
+                server.call("POST", &format!("{base}/bills/{}/products", id(&anas)), Some(&ta), Some(fee)).await;
+            assert_eq!(status, 409, "{error}");
+            assert!(error["error"]["message"].as_str().unwrap_or_default().contains("unpaid open"));
+        }
+        now += Duration::days(1);
+    }
+    assert!(runs_done >= 50, "about 29 bill runs and 29 autopay runs and a superbill run: {runs_done}");
+
+    let bills = server.ok("GET", &format!("{base}/bills"), &ta, None).await;
+    let bills = bills.as_array().expect("bills");
+    assert_eq!(bills.len(), 3, "{bills:?}");
+    let cys = bills.iter().find(|b| b["client_id"] == cy).expect("cy's bill");
+    let detail = server.ok("GET", &format!("{base}/bills/{}", id(cys)), &ta, None).await;
+    assert_eq!(detail["lines"][0]["service"], "90837");
+    assert_eq!(detail["status"], "paid");
+    let (status, _) = server.call("POST", &format!("{base}/bills/{}/void", id(cys)), Some(&ta), None).await;
+    assert_eq!(status, 409, "a paid bill is not voided");
+    let bens = bills.iter().find(|b| b["client_id"] == ben).expect("ben's bill");
+    let voided = server.ok("POST", &format!("{base}/bills/{}/void", id(bens)), &ta, None).await;
+    assert_eq!(voided["status"], "void");
+    assert_eq!(voided["attempts"].as_array().map(Vec::len), Some(3));
+    let (status, _) = server.call("POST", &format!("{base}/bills/{}/void", id(bens)), Some(&ta), None).await;
+    assert_eq!(status, 409, "a void bill is not voided twice");
+
+    let payments = server.ok("GET", &format!("{base}/payments"), &ta, None).await;
+    assert!(payments.as_array().expect("payments").len() >= 2, "ana's and cy's bills were paid: {payments}");
+    let attempts = server.ok("GET", &format!("{base}/payment-attempts"), &ta, None).await;
+    let declined: Vec<&Value> =
+        attempts.as_array().expect("attempts").iter().filter(|a| a["status"] == "failed").collect();
+    assert_eq!(declined.len(), 3, "ben's soft decline is tried three nights: {attempts}");
+    assert!(declined[0]["reason"].as_str().unwrap_or_default().contains("insufficient_funds"));
+    let ben_view = server.ok("GET", &format!("{base}/clients/{ben}"), &ta, None).await;
+    assert!(ben_view["autopay_paused"].as_str().unwrap_or_default().contains("paused"), "{ben_view}");
+
+    let shares = server.ok("GET", &format!("{base}/shares"), &ta, None).await;
+    let shares = shares.as_array().expect("shares");
+    assert!(shares.iter().any(|s| s["status"] == "sent" && s["client_id"] == ana));
+    let skipped = shares.iter().find(|s| s["client_id"] == cy && s["status"] == "skipped").expect("cy's skip");
+    assert_eq!(skipped["reason"], "no email address on file");
+
+    let superbills = server.ok("GET", &format!("{base}/superbills"), &ta, None).await;
+    let superbills = superbills.as_array().expect("superbills");
+    assert_eq!(superbills.len(), 3, "one per client on February 1: {superbills:?}");
+    let anas = superbills.iter().find(|s| s["client_id"] == ana).expect("ana's superbill");
+    let detail = server.ok("GET", &format!("{base}/superbills/{}", id(anas)), &ta, None).await;
+    assert_eq!(detail["paid"], 16000);
+    assert_eq!(detail["lines"].as_array().map(Vec::len), Some(1));
+
+    let runs = server.ok("GET", &format!("{base}/runs"), &ta, None).await;
+    let runs = runs.as_array().expect("runs");
+    assert!(runs.iter().all(|r| r["outcome"] == "done"), "{runs:?}");
+    assert!(runs.iter().any(|r| r["kind"] == "superbill" && r["date"] == "2026-02-01"));
+    let events = server.ok("GET", &format!("{base}/events"), &ta, None).await;
+    assert!(events.as_array().expect("events").iter().any(|e| e["event"]["event"] == "payment_failed"));
+
+    // The other practice saw its own month: its opened bill was paid and shared.
+    let theirs = server.ok("GET", &format!("/v1/practices/{pb}/bills"), &tb, None).await;
+    assert_eq!(theirs[0]["status"], "paid", "{theirs}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    let (pa, ta) = practice(&server, "Lakeside", "daily").await;
+    let base = format!("/v1/practices/{pa}");
+    let cases: Vec<(&str, String, Option<Value>, u16, &str)> = vec![
+        ("POST", "/v1/practices".into(), Some(json!({ "name": 5, "timezone": "UTC" })), 422, "name"),
+        ("POST", "/v1/practices".into(), Some(json!({ "name": "X", "timezone": "Mars/Base" })), 422, "IANA"),
+        (
+            "POST",
+            "/v1/practices".into(),
+            Some(json!({ "name": "X", "timezone": "UTC", "colour": "red" })),
+            422,
+            "colour",
+        ),
+        (
+            "POST",
+            "/v1/practices".into(),
+            Some(
+                json!({ "name": "X", "timezone": "UTC", "automation": { "superbill_day": 40, "share_delay_minutes": 20000 } }),
+            ),
+            422,
+            "1 to 31",
+        ),
+        ("PATCH", format!("{base}/automation"), Some(json!({ "share_delay_minutes": -1 })), 422, "0 to 10080"),
+        ("PATCH", format!("{base}/automation"), Some(json!({ "bills": "weekly" })), 422, "daily, monthly or manual"),
+        ("POST", format!("{base}/services"), Some(json!({ "code": "X", "name": "X", "fee": -5 })), 422, "fee"),
+        ("POST", format!("{base}/services"), Some(json!({ "code": "X", "name": "X", "fee": "ten" })), 422, "fee"),
+        (
+            "POST",
+            format!("{base}/clients"),
+            Some(json!({ "reference": "r", "name": "N", "email": "nope" })),
+            422,
+            "email",
+        ),
+        ("GET", format!("{base}/clients/999"), None, 404, "client 999"),
+        ("GET", format!("{base}/bills/999"), None, 404, "bill 999"),
+        ("POST", format!("{base}/bills/999/open"), None, 404, "bill 999"),
+        ("POST", format!("{base}/bills/999/void"), None, 404, "bill 999"),
+        ("GET", format!("{base}/superbills/999"), None, 404, "superbill 999"),
+        ("POST", format!("{base}/appointments/999/complete"), None, 404, "appointment 999"),
+        ("GET", "/v1/practices/999".into(), None, 404, "practice 999"),
+        ("GET", "/v1/practices/abc".into(), None, 400, "whole numbers"),
+        ("GET", "/v1/nowhere".into(), None, 404, "openapi.json"),
+        ("DELETE", format!("{base}/bills"), None, 405, "method"),
+        ("PUT", format!("{base}/plugins/no_such_slot"), Some(json!({ "plugin_id": "x" })), 404, "bill_cadence"),
+        ("PUT", format!("{base}/plugins/share_filter"), Some(json!({ "plugin_id": "abc" })), 404, "plugin abc"),
+        ("POST", format!("{base}/plugins/share_filter/dry-run"), Some(json!({ "config": "{}" })), 422, "plugin_id"),
+        ("POST", "/v1/test/clock".into(), Some(json!({ "now": "yesterday" })), 422, "RFC 3339"),
+        ("POST", "/v1/test/clock".into(), Some(json!({ "now": "2020-01-01T00:00:00Z" })), 409, "forward"),
+    ];
+    for (method, path, body, expected, hint) in cases {
+        let token = if path.starts_with("/v1/practices/") { &ta } else { OPERATOR };
+        let (status, value) = server.call(method, &path, Some(token), body).await;
+        assert_eq!(status, expected, "{method} {path}: {value}");
+        let message = value["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(hint), "{method} {path}: `{hint}` not in `{message}`");
+    }
+    // Malformed JSON, a missing content type, an oversized body, no token, a wrong token.
+    let (status, _) =
+        server.send("POST", "/v1/practices", Some(OPERATOR), "application/json", b"{\"name\":".to_vec()).await;
+    assert_eq!(status, 400);
+    let (status, _) = server.send("POST", "/v1/practices", Some(OPERATOR), "", b"{}".to_vec()).await;
+    assert_eq!(status, 415);
+    let big = json!({ "name": "x".repeat(MAX_BODY), "timezone": "UTC" }).to_string().into_bytes();
+    let (status, _) = server.send("POST", "/v1/practices", Some(OPERATOR), "application/json", big).await;
+    assert_eq!(status, 413);
+    assert_eq!(server.call("GET", "/v1/practices", None, None).await.0, 401);
+    assert_eq!(server.call("GET", "/v1/practices", Some("not-a-token"), None).await.0, 401);
+
+    // Plugins: not wasm, a core module, the wrong contract; a real one is accepted and tried.
+    for (bytes, hint) in [
+        (b"hello".to_vec(), "not WebAssembly"),
+        (b"\0asm\x01\0\0\0".to_vec(), "core WebAssembly module"),
+        (std::fs::read(autobill::plugin::artifacts::WRONG_CONTRACT).expect("fixture"), "this host serves"),
+    ] {
+        let (status, value) = server.send("POST", "/v1/plugins", Some(OPERATOR), "application/wasm", bytes).await;
+        assert_eq!(status, 422, "{value}");
+        assert!(value["error"]["message"].as_str().unwrap_or_default().contains(hint), "{value}");
+    }
+    let plugin = std::fs::read(autobill::plugin::artifacts::SHARE_SUPERBILLS_ONLY).expect("example plugin");
+    let (status, uploaded) = server.send("POST", "/v1/plugins", Some(OPERATOR), "application/wasm", plugin).await;
+    assert_eq!(status, 201, "{uploaded}");
+    let plugin_id = uploaded["id"].as_str().expect("an id").to_string();
+    assert_eq!(server.ok("GET", "/v1/plugins", OPERATOR, None).await.as_array().map(Vec::len), Some(1));
+    let (status, value) = server
+        .call("PUT", &format!("{base}/plugins/bill_cadence"), Some(&ta), Some(json!({ "plugin_id": plugin_id })))
+        .await;
+    assert_eq!(status, 422, "it fills only share_filter: {value}");
+    let assigned = server
+        .ok("PUT", &format!("{base}/plugins/share_filter"), &ta, Some(json!({ "plugin_id": plugin_id, "config": "" })))
+        .await;
+    assert_eq!(assigned["plugin_id"], plugin_id);
+    let dry = server.ok("POST", &format!("{base}/plugins/bill_cadence/dry-run"), &ta, Some(json!({}))).await;
+    assert!(dry["bill_run_dates"].as_array().is_some_and(|dates| dates.len() >= 30), "{dry}");
+
+    // Nothing above wrote anything.
+    let practices = server.ok("GET", "/v1/practices", OPERATOR, None).await;
+    assert_eq!(practices.as_array().map(Vec::len), Some(1));
+    let automation = server.ok("GET", &format!("{base}/automation"), &ta, None).await;
+    assert_eq!(automation["automation"]["share_delay_minutes"], 60);
+    assert_eq!(automation["automation"]["bills"], "daily");
+    assert_eq!(server.ok("GET", &format!("{base}/services"), &ta, None).await, json!([]));
+    assert_eq!(server.ok("GET", &format!("{base}/clients"), &ta, None).await, json!([]));
+    // An appointment with an unknown service and client is refused whole.
+    let (status, value) = server
+        .call(
+            "POST",
+            &format!("{base}/appointments"),
+            Some(&ta),
+            Some(json!({ "reference": "a", "client_id": 77, "starts_at": "2026-01-05T10:00", "services": ["NOPE"] })),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let message = value["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("service `NOPE`") && message.contains("client 77"), "{message}");
+    assert_eq!(server.ok("GET", &format!("{base}/appointments"), &ta, None).await, json!([]));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_practice_token_sees_only_its_own_practice() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    let (pa, ta) = practice(&server, "Lakeside", "daily").await;
+    let (pb, tb) = practice(&server, "Hillside", "daily").await;
+    // Practice B has one of everything.
+    let b = format!("/v1/practices/{pb}");
+    server.ok("POST", &format!("{b}/services"), &tb, Some(json!({ "code": "S", "name": "S", "fee": 100 }))).await;
+    let client = id(&server
+        .ok(
+            "POST",
+            &format!("{b}/clients"),
+            &tb,
+            Some(json!({ "reference": "c", "name": "C", "autopay": true, "card": "visa" })),
+        )
+        .await);
+    let appointment = json!({ "reference": "a", "client_id": client, "starts_at": "2026-01-05T10:00", "status": "completed", "services": ["S"] });
+    let appointment = id(&server.ok("POST", &format!("{b}/appointments"), &tb, Some(appointment)).await);
+    server.set_clock(at("2026-01-06T07:00:00Z")).await;
+    let bill = id(&server.ok("GET", &format!("{b}/bills"), &tb, None).await[0]);
+
+    let practice_routes: Vec<(&str, String, Option<Value>)> = vec![
+        ("GET", String::new(), None),
+        ("GET", "/automation".into(), None),
+        ("PATCH", "/automation".into(), Some(json!({ "autopay": false }))),
+        ("GET", "/services".into(), None),
+        ("POST", "/services".into(), Some(json!({ "code": "T", "name": "T", "fee": 1 }))),
+        ("GET", "/clients".into(), None),
+        ("POST", "/clients".into(), Some(json!({ "reference": "x", "name": "X" }))),
+        ("GET", format!("/clients/{client}"), None),
+        ("PATCH", format!("/clients/{client}"), Some(json!({ "autopay": false }))),
+        ("GET", "/appointments".into(), None),
+        (
+            "POST",
+            "/appointments".into(),
+            Some(json!({ "reference": "z", "client_id": client, "starts_at": "2026-01-07T10:00", "services": ["S"] })),
+        ),
+        ("GET", format!("/appointments/{appointment}"), None),
+        ("POST", format!("/appointments/{appointment}/complete"), None),
+        ("POST", format!("/appointments/{appointment}/cancel"), None),
+        ("GET", "/bills".into(), None),
+        ("GET", format!("/bills/{bill}"), None),
+        ("POST", format!("/bills/{bill}/open"), None),
+        ("POST", format!("/bills/{bill}/products"), Some(json!({ "name": "Fee", "amount": 1 }))),
+        ("POST", format!("/bills/{bill}/void"), None),
+        ("GET", "/superbills".into(), None),
+        ("GET", "/superbills/1".into(), None),
+        ("GET", "/payments".into(), None),
+        ("GET", "/payment-attempts".into(), None),
+        ("GET", "/shares".into(), None),
+        ("GET", "/runs".into(), None),
+        ("GET", "/events".into(), None),
+        ("GET", "/plugins".into(), None),
+        ("PUT", "/plugins/share_filter".into(), Some(json!({ "plugin_id": "x" }))),
+        ("POST", "/plugins/share_filter/dry-run".into(), Some(json!({}))),
+    ];
+    for (method, rest, body) in &practice_routes {
+        // A's token on B's practice: as if it did not exist.
+        let (status, value) = server.call(method, &format!("{b}{rest}"), Some(&ta), body.clone()).await;
+        assert_eq!(status, 404, "{method} {b}{rest} with another practice's token: {value}");
+        // A's token on A's practice, naming B's rows: not found either.
+        if rest.contains(&client.to_string())
+            || rest.contains(&format!("/{bill}"))
+            || rest.contains(&format!("/{appointment}"))
+        {
+            let (status, value) =
+                server.call(method, &format!("/v1/practices/{pa}{rest}"), Some(&ta), body.clone()).await;
+            assert_eq!(status, 404, "{method} /v1/practices/{pa}{rest}: {value}");
+        }
+    }
+    for (method, path) in [
+        ("POST", "/v1/practices".to_string()),
+        ("POST", format!("/v1/practices/{pa}/tokens")),
+        ("POST", "/v1/plugins".into()),
+        ("GET", "/v1/plugins".into()),
+        ("POST", "/v1/test/clock".into()),
+    ] {
+        let body = if path.ends_with("clock") {
+            Some(json!({ "now": "2026-02-01T00:00:00Z" }))
+        } else if method == "POST" && path == "/v1/practices" {
+            Some(json!({ "name": "Z", "timezone": "UTC" }))
+        } else {
+            None
+        };
+        let (status, value) = server.call(method, &path, Some(&ta), body).await;
+        assert_eq!(status, 403, "{method} {path} is the operator's: {value}");
+    }
+    // A practice token lists only its own practice, and B's data is untouched.
+    let listed = server.ok("GET", "/v1/practices", &ta, None).await;
+    assert_eq!(listed.as_array().map(|p| p.iter().map(id).collect::<Vec<_>>()), Some(vec![pa]));
+    let bills = server.ok("GET", &format!("{b}/bills"), &tb, None).await;
+    assert_eq!(bills.as_array().map(Vec::len), Some(1));
+    assert_eq!(bills[0]["total"], 100);
+    assert_eq!(server.ok("GET", &format!("{b}/automation"), &tb, None).await["automation"]["autopay"], true);
+    server.stop().await;
+}
