@@ -152,6 +152,7 @@ on_both_backends!(
     two_engines_on_one_database_run_each_run_once,
     a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates,
     a_plugin_that_panics_fails_its_run_with_the_reason_and_the_host_goes_on,
+    an_unreachable_provider_leaves_the_charge_pending_for_a_resend_with_the_same_key_and_card,
 );
 
 fn client(id: &str, extra: &str) -> String {
@@ -549,4 +550,89 @@ async fn a_plugin_that_panics_fails_its_run_with_the_reason_and_the_host_goes_on
         "{failures:?}"
     );
     assert!(local(&events, NY, "bill_created").is_empty(), "nothing the failed run decided is applied");
+}
+
+/// A gateway whose network to one card's bank is down on demand, recording every request.
+#[derive(Default)]
+struct FlakyGateway {
+    down_for: std::sync::Mutex<Option<String>>,
+    requests: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl autobill::payments::PaymentGateway for FlakyGateway {
+    fn charge<'a>(
+        &'a self,
+        request: &'a autobill::payments::ChargeRequest,
+    ) -> autobill::payments::BoxFuture<'a, Result<autobill::payments::ChargeOutcome, autobill::payments::PaymentError>>
+    {
+        Box::pin(async move {
+            self.requests.lock().expect("requests").push((request.idempotency_key.clone(), request.card.clone()));
+            if self.down_for.lock().expect("switch").as_deref() == Some(request.card.as_str()) {
+                return Err(autobill::payments::PaymentError("connection refused".into()));
+            }
+            Ok(autobill::payments::ChargeOutcome::Succeeded { reference: request.idempotency_key.clone() })
+        })
+    }
+}
+
+async fn an_unreachable_provider_leaves_the_charge_pending_for_a_resend_with_the_same_key_and_card(backend: &str) {
+    let db = database(backend).await;
+    let store = Store::connect(&db.url).await.expect("the store");
+    let created = local_instant(NY, day((2026, 1, 5)), NaiveTime::MIN);
+    let automation = autobill::domain::AutomationSettings { autopay: true, ..Default::default() };
+    let new = autobill::store::NewPractice {
+        name: "P".into(),
+        timezone: NY,
+        currency: "USD".into(),
+        automation,
+        ..Default::default()
+    };
+    let practice = store.create_practice(&new, created).await.expect("a practice");
+    let service = store.create_service(practice, "90837", "Therapy", 15_000, None).await.expect("a service");
+    for (name, card) in [("a", "card-a"), ("b", "card-b")] {
+        let new = autobill::store::NewClient {
+            reference: name.into(),
+            name: name.into(),
+            autopay: true,
+            card: Some(card.into()),
+            ..Default::default()
+        };
+        let client = store.create_client(practice, &new).await.expect("a client");
+        let appointment = autobill::store::NewAppointment {
+            practice,
+            client,
+            reference: name,
+            starts_at: created + Duration::hours(10),
+            local_date: day((2026, 1, 5)),
+            status: autobill::domain::AppointmentStatus::Completed,
+            services: &[(service, 15_000)],
+        };
+        store.create_appointment(&appointment).await.expect("an appointment");
+    }
+    let gateway = Arc::new(FlakyGateway::default());
+    *gateway.down_for.lock().expect("switch") = Some("card-a".into());
+    let outbox = std::env::temp_dir().join("autobill-test-outbox");
+    let engine = Engine::new(store.clone(), runtime(), gateway.clone(), Arc::new(FileOutbox::new(outbox)), "h")
+        .expect("an engine");
+
+    let night = |d| local_instant(NY, day((2026, 1, d)), NaiveTime::from_hms_opt(1, 0, 0).unwrap_or_default());
+    let report = engine.tick(night(6)).await.expect("a tick");
+    assert_eq!(report.runs_failed, 1, "the autopay run reports the unreachable charge");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM payments").await, 1, "the other client's bill is still charged");
+    let failed = engine.events(practice).await.expect("events").into_iter().find_map(|e| match e.kind {
+        EventKind::RunFailed { reason, .. } => Some(reason),
+        _ => None,
+    });
+    assert!(failed.is_some_and(|reason| reason.contains("1 charge(s) could not reach the payment provider")));
+
+    let mut a = store.client_by_reference(practice, "a").await.expect("client a");
+    a.card = Some("card-a-new".into());
+    store.update_client(&a).await.expect("a new card");
+    *gateway.down_for.lock().expect("switch") = None;
+    engine.tick(night(7)).await.expect("a tick");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM payments").await, 2);
+    let requests = gateway.requests.lock().expect("requests").clone();
+    let for_a: Vec<&(String, String)> = requests.iter().filter(|(_, card)| card.starts_with("card-a")).collect();
+    assert_eq!(for_a.len(), 2, "{requests:?}");
+    assert_eq!(for_a[0], for_a[1], "the resend repeats the first request's key and card");
 }

@@ -38,6 +38,7 @@ impl Engine {
         .bind(store::seconds(run.at))
         .fetch_all(self.store.pool())
         .await?;
+        let mut unreachable = vec![];
         for row in bills {
             let (bill, balance, card, client): (i64, i64, String, String) =
                 (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
@@ -48,9 +49,19 @@ impl Engine {
                 amount: attempt.amount,
                 currency: practice.currency.clone(),
             };
-            let outcome =
-                self.gateway.charge(&request).await.map_err(|error| EngineError::Invalid(error.to_string()))?;
-            self.record_outcome(run, practice, &attempt, outcome).await?;
+            match self.gateway.charge(&request).await {
+                Ok(outcome) => self.record_outcome(run, practice, &attempt, outcome).await?,
+                // The attempt stays pending: the next run sends it again with the same key, so
+                // the provider answers with the one charge it may already have made.
+                Err(error) => unreachable.push(format!("bill {}: {error}", attempt.bill)),
+            }
+        }
+        if !unreachable.is_empty() {
+            return Err(EngineError::Invalid(format!(
+                "{} charge(s) could not reach the payment provider and are sent again, with the same idempotency keys, on the next autopay run: {}",
+                unreachable.len(),
+                unreachable.join("; ")
+            )));
         }
         let mut tx = self.store.begin().await?;
         self.finish_run(&mut tx, run).await?;
@@ -69,7 +80,7 @@ impl Engine {
         client: String,
     ) -> Result<Option<Attempt>, EngineError> {
         let mut tx = self.store.begin().await?;
-        let rows = sqlx::query("SELECT id, attempt, idempotency_key, amount, status, created_at, retryable FROM payment_attempts WHERE bill_id = $1 ORDER BY attempt")
+        let rows = sqlx::query("SELECT id, attempt, idempotency_key, amount, status, created_at, retryable, card FROM payment_attempts WHERE bill_id = $1 ORDER BY attempt")
             .bind(bill)
             .fetch_all(&mut *tx)
             .await?;
@@ -78,6 +89,9 @@ impl Engine {
             let (id, number, key, amount, status, created_at): (i64, i64, String, i64, String, i64) =
                 (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?, row.try_get(5)?);
             if status == "pending" {
+                // Resent exactly as first sent: the same key with another card would be refused.
+                let sent_card: String = row.try_get(7)?;
+                let card = if sent_card.is_empty() { card } else { sent_card };
                 return Ok(Some(Attempt { id, bill, client, key, amount, card, number }));
             }
             let retryable = row.try_get::<i64, _>(6)? != 0;
@@ -92,13 +106,14 @@ impl Engine {
         let number = last + 1;
         let key = format!("autobill-bill-{bill}-attempt-{number}");
         let row = sqlx::query(
-            "INSERT INTO payment_attempts (practice_id, bill_id, client_id, attempt, idempotency_key, amount, status, created_at)
-             SELECT practice_id, id, client_id, $1, $2, $3, 'pending', $4 FROM bills WHERE id = $5 RETURNING id",
+            "INSERT INTO payment_attempts (practice_id, bill_id, client_id, attempt, idempotency_key, amount, status, created_at, card)
+             SELECT practice_id, id, client_id, $1, $2, $3, 'pending', $4, $5 FROM bills WHERE id = $6 RETURNING id",
         )
         .bind(number)
         .bind(&key)
         .bind(balance)
         .bind(store::seconds(run.at))
+        .bind(&card)
         .bind(bill)
         .fetch_one(&mut *tx)
         .await?;

@@ -163,6 +163,7 @@ CREATE TABLE payment_attempts (
     status TEXT NOT NULL,
     reason TEXT,
     retryable BIGINT NOT NULL DEFAULT 0,
+    card TEXT NOT NULL DEFAULT '',
     created_at BIGINT NOT NULL,
     UNIQUE (bill_id, attempt)
 );
