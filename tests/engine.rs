@@ -153,6 +153,7 @@ on_both_backends!(
     a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates,
     a_plugin_that_panics_fails_its_run_with_the_reason_and_the_host_goes_on,
     an_unreachable_provider_leaves_the_charge_pending_for_a_resend_with_the_same_key_and_card,
+    the_practice_share_setting_is_the_default_for_new_clients_only,
 );
 
 fn client(id: &str, extra: &str) -> String {
@@ -635,4 +636,27 @@ async fn an_unreachable_provider_leaves_the_charge_pending_for_a_resend_with_the
     let for_a: Vec<&(String, String)> = requests.iter().filter(|(_, card)| card.starts_with("card-a")).collect();
     assert_eq!(for_a.len(), 2, "{requests:?}");
     assert_eq!(for_a[0], for_a[1], "the resend repeats the first request's key and card");
+}
+
+async fn the_practice_share_setting_is_the_default_for_new_clients_only(backend: &str) {
+    let db = database(backend).await;
+    let store = Store::connect(&db.url).await.expect("the store");
+    let new =
+        autobill::store::NewPractice { name: "P".into(), timezone: NY, currency: "USD".into(), ..Default::default() };
+    let practice = store.create_practice(&new, Utc::now()).await.expect("a practice");
+    let client = |reference: &str| autobill::store::NewClient {
+        reference: reference.into(),
+        name: reference.into(),
+        ..Default::default()
+    };
+    let before = store.create_client(practice, &client("before")).await.expect("a client");
+    let mut automation = store.practice(practice).await.expect("the practice").automation;
+    automation.share = true;
+    store.update_automation(practice, &automation).await.expect("sharing on");
+    let after = store.create_client(practice, &client("after")).await.expect("a client");
+    let explicit = autobill::store::NewClient { auto_share: Some(false), ..client("explicit") };
+    let explicit = store.create_client(practice, &explicit).await.expect("a client");
+    assert!(!store.client(before).await.expect("before").auto_share, "an existing client keeps its own switch");
+    assert!(store.client(after).await.expect("after").auto_share, "a new client starts from the practice setting");
+    assert!(!store.client(explicit).await.expect("explicit").auto_share, "a client's own setting wins");
 }
