@@ -4,221 +4,33 @@
 //! port, storing what arrives in a Maildir, and stops it when the test ends. PDFs are read back
 //! with `pdftotext` (poppler-utils), so a blank or broken PDF fails. Each test runs on SQLite and
 //! on PostgreSQL (`AUTOBILL_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`).
+//! The server and the PDF reader live in `support/smtp.rs`, shared with `money_and_mail_month.rs`.
+
+mod support;
 
 use autobill::domain::DocumentKind;
 use autobill::engine::{Engine, Event, EventKind, INTERRUPTED_SEND};
 use autobill::mail::{MailError, Mailer, Message, SmtpConfig, SmtpMailer, SmtpSecurity};
-use autobill::payments::{BoxFuture, SandboxGateway};
+use autobill::payments::SandboxGateway;
 use autobill::plugin::{PluginLimits, PluginRuntime};
 use autobill::schedule::local_instant;
 use autobill::simulate::{self, SimulationOptions};
 use autobill::store::Store;
 use autobill::{pdf, scenario};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use mailparse::{DispositionType, MailHeaderMap, ParsedMail};
 use sqlx::{Connection, Row};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use support::smtp::{
+    DiesAfterSending, Received, SmtpServer, assert_contains, free_port, has_row, pdf_text, wait_for_messages,
+};
 
 fn runtime() -> Arc<PluginRuntime> {
     static RUNTIME: OnceLock<Arc<PluginRuntime>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| Arc::new(PluginRuntime::new(PluginLimits::default()).expect("the plugin runtime starts")))
         .clone()
-}
-
-// ---------------------------------------------------------------------------------------------
-// The SMTP server.
-
-/// A port on 127.0.0.1 that nothing listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).expect("a free local port").port()
-}
-
-/// aiosmtpd on 127.0.0.1:`port`, storing messages in a Maildir; killed on drop.
-struct SmtpServer {
-    child: Child,
-    port: u16,
-    maildir: PathBuf,
-    _owned: Option<tempfile::TempDir>,
-}
-
-impl SmtpServer {
-    /// Starts on a free port with a Maildir of its own.
-    fn start() -> SmtpServer {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let mut server = SmtpServer::start_on(free_port(), &dir.path().join("maildir"));
-        server._owned = Some(dir);
-        server
-    }
-
-    /// Starts on `port`, storing into `maildir`, a folder aiosmtpd creates (with its `tmp`, `new`
-    /// and `cur`) when it does not exist yet, and keeps across restarts of the server.
-    fn start_on(port: u16, maildir: &Path) -> SmtpServer {
-        let probe = Command::new("python3").args(["-c", "import aiosmtpd"]).output();
-        if !probe.as_ref().is_ok_and(|out| out.status.success()) {
-            panic!(
-                "these tests need aiosmtpd, a small SMTP server from PyPI: `python3 -m pip install aiosmtpd` (tests/run.sh installs it); python3 said: {probe:?}"
-            );
-        }
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("python3 starts aiosmtpd");
-        let mut server = SmtpServer { child, port, maildir: maildir.to_path_buf(), _owned: None };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                let mut stderr = String::new();
-                if let Some(mut pipe) = server.child.stderr.take() {
-                    std::io::Read::read_to_string(&mut pipe, &mut stderr).ok();
-                }
-                panic!("aiosmtpd exited ({status}) instead of listening on 127.0.0.1:{port}: {stderr}");
-            }
-            assert!(Instant::now() < deadline, "aiosmtpd did not listen on 127.0.0.1:{port} within 30 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    /// A mailer that talks to this server in plain text.
-    fn mailer(&self) -> Arc<SmtpMailer> {
-        Arc::new(SmtpMailer::new(SmtpConfig::new("127.0.0.1", self.port, SmtpSecurity::Plain)).expect("a mailer"))
-    }
-
-    /// Every message received so far, oldest first.
-    fn messages(&self) -> Vec<Received> {
-        received_in(&self.maildir)
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-/// The messages in a Maildir, in the order they arrived.
-fn received_in(maildir: &Path) -> Vec<Received> {
-    let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(maildir.join("new"))
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| (e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), e.path()))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files.iter().map(|(_, path)| Received::parse(&std::fs::read(path).expect("a stored message"))).collect()
-}
-
-/// What arrived: the envelope recipient, headers, bodies and attachments.
-#[derive(Debug)]
-struct Received {
-    envelope_to: String,
-    from: String,
-    to: String,
-    subject: String,
-    text: String,
-    html: String,
-    /// File name, content type, bytes.
-    attachments: Vec<(String, String, Vec<u8>)>,
-}
-
-impl Received {
-    fn parse(bytes: &[u8]) -> Received {
-        let mail = mailparse::parse_mail(bytes).expect("a MIME message");
-        let header = |name: &str| mail.headers.get_first_value(name).unwrap_or_default();
-        let mut received = Received {
-            envelope_to: header("X-RcptTo"),
-            from: header("From"),
-            to: header("To"),
-            subject: header("Subject"),
-            text: String::new(),
-            html: String::new(),
-            attachments: vec![],
-        };
-        fn walk(part: &ParsedMail<'_>, into: &mut Received) {
-            if !part.subparts.is_empty() {
-                part.subparts.iter().for_each(|sub| walk(sub, into));
-                return;
-            }
-            let disposition = part.get_content_disposition();
-            if disposition.disposition == DispositionType::Attachment {
-                let name = disposition.params.get("filename").cloned().unwrap_or_default();
-                into.attachments.push((name, part.ctype.mimetype.clone(), part.get_body_raw().expect("a body")));
-            } else if part.ctype.mimetype == "text/plain" {
-                into.text = part.get_body().expect("a text body");
-            } else if part.ctype.mimetype == "text/html" {
-                into.html = part.get_body().expect("an HTML body");
-            }
-        }
-        walk(&mail, &mut received);
-        received
-    }
-
-    /// The one PDF attached, with its file name.
-    fn pdf(&self) -> (&str, &[u8]) {
-        assert_eq!(
-            self.attachments.len(),
-            1,
-            "one attachment: {:?}",
-            self.attachments.iter().map(|a| &a.0).collect::<Vec<_>>()
-        );
-        let (name, content_type, bytes) = &self.attachments[0];
-        assert_eq!(content_type, "application/pdf");
-        (name, bytes)
-    }
-}
-
-/// Waits until `maildir` holds `count` messages.
-async fn wait_for_messages(maildir: &Path, count: usize) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while received_in(maildir).len() < count {
-        assert!(Instant::now() < deadline, "{count} message(s) did not arrive within 30 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// PDFs as text.
-
-/// The text of a PDF as `pdftotext -layout` reads it.
-fn pdf_text(pdf: &[u8]) -> String {
-    assert!(pdf.starts_with(b"%PDF-"), "not a PDF: {:?}", &pdf[..pdf.len().min(16)]);
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let path = dir.path().join("document.pdf");
-    std::fs::write(&path, pdf).expect("the PDF is written");
-    let output = Command::new("pdftotext").arg("-layout").arg(&path).arg("-").output().unwrap_or_else(|error| {
-        panic!("pdftotext (poppler-utils) reads the PDFs back: `apt-get install poppler-utils` (tests/run.sh installs it): {error}")
-    });
-    assert!(output.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&output.stderr));
-    let text = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(text.split_whitespace().count() > 20, "the PDF has almost no text:\n{text}");
-    text
-}
-
-/// Whether one line of `text` holds `cells` left to right (each cell may span several words).
-fn has_row(text: &str, cells: &[&str]) -> bool {
-    let wanted: Vec<&str> = cells.iter().flat_map(|cell| cell.split_whitespace()).collect();
-    text.lines().any(|line| {
-        let mut words = line.split_whitespace();
-        wanted.iter().all(|want| words.any(|word| word == *want))
-    })
-}
-
-fn assert_contains(text: &str, expected: &[&str]) {
-    for needle in expected {
-        assert!(text.contains(needle), "`{needle}` is missing from:\n{text}");
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -505,19 +317,6 @@ async fn clients_without_email_or_with_email_off_get_nothing(backend: &str) {
             ("eve".to_string(), "no email address on file".to_string()),
         ]
     );
-}
-
-/// A mailer whose host dies right after the server accepted the message: the send goes through,
-/// then the future never finishes, so the outcome is never written.
-struct DiesAfterSending(Arc<SmtpMailer>);
-
-impl Mailer for DiesAfterSending {
-    fn send<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<(), MailError>> {
-        Box::pin(async move {
-            self.0.send(message).await?;
-            std::future::pending().await
-        })
-    }
 }
 
 async fn a_send_interrupted_after_the_server_took_it_becomes_unknown_and_is_not_sent_again(backend: &str) {

@@ -1,5 +1,10 @@
-//! Support code for the suites that talk to a Stripe double: localstripe, and the test-only
-//! proxy that bridges its gaps. Nothing here is part of autobill's production path.
+//! Support code shared by the suites: a Stripe double (localstripe, and the test-only proxy that
+//! bridges its gaps) and a real SMTP server with a PDF reader. Nothing here is part of autobill's
+//! production path. Each suite uses only part of it, so unused items are allowed here.
 
+#[allow(dead_code)]
 pub mod localstripe;
+#[allow(dead_code)]
+pub mod smtp;
+#[allow(dead_code)]
 pub mod stripe_proxy;
