@@ -418,40 +418,17 @@ impl Engine {
         amount: i64,
         now: DateTime<Utc>,
     ) -> Result<i64, EngineError> {
-        if amount <= 0 {
-            return Err(EngineError::Invalid(format!("a product's amount must be positive, not {amount}")));
-        }
-        let mut tx = self.store.begin().await?;
         let row = sqlx::query(
-            "SELECT b.id, b.status, b.paid FROM bills b JOIN service_lines l ON l.bill_id = b.id JOIN appointments a ON a.id = l.appointment_id
-             WHERE a.practice_id = $1 AND a.reference = $2 LIMIT 1",
+            "SELECT l.bill_id FROM service_lines l JOIN appointments a ON a.id = l.appointment_id
+             WHERE a.practice_id = $1 AND a.reference = $2 AND l.bill_id IS NOT NULL LIMIT 1",
         )
         .bind(practice_id)
         .bind(appointment)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(self.store.pool())
         .await?
         .ok_or_else(|| EngineError::Invalid(format!("appointment {appointment} is on no bill yet")))?;
-        let (bill, status, paid): (i64, String, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-        if !(status == "pended" || (status == "open" && paid == 0)) {
-            return Err(EngineError::Invalid(format!(
-                "bill {bill} is {status}; products go only on pended bills and unpaid open bills"
-            )));
-        }
-        sqlx::query("INSERT INTO bill_products (bill_id, name, amount, added_at) VALUES ($1, $2, $3, $4)")
-            .bind(bill)
-            .bind(name)
-            .bind(amount)
-            .bind(store::seconds(now))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE bills SET total = total + $1 WHERE id = $2")
-            .bind(amount)
-            .bind(bill)
-            .execute(&mut *tx)
-            .await?;
-        events::record(&mut tx, practice_id, now, EventKind::ProductAdded { bill, name: name.to_string(), amount })
-            .await?;
-        tx.commit().await?;
+        let bill: i64 = row.try_get(0)?;
+        self.add_product_to_bill(practice_id, bill, name, amount, now).await?;
         Ok(bill)
     }
 
