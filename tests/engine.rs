@@ -2,59 +2,19 @@
 //! PostgreSQL comes from `AUTOBILL_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`);
 //! every test gets a fresh database of its own.
 
+mod support;
+
 use autobill::engine::{Engine, Event, EventKind};
 use autobill::mail::FileOutbox;
 use autobill::payments::SandboxGateway;
-use autobill::plugin::{PluginLimits, PluginRuntime};
 use autobill::scenario;
 use autobill::schedule::local_instant;
 use autobill::simulate::{self, SimulationOptions};
 use autobill::store::Store;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
-use sqlx::{Connection, Row};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
-
-fn runtime() -> Arc<PluginRuntime> {
-    static RUNTIME: OnceLock<Arc<PluginRuntime>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| Arc::new(PluginRuntime::new(PluginLimits::default()).expect("the plugin runtime starts")))
-        .clone()
-}
-
-/// A fresh, empty database of the given backend.
-struct TestDb {
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn database(backend: &str) -> TestDb {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let url = match backend {
-        "sqlite" => format!("sqlite://{}", dir.path().join("autobill.db").display()),
-        _ => {
-            static COUNTER: AtomicUsize = AtomicUsize::new(0);
-            let admin = std::env::var("AUTOBILL_TEST_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-            sqlx::any::install_default_drivers();
-            let mut connection = sqlx::AnyConnection::connect(&admin).await.unwrap_or_else(|error| {
-                panic!("PostgreSQL at {admin} is needed for these tests (set AUTOBILL_TEST_POSTGRES_URL): {error}")
-            });
-            let name = format!("autobill_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-                .execute(&mut connection)
-                .await
-                .expect("drop an old test database");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut connection)
-                .await
-                .expect("create a test database");
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base).to_string();
-            format!("{base}/{name}")
-        }
-    };
-    TestDb { url, _dir: dir }
-}
+use sqlx::Row;
+use std::sync::Arc;
+use support::db::{database, runtime};
 
 const PRACTICE: &str = r#"
 [practice]

@@ -12,56 +12,18 @@ use autobill::domain::DocumentKind;
 use autobill::engine::{Engine, Event, EventKind, INTERRUPTED_SEND};
 use autobill::mail::{MailError, Mailer, Message, SmtpConfig, SmtpMailer, SmtpSecurity};
 use autobill::payments::SandboxGateway;
-use autobill::plugin::{PluginLimits, PluginRuntime};
 use autobill::schedule::local_instant;
 use autobill::simulate::{self, SimulationOptions};
 use autobill::store::Store;
 use autobill::{pdf, scenario};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use sqlx::{Connection, Row};
+use sqlx::Row;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use support::db::{TestDb, database, runtime};
 use support::smtp::{
     DiesAfterSending, Received, SmtpServer, assert_contains, free_port, has_row, pdf_text, wait_for_messages,
 };
-
-fn runtime() -> Arc<PluginRuntime> {
-    static RUNTIME: OnceLock<Arc<PluginRuntime>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| Arc::new(PluginRuntime::new(PluginLimits::default()).expect("the plugin runtime starts")))
-        .clone()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Databases, scenarios and time.
-
-struct TestDb {
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn database(backend: &str) -> TestDb {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let url = match backend {
-        "sqlite" => format!("sqlite://{}", dir.path().join("autobill.db").display()),
-        _ => {
-            static COUNTER: AtomicUsize = AtomicUsize::new(0);
-            let admin = std::env::var("AUTOBILL_TEST_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-            sqlx::any::install_default_drivers();
-            let mut connection = sqlx::AnyConnection::connect(&admin).await.unwrap_or_else(|error| {
-                panic!("PostgreSQL at {admin} is needed for these tests (set AUTOBILL_TEST_POSTGRES_URL): {error}")
-            });
-            let name = format!("autobill_mail_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut connection).await.expect("drop");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.expect("create");
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base).to_string();
-            format!("{base}/{name}")
-        }
-    };
-    TestDb { url, _dir: dir }
-}
 
 const NY: chrono_tz::Tz = chrono_tz::America::New_York;
 

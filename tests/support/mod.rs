@@ -3,6 +3,8 @@
 //! production path. Each suite uses only part of it, so unused items are allowed here.
 
 #[allow(dead_code)]
+pub mod db;
+#[allow(dead_code)]
 pub mod localstripe;
 #[allow(dead_code)]
 pub mod smtp;

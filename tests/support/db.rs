@@ -1,0 +1,50 @@
+//! A plugin runtime shared by a suite's tests, and a fresh database per test: a SQLite file, or a
+//! new database on the PostgreSQL at `AUTOBILL_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`).
+
+use autobill::plugin::{PluginLimits, PluginRuntime};
+use sqlx::Connection;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// The suite's plugin runtime, compiled plugins cached across its tests.
+pub fn runtime() -> Arc<PluginRuntime> {
+    static RUNTIME: OnceLock<Arc<PluginRuntime>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| Arc::new(PluginRuntime::new(PluginLimits::default()).expect("the plugin runtime starts")))
+        .clone()
+}
+
+/// A fresh, empty database, kept while this value lives.
+pub struct TestDb {
+    /// Its URL.
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+/// A fresh database of `backend`: `sqlite`, or anything else for PostgreSQL.
+pub async fn database(backend: &str) -> TestDb {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let url = match backend {
+        "sqlite" => format!("sqlite://{}", dir.path().join("autobill.db").display()),
+        _ => {
+            static COUNTER: AtomicUsize = AtomicUsize::new(0);
+            let admin = std::env::var("AUTOBILL_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            sqlx::any::install_default_drivers();
+            let mut connection = sqlx::AnyConnection::connect(&admin).await.unwrap_or_else(|error| {
+                panic!("PostgreSQL at {admin} is needed for these tests (set AUTOBILL_TEST_POSTGRES_URL): {error}")
+            });
+            let suite = std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.file_stem().map(|stem| stem.to_string_lossy().replace('-', "_")))
+                .unwrap_or_default();
+            let name = format!("autobill_{suite}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut connection).await.expect("drop");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.expect("create");
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base).to_string();
+            format!("{base}/{name}")
+        }
+    };
+    TestDb { url, _dir: dir }
+}
