@@ -2,6 +2,7 @@
 //! PostgreSQL comes from `AUTOBILL_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`);
 //! every test gets a fresh database of its own.
 
+#[macro_use]
 mod support;
 
 use autobill::engine::{Engine, Event, EventKind};
@@ -86,17 +87,6 @@ fn event_name(kind: &EventKind) -> String {
         .ok()
         .and_then(|v| v.get("event").and_then(|e| e.as_str().map(str::to_string)))
         .unwrap_or_default()
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("sqlite").await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("postgres").await } )*
-        }
-    };
 }
 
 on_both_backends!(

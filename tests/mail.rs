@@ -6,6 +6,7 @@
 //! on PostgreSQL (`AUTOBILL_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`).
 //! The server and the PDF reader live in `support/smtp.rs`, shared with `money_and_mail_month.rs`.
 
+#[macro_use]
 mod support;
 
 use autobill::domain::DocumentKind;
@@ -137,17 +138,6 @@ async fn share_row(store: &Store, kind: &str) -> (i64, String, Option<i64>, i64,
 async fn host(url: &str, name: &str, mailer: Arc<dyn Mailer>) -> Engine {
     let store = Store::connect(url).await.expect("the store connects");
     Engine::new(store, runtime(), Arc::new(SandboxGateway), mailer, name).expect("an engine")
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("sqlite").await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name("postgres").await } )*
-        }
-    };
 }
 
 on_both_backends!(
