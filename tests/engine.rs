@@ -104,6 +104,7 @@ on_both_backends!(
     a_plugin_that_panics_fails_its_run_with_the_reason_and_the_host_goes_on,
     an_unreachable_provider_leaves_the_charge_pending_for_a_resend_with_the_same_key_and_card,
     the_practice_share_setting_is_the_default_for_new_clients_only,
+    a_run_larger_than_one_statement_gives_each_bill_its_own_clients_lines_events_and_share,
 );
 
 fn client(id: &str, extra: &str) -> String {
@@ -609,4 +610,58 @@ async fn the_practice_share_setting_is_the_default_for_new_clients_only(backend:
     assert!(!store.client(before).await.expect("before").auto_share, "an existing client keeps its own switch");
     assert!(store.client(after).await.expect("after").auto_share, "a new client starts from the practice setting");
     assert!(!store.client(explicit).await.expect("explicit").auto_share, "a client's own setting wins");
+}
+
+/// A run writes in multi-row statements of 500 rows; 1,100 bills cross two chunk boundaries.
+async fn a_run_larger_than_one_statement_gives_each_bill_its_own_clients_lines_events_and_share(backend: &str) {
+    let db = database(backend).await;
+    let (engine, practice, _) = engine_with_visits(&db.url, "a", 1_100, &[(2026, 1, 2)]).await;
+    let night = local_instant(NY, day((2026, 1, 3)), NaiveTime::from_hms_opt(1, 0, 0).unwrap_or_default());
+    engine.tick(night).await.expect("a tick");
+    let store = engine.store();
+    assert_eq!(count(store, "SELECT COUNT(*) FROM bills").await, 1_100, "one bill per client");
+    assert_eq!(count(store, "SELECT COUNT(*) FROM service_lines WHERE bill_id IS NULL").await, 0, "every line billed");
+    assert_eq!(
+        count(
+            store,
+            "SELECT COUNT(*) FROM service_lines l JOIN bills b ON b.id = l.bill_id WHERE l.client_id <> b.client_id"
+        )
+        .await,
+        0,
+        "no line on another client's bill"
+    );
+    assert_eq!(
+        count(store, "SELECT COUNT(*) FROM bills WHERE total <> 15000").await,
+        0,
+        "each total is its line's fee"
+    );
+    assert_eq!(
+        count(
+            store,
+            "SELECT COUNT(*) FROM shares s JOIN bills b ON b.id = s.document_id WHERE s.client_id = b.client_id"
+        )
+        .await,
+        1_100,
+        "each bill's share row names its client"
+    );
+    let owners: std::collections::HashMap<i64, String> =
+        sqlx::query("SELECT b.id, c.reference FROM bills b JOIN clients c ON c.id = b.client_id")
+            .fetch_all(store.pool())
+            .await
+            .expect("bills")
+            .iter()
+            .map(|row| (row.try_get(0).expect("an id"), row.try_get(1).expect("a reference")))
+            .collect();
+    let events = engine.events(practice).await.expect("events");
+    let mut created = 0;
+    for event in &events {
+        if let EventKind::BillCreated { bill, client, lines, .. } = &event.kind {
+            created += 1;
+            assert_eq!(owners.get(bill), Some(client), "bill {bill}'s event names its client");
+            assert_eq!(lines, &[format!("{client}-0:90837")], "bill {bill}'s event names its line");
+        }
+    }
+    assert_eq!(created, 1_100);
+    let skipped = events.iter().filter(|event| matches!(event.kind, EventKind::ShareSkipped { .. })).count();
+    assert_eq!(skipped, 1_100, "sharing is off: every skip is recorded");
 }

@@ -13,9 +13,6 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
-/// How many ids one `IN (…)` list holds.
-const ID_CHUNK: usize = 500;
-
 /// Candidate lines with the codes they refer to and their `APPOINTMENT:SERVICE` names.
 pub(super) struct Candidates {
     pub(super) catalog: Catalog,
@@ -84,20 +81,67 @@ pub(super) async fn candidate_lines(
     Ok(candidates)
 }
 
-/// Points lines at their new document, refusing any line that is already on one.
-async fn attach_lines(tx: &mut AnyConnection, column: &str, document: i64, lines: &[u64]) -> Result<(), EngineError> {
-    for chunk in lines.chunks(ID_CHUNK) {
-        let ids: Vec<String> = chunk.iter().map(u64::to_string).collect();
-        let sql =
-            format!("UPDATE service_lines SET {column} = $1 WHERE {column} IS NULL AND id IN ({})", ids.join(","));
-        let updated = sqlx::query(&sql).bind(document).execute(&mut *tx).await?.rows_affected();
-        if updated != chunk.len() as u64 {
+/// Points lines at their new documents, `(line, document)` pairs, refusing any line that is
+/// already on one.
+async fn attach_lines(tx: &mut AnyConnection, column: &str, pairs: &[(u64, i64)]) -> Result<(), EngineError> {
+    for chunk in pairs.chunks(store::ROWS_PER_STATEMENT) {
+        // `column1` and `column2` are the names SQLite and PostgreSQL both give a VALUES list's columns.
+        let sql = format!(
+            "UPDATE service_lines SET {column} = v.column2 FROM (VALUES {}) AS v
+             WHERE service_lines.id = v.column1 AND service_lines.{column} IS NULL",
+            store::value_placeholders(chunk.len(), 2)
+        );
+        let mut query = sqlx::query(&sql);
+        for (line, document) in chunk {
+            query = query.bind(i64::try_from(*line).unwrap_or(-1)).bind(*document);
+        }
+        if query.execute(&mut *tx).await?.rows_affected() != chunk.len() as u64 {
             return Err(EngineError::Invalid(format!(
-                "a line was already on another document while creating {column} {document}"
+                "a line was already on another document while attaching lines to new {column}s"
             )));
         }
     }
     Ok(())
+}
+
+/// Inserts rows of `columns` values each with `INSERT … VALUES … RETURNING id`, a chunk at a time,
+/// and gives their ids in the order of `rows`.
+async fn insert_returning_ids<T>(
+    tx: &mut AnyConnection,
+    head: &str,
+    columns: usize,
+    rows: &[T],
+    bind: impl for<'q> Fn(
+        sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        &'q T,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<Vec<i64>, EngineError> {
+    let mut ids = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(store::ROWS_PER_STATEMENT) {
+        let sql = format!("{head} VALUES {} RETURNING id", store::value_placeholders(chunk.len(), columns));
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            query = bind(query, row);
+        }
+        let mut chunk_ids = query
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<i64, _>(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Both databases number one statement's rows in the order of its VALUES list, but neither
+        // promises RETURNING in that order: sorting the new ids restores it.
+        chunk_ids.sort_unstable();
+        if chunk_ids.len() != chunk.len() {
+            return Err(EngineError::Invalid(format!(
+                "{head}: expected {} new rows, got {}",
+                chunk.len(),
+                chunk_ids.len()
+            )));
+        }
+        ids.extend(chunk_ids);
+    }
+    Ok(ids)
 }
 
 pub(super) fn client_billing(client: &Client) -> ClientBilling {
@@ -113,22 +157,16 @@ pub(super) fn client_billing(client: &Client) -> ClientBilling {
 }
 
 pub(super) async fn clients(tx: &mut AnyConnection, practice: i64) -> Result<HashMap<i64, Client>, EngineError> {
-    let rows = sqlx::query("SELECT id FROM clients WHERE practice_id = $1").bind(practice).fetch_all(&mut *tx).await?;
-    let mut clients = HashMap::new();
-    for row in rows {
-        let id: i64 = row.try_get(0)?;
-        clients.insert(id, client_in(tx, id).await?);
+    let rows = sqlx::query(&format!("{} WHERE practice_id = $1", store::CLIENT_COLUMNS))
+        .bind(practice)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut clients = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let client = store::client_from_row(row)?;
+        clients.insert(client.id, client);
     }
     Ok(clients)
-}
-
-async fn client_in(tx: &mut AnyConnection, id: i64) -> Result<Client, EngineError> {
-    let row = sqlx::query(&format!("{} WHERE id = $1", store::CLIENT_COLUMNS))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound { what: "client", id: id.to_string() })?;
-    Ok(store::client_from_row(&row)?)
 }
 
 impl Engine {
@@ -149,35 +187,46 @@ impl Engine {
                 policies.cadence.0.group_lines(run.at, &ctx, run.local_date, &candidates.catalog, &candidates.lines)?;
             let fees: HashMap<u64, i64> = candidates.lines.iter().map(|line| (line.line_id, line.fee)).collect();
             let references = client_references(&mut tx, practice.id).await?;
-            for plan in plans {
-                let total: i64 = plan.lines.iter().map(|line| fees.get(line).copied().unwrap_or_default()).sum();
-                let status = if plan.status == policy::BillStatus::Open { "open" } else { "pended" };
-                let client = i64::try_from(plan.client_id).unwrap_or_default();
-                let row = sqlx::query("INSERT INTO bills (practice_id, client_id, status, total, created_at, opened_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
-                    .bind(practice.id)
-                    .bind(client)
-                    .bind(status)
-                    .bind(total)
-                    .bind(store::seconds(run.at))
-                    .bind((status == "open").then(|| store::seconds(run.at)))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let bill: i64 = row.try_get(0)?;
-                attach_lines(&mut tx, "bill_id", bill, &plan.lines).await?;
+            let bills: Vec<(i64, &str, i64)> = plans
+                .iter()
+                .map(|plan| {
+                    let total: i64 = plan.lines.iter().map(|line| fees.get(line).copied().unwrap_or_default()).sum();
+                    let status = if plan.status == policy::BillStatus::Open { "open" } else { "pended" };
+                    (i64::try_from(plan.client_id).unwrap_or_default(), status, total)
+                })
+                .collect();
+            let at = store::seconds(run.at);
+            let ids = insert_returning_ids(
+                &mut tx,
+                "INSERT INTO bills (practice_id, client_id, status, total, created_at, opened_at)",
+                6,
+                &bills,
+                |query, (client, status, total)| {
+                    let opened_at = (*status == "open").then_some(at);
+                    query.bind(practice.id).bind(*client).bind(*status).bind(*total).bind(at).bind(opened_at)
+                },
+            )
+            .await?;
+            let pairs: Vec<(u64, i64)> =
+                plans.iter().zip(&ids).flat_map(|(plan, bill)| plan.lines.iter().map(|line| (*line, *bill))).collect();
+            attach_lines(&mut tx, "bill_id", &pairs).await?;
+            let mut created = Vec::with_capacity(plans.len());
+            for ((plan, (client, status, total)), bill) in plans.iter().zip(&bills).zip(&ids) {
                 let lines =
                     plan.lines.iter().map(|line| candidates.names.get(line).cloned().unwrap_or_default()).collect();
-                let client = references.get(&client).cloned().unwrap_or_default();
-                events::record(
-                    &mut tx,
-                    practice.id,
-                    run.at,
-                    EventKind::BillCreated { bill, client, status: status.into(), total, lines },
-                )
-                .await?;
-                if status == "open" {
-                    opened.push(bill);
+                let client = references.get(client).cloned().unwrap_or_default();
+                created.push(EventKind::BillCreated {
+                    bill: *bill,
+                    client,
+                    status: (*status).into(),
+                    total: *total,
+                    lines,
+                });
+                if *status == "open" {
+                    opened.push(*bill);
                 }
             }
+            events::record_all(&mut tx, practice.id, run.at, created).await?;
         }
         decide_shares(&mut tx, practice, policies, DocumentKind::Bill, &opened, run.at).await?;
         self.finish_run(&mut tx, run).await?;
@@ -209,33 +258,44 @@ impl Engine {
                 &candidates.lines,
             )?;
             let by_id: HashMap<u64, &ServiceLine> = candidates.lines.iter().map(|line| (line.line_id, line)).collect();
-            for plan in plans {
-                let lines: Vec<&ServiceLine> = plan.lines.iter().filter_map(|id| by_id.get(id).copied()).collect();
-                let total: i64 = lines.iter().map(|line| line.fee).sum();
-                let paid: i64 = lines.iter().map(|line| line.paid).sum();
-                let client = i64::try_from(plan.client_id).unwrap_or_default();
-                let row = sqlx::query("INSERT INTO superbills (practice_id, client_id, total, paid, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
-                    .bind(practice.id)
-                    .bind(client)
-                    .bind(total)
-                    .bind(paid)
-                    .bind(store::seconds(run.at))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let superbill: i64 = row.try_get(0)?;
-                attach_lines(&mut tx, "superbill_id", superbill, &plan.lines).await?;
+            let superbills: Vec<(i64, i64, i64)> = plans
+                .iter()
+                .map(|plan| {
+                    let lines = plan.lines.iter().filter_map(|id| by_id.get(id));
+                    let (total, paid) = lines.fold((0, 0), |(total, paid), line| (total + line.fee, paid + line.paid));
+                    (i64::try_from(plan.client_id).unwrap_or_default(), total, paid)
+                })
+                .collect();
+            let at = store::seconds(run.at);
+            let ids = insert_returning_ids(
+                &mut tx,
+                "INSERT INTO superbills (practice_id, client_id, total, paid, created_at)",
+                5,
+                &superbills,
+                |query, (client, total, paid)| query.bind(practice.id).bind(*client).bind(*total).bind(*paid).bind(at),
+            )
+            .await?;
+            let pairs: Vec<(u64, i64)> = plans
+                .iter()
+                .zip(&ids)
+                .flat_map(|(plan, superbill)| plan.lines.iter().map(|line| (*line, *superbill)))
+                .collect();
+            attach_lines(&mut tx, "superbill_id", &pairs).await?;
+            let mut events = Vec::with_capacity(plans.len());
+            for ((plan, (client, total, paid)), superbill) in plans.iter().zip(&superbills).zip(&ids) {
                 let names =
                     plan.lines.iter().map(|line| candidates.names.get(line).cloned().unwrap_or_default()).collect();
-                let client = clients.get(&client).map(|c| c.reference.clone()).unwrap_or_default();
-                events::record(
-                    &mut tx,
-                    practice.id,
-                    run.at,
-                    EventKind::SuperbillCreated { superbill, client, total, paid, lines: names },
-                )
-                .await?;
-                created.push(superbill);
+                let client = clients.get(client).map(|c| c.reference.clone()).unwrap_or_default();
+                events.push(EventKind::SuperbillCreated {
+                    superbill: *superbill,
+                    client,
+                    total: *total,
+                    paid: *paid,
+                    lines: names,
+                });
+                created.push(*superbill);
             }
+            events::record_all(&mut tx, practice.id, run.at, events).await?;
         }
         decide_shares(&mut tx, practice, policies, DocumentKind::Superbill, &created, run.at).await?;
         self.finish_run(&mut tx, run).await?;
@@ -389,15 +449,28 @@ pub(super) async fn decide_shares(
         return Ok(());
     }
     let table = match kind {
-        DocumentKind::Bill => "SELECT client_id, total, paid, status FROM bills WHERE id = $1",
-        DocumentKind::Superbill => "SELECT client_id, total, paid, 'issued' FROM superbills WHERE id = $1",
+        DocumentKind::Bill => "SELECT id, client_id, total, paid, status FROM bills",
+        DocumentKind::Superbill => "SELECT id, client_id, total, paid, 'issued' FROM superbills",
     };
-    let mut requests = vec![];
-    let mut owners = vec![];
+    let clients = clients(tx, practice.id).await?;
+    let mut found = HashMap::with_capacity(documents.len());
+    for chunk in documents.chunks(store::ROWS_PER_STATEMENT) {
+        let list = (1..=chunk.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+        let sql = format!("{table} WHERE id IN ({list})");
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, i64, String)>(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for (id, client, total, paid, status) in query.fetch_all(&mut *tx).await? {
+            found.insert(id, (client, total, paid, status));
+        }
+    }
+    let mut requests = Vec::with_capacity(documents.len());
+    let mut owners = Vec::with_capacity(documents.len());
     for id in documents {
-        let row = sqlx::query(table).bind(id).fetch_one(&mut *tx).await?;
-        let client = client_in(tx, row.try_get(0)?).await?;
-        let status: String = row.try_get(3)?;
+        let (client, total, paid, status) =
+            found.get(id).ok_or(StoreError::NotFound { what: kind.as_str(), id: id.to_string() })?;
+        let client = clients.get(client).ok_or(StoreError::NotFound { what: "client", id: client.to_string() })?;
         let status = match status.as_str() {
             "pended" => policy::DocumentStatus::Pended,
             "paid" => policy::DocumentStatus::Paid,
@@ -413,45 +486,54 @@ pub(super) async fn decide_shares(
                     DocumentKind::Superbill => policy::DocumentKind::Superbill,
                 },
                 client_id: u64::try_from(client.id).unwrap_or_default(),
-                total: row.try_get(1)?,
-                paid: row.try_get(2)?,
+                total: *total,
+                paid: *paid,
                 status,
             },
-            client: client_billing(&client),
+            client: client_billing(client),
         });
         owners.push(client);
     }
     let ctx = policies.context(practice, Slot::ShareFilter);
     let decisions = policies.share.0.decide_shares(at, &ctx, &requests)?;
+    let mut rows = Vec::with_capacity(documents.len());
+    let mut skipped = vec![];
     for ((id, client), decision) in documents.iter().zip(&owners).zip(decisions) {
-        let (status, due_at, reason) = match &decision {
+        match decision {
             ShareDecision::Send(delay) => {
-                ("pending", Some(store::seconds(at + Duration::minutes(i64::from(*delay)))), None)
+                let due_at = store::seconds(at + Duration::minutes(i64::from(delay)));
+                rows.push((*id, client.id, "pending", Some(due_at), None));
             }
-            ShareDecision::Skip(reason) => ("skipped", None, Some(reason.clone())),
-        };
-        sqlx::query(
-            "INSERT INTO shares (practice_id, document_kind, document_id, client_id, status, due_at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (document_kind, document_id) DO NOTHING",
-        )
-        .bind(practice.id)
-        .bind(kind.as_str())
-        .bind(id)
-        .bind(client.id)
-        .bind(status)
-        .bind(due_at)
-        .bind(reason.as_deref())
-        .execute(&mut *tx)
-        .await?;
-        if let ShareDecision::Skip(reason) = decision {
-            let event = EventKind::ShareSkipped {
-                document: *id,
-                kind: kind.as_str().into(),
-                client: client.reference.clone(),
-                reason,
-            };
-            events::record(tx, practice.id, at, event).await?;
+            ShareDecision::Skip(reason) => {
+                rows.push((*id, client.id, "skipped", None, Some(reason.clone())));
+                skipped.push(EventKind::ShareSkipped {
+                    document: *id,
+                    kind: kind.as_str().into(),
+                    client: client.reference.clone(),
+                    reason,
+                });
+            }
         }
     }
+    for chunk in rows.chunks(store::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO shares (practice_id, document_kind, document_id, client_id, status, due_at, reason) VALUES {}
+             ON CONFLICT (document_kind, document_id) DO NOTHING",
+            store::value_placeholders(chunk.len(), 7)
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, client, status, due_at, reason) in chunk {
+            query = query
+                .bind(practice.id)
+                .bind(kind.as_str())
+                .bind(*id)
+                .bind(*client)
+                .bind(*status)
+                .bind(*due_at)
+                .bind(reason.as_deref());
+        }
+        query.execute(&mut *tx).await?;
+    }
+    events::record_all(tx, practice.id, at, skipped).await?;
     Ok(())
 }

@@ -2,13 +2,14 @@
 //! plugin calls and the host's checks, and written nowhere.
 
 use super::documents::{self, candidate_lines, client_billing};
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, Policy};
 use crate::plugin::policy::{self, ShareDecision};
 use crate::plugin::{Plugin, Slot};
 use crate::store;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::Serialize;
 use sqlx::Row;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 /// How many recent documents a share-filter dry run asks about.
@@ -97,7 +98,8 @@ impl Engine {
     ) -> Result<DryRun, EngineError> {
         let practice = self.store.practice(practice_id).await?;
         let mut policies = self.policies(practice_id).await?;
-        if let Some(chosen) = plugin {
+        if let Some((plugin, config)) = plugin {
+            let chosen: (Arc<dyn Policy>, String) = (Arc::new(plugin), config);
             match slot {
                 Slot::BillCadence => policies.cadence = chosen,
                 Slot::SuperbillInclusion => policies.superbill = chosen,

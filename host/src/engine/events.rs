@@ -125,16 +125,35 @@ pub(crate) async fn record(
     at: DateTime<Utc>,
     kind: EventKind,
 ) -> Result<(), EngineError> {
-    let payload = serde_json::to_string(&kind).map_err(|error| StoreError::Corrupt(error.to_string()))?;
-    let name = payload.split('"').nth(3).unwrap_or_default().to_string();
-    tracing::info!(practice, event = %name, "event");
-    sqlx::query("INSERT INTO events (practice_id, at, kind, payload) VALUES ($1, $2, $3, $4)")
-        .bind(practice)
-        .bind(store::seconds(at))
-        .bind(name)
-        .bind(payload)
-        .execute(&mut *tx)
-        .await?;
+    record_all(tx, practice, at, vec![kind]).await
+}
+
+/// Appends events that happened at one time, in order, inside the caller's transaction; a run's
+/// events go in a few multi-row statements rather than one statement each.
+pub(crate) async fn record_all(
+    tx: &mut sqlx::AnyConnection,
+    practice: i64,
+    at: DateTime<Utc>,
+    kinds: Vec<EventKind>,
+) -> Result<(), EngineError> {
+    let mut rows = Vec::with_capacity(kinds.len());
+    for kind in kinds {
+        let payload = serde_json::to_string(&kind).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        let name = payload.split('"').nth(3).unwrap_or_default().to_string();
+        tracing::info!(practice, event = %name, "event");
+        rows.push((name, payload));
+    }
+    for chunk in rows.chunks(store::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO events (practice_id, at, kind, payload) VALUES {}",
+            store::value_placeholders(chunk.len(), 4)
+        );
+        let mut query = sqlx::query(&sql);
+        for (name, payload) in chunk {
+            query = query.bind(practice).bind(store::seconds(at)).bind(name.as_str()).bind(payload.as_str());
+        }
+        query.execute(&mut *tx).await?;
+    }
     Ok(())
 }
 

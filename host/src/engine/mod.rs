@@ -20,14 +20,17 @@ pub use sharing::{INTERRUPTED_SEND, SHARE_RETRY_FIRST_MINUTES, SHARE_RETRY_MAX_M
 use crate::domain::DocumentKind;
 use crate::mail::Mailer;
 use crate::payments::PaymentGateway;
-use crate::plugin::policy::{self, PracticeContext};
+use crate::plugin::policy::{
+    self, BillPlan, Catalog, ClientBilling, PracticeContext, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan,
+};
 use crate::plugin::{Plugin, PluginRuntime, PolicyError, Slot};
 use crate::schedule::{self, DueRun, RunKind};
 use crate::store::{self, Practice, Store, StoreError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::Row;
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// What can stop the engine's work for a practice.
 #[derive(Debug, thiserror::Error)]
@@ -57,12 +60,128 @@ impl From<sqlx::Error> for EngineError {
     }
 }
 
+/// Policy code the engine calls: a loaded [`Plugin`], or the same decisions made some other way
+/// (the month-end benchmark runs the default policy compiled natively through this seam, to
+/// measure what the WebAssembly boundary costs). Every answer is checked like a plugin's.
+pub trait Policy: Send + Sync {
+    /// The name shown in errors and dry runs.
+    fn name(&self) -> &str;
+
+    /// The dates from `first` to `last` at whose 12:00 am a bill run is due.
+    fn bill_run_dates(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, PolicyError>;
+
+    /// Groups unbilled lines into bills.
+    fn group_lines(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        run_date: NaiveDate,
+        catalog: &Catalog,
+        lines: &[ServiceLine],
+    ) -> Result<Vec<BillPlan>, PolicyError>;
+
+    /// The day of the month superbills are made.
+    fn superbill_run_day(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        year: i32,
+        month: u8,
+    ) -> Result<u8, PolicyError>;
+
+    /// Picks the superbills to create.
+    fn select_lines(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        run_date: NaiveDate,
+        clients: &[ClientBilling],
+        catalog: &Catalog,
+        lines: &[ServiceLine],
+    ) -> Result<Vec<SuperbillPlan>, PolicyError>;
+
+    /// Decides, per document, whether it is emailed and after what delay.
+    fn decide_shares(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        requests: &[ShareRequest],
+    ) -> Result<Vec<ShareDecision>, PolicyError>;
+}
+
+impl Policy for Plugin {
+    fn name(&self) -> &str {
+        Plugin::name(self)
+    }
+
+    fn bill_run_dates(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, PolicyError> {
+        Plugin::bill_run_dates(self, at, practice, first, last)
+    }
+
+    fn group_lines(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        run_date: NaiveDate,
+        catalog: &Catalog,
+        lines: &[ServiceLine],
+    ) -> Result<Vec<BillPlan>, PolicyError> {
+        Plugin::group_lines(self, at, practice, run_date, catalog, lines)
+    }
+
+    fn superbill_run_day(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        year: i32,
+        month: u8,
+    ) -> Result<u8, PolicyError> {
+        Plugin::superbill_run_day(self, at, practice, year, month)
+    }
+
+    fn select_lines(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        run_date: NaiveDate,
+        clients: &[ClientBilling],
+        catalog: &Catalog,
+        lines: &[ServiceLine],
+    ) -> Result<Vec<SuperbillPlan>, PolicyError> {
+        Plugin::select_lines(self, at, practice, run_date, clients, catalog, lines)
+    }
+
+    fn decide_shares(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        requests: &[ShareRequest],
+    ) -> Result<Vec<ShareDecision>, PolicyError> {
+        Plugin::decide_shares(self, at, practice, requests)
+    }
+}
+
+/// A policy with the practice's configuration for its slot.
+type Configured = (Arc<dyn Policy>, String);
+
 /// The policies in force for one practice, with their configurations.
 #[derive(Clone)]
 pub struct Policies {
-    cadence: (Plugin, String),
-    superbill: (Plugin, String),
-    share: (Plugin, String),
+    cadence: Configured,
+    superbill: Configured,
+    share: Configured,
 }
 
 impl Policies {
@@ -104,7 +223,9 @@ pub struct TickReport {
 pub struct Engine {
     store: Store,
     runtime: Arc<PluginRuntime>,
-    default_plugin: Plugin,
+    default_policy: Arc<dyn Policy>,
+    /// Assigned plugins already loaded, by id (an id is the hash of the bytes, so never stale).
+    loaded: Mutex<HashMap<String, Plugin>>,
     gateway: Arc<dyn PaymentGateway>,
     mailer: Arc<dyn Mailer>,
     host_id: String,
@@ -127,7 +248,8 @@ impl Engine {
         Ok(Engine {
             store,
             runtime,
-            default_plugin,
+            default_policy: Arc::new(default_plugin),
+            loaded: Mutex::new(HashMap::new()),
             gateway,
             mailer,
             host_id: host_id.into(),
@@ -153,24 +275,39 @@ impl Engine {
         self.max_autopay_attempts = i64::from(attempts.max(1));
     }
 
+    /// Replaces the policy that fills the slots a practice leaves empty (the built-in default
+    /// plugin unless set).
+    pub fn set_default_policy(&mut self, policy: Arc<dyn Policy>) {
+        self.default_policy = policy;
+    }
+
     /// The policies a practice has assigned, the default filling empty slots.
     pub async fn policies(&self, practice: i64) -> Result<Policies, EngineError> {
-        let mut chosen = [
-            (self.default_plugin.clone(), String::new()),
-            (self.default_plugin.clone(), String::new()),
-            (self.default_plugin.clone(), String::new()),
-        ];
+        let mut chosen: [Configured; 3] = std::array::from_fn(|_| (self.default_policy.clone(), String::new()));
         for (slot, plugin_id, config) in self.store.assignments(practice).await? {
-            let (name, bytes) = self.store.plugin(&plugin_id).await?;
-            let plugin = self
-                .runtime
-                .load(&name, &bytes)
-                .map_err(|error| EngineError::Plugin { id: plugin_id.clone(), reason: error.to_string() })?;
+            let plugin = self.assigned_plugin(&plugin_id).await?;
             let index = Slot::ALL.iter().position(|s| *s == slot).unwrap_or_default();
-            chosen[index] = (plugin, config);
+            chosen[index] = (Arc::new(plugin), config);
         }
         let [cadence, superbill, share] = chosen;
         Ok(Policies { cadence, superbill, share })
+    }
+
+    /// An assigned plugin, loaded from the store the first time it is needed.
+    async fn assigned_plugin(&self, plugin_id: &str) -> Result<Plugin, EngineError> {
+        if let Some(plugin) = self.loaded.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(plugin_id) {
+            return Ok(plugin.clone());
+        }
+        let (name, bytes) = self.store.plugin(plugin_id).await?;
+        let plugin = self
+            .runtime
+            .load(&name, &bytes)
+            .map_err(|error| EngineError::Plugin { id: plugin_id.to_string(), reason: error.to_string() })?;
+        self.loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(plugin_id.to_string(), plugin.clone());
+        Ok(plugin)
     }
 
     /// Does everything due by `now`: records due runs, executes them in order, and sends the

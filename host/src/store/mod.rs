@@ -240,6 +240,31 @@ fn flag(value: bool) -> i64 {
     i64::from(value)
 }
 
+/// How many rows one multi-row `INSERT` or `UPDATE … FROM (VALUES …)` carries: at 7 values a
+/// row, well under the parameter limits of SQLite (32,766) and PostgreSQL (65,535).
+pub const ROWS_PER_STATEMENT: usize = 500;
+
+/// The placeholders of a `VALUES` list of `rows` rows of `columns` values each:
+/// `($1, $2), ($3, $4)` for two rows of two.
+pub fn value_placeholders(rows: usize, columns: usize) -> String {
+    let mut text = String::with_capacity(rows * columns * 6);
+    for row in 0..rows {
+        if row > 0 {
+            text.push_str(", ");
+        }
+        text.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                text.push_str(", ");
+            }
+            text.push('$');
+            text.push_str(&(row * columns + column + 1).to_string());
+        }
+        text.push(')');
+    }
+    text
+}
+
 /// Unix seconds of an instant.
 pub fn seconds(at: DateTime<Utc>) -> i64 {
     at.timestamp()
