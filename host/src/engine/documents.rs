@@ -31,6 +31,9 @@ fn index_of<T>(indices: &mut HashMap<String, u32>, list: &mut Vec<T>, key: &str,
     index
 }
 
+/// The unbilled (or un-superbilled) lines of a practice's completed appointments before `before`.
+/// Every join also names the practice: PostgreSQL then reads only the practice's rows of each
+/// table rather than scanning the whole table once per practice.
 pub(super) async fn candidate_lines(
     tx: &mut AnyConnection,
     practice: i64,
@@ -40,9 +43,9 @@ pub(super) async fn candidate_lines(
     let sql = format!(
         "SELECT l.id, l.appointment_id, l.client_id, l.local_date, s.code, s.cpt_code, l.fee, l.paid, c.diagnosis, a.reference
          FROM service_lines l
-         JOIN appointments a ON a.id = l.appointment_id
-         JOIN services s ON s.id = l.service_id
-         JOIN clients c ON c.id = l.client_id
+         JOIN appointments a ON a.id = l.appointment_id AND a.practice_id = l.practice_id
+         JOIN services s ON s.id = l.service_id AND s.practice_id = l.practice_id
+         JOIN clients c ON c.id = l.client_id AND c.practice_id = l.practice_id
          WHERE l.practice_id = $1 AND l.{column} IS NULL AND a.status = 'completed' AND l.fee > 0 AND l.local_date < $2
          ORDER BY l.local_date, l.id"
     );
@@ -85,17 +88,14 @@ pub(super) async fn candidate_lines(
 /// already on one.
 async fn attach_lines(tx: &mut AnyConnection, column: &str, pairs: &[(u64, i64)]) -> Result<(), EngineError> {
     for chunk in pairs.chunks(store::ROWS_PER_STATEMENT) {
+        let values: Vec<String> = chunk.iter().map(|(line, document)| format!("({line}, {document})")).collect();
         // `column1` and `column2` are the names SQLite and PostgreSQL both give a VALUES list's columns.
         let sql = format!(
             "UPDATE service_lines SET {column} = v.column2 FROM (VALUES {}) AS v
              WHERE service_lines.id = v.column1 AND service_lines.{column} IS NULL",
-            store::value_placeholders(chunk.len(), 2)
+            values.join(", ")
         );
-        let mut query = sqlx::query(&sql);
-        for (line, document) in chunk {
-            query = query.bind(i64::try_from(*line).unwrap_or(-1)).bind(*document);
-        }
-        if query.execute(&mut *tx).await?.rows_affected() != chunk.len() as u64 {
+        if sqlx::query(&sql).persistent(false).execute(&mut *tx).await?.rows_affected() != chunk.len() as u64 {
             return Err(EngineError::Invalid(format!(
                 "a line was already on another document while attaching lines to new {column}s"
             )));
@@ -104,26 +104,14 @@ async fn attach_lines(tx: &mut AnyConnection, column: &str, pairs: &[(u64, i64)]
     Ok(())
 }
 
-/// Inserts rows of `columns` values each with `INSERT … VALUES … RETURNING id`, a chunk at a time,
-/// and gives their ids in the order of `rows`.
-async fn insert_returning_ids<T>(
-    tx: &mut AnyConnection,
-    head: &str,
-    columns: usize,
-    rows: &[T],
-    bind: impl for<'q> Fn(
-        sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-        &'q T,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-) -> Result<Vec<i64>, EngineError> {
+/// Inserts rows, each a `VALUES` row of literals, with `INSERT … VALUES … RETURNING id` a chunk at
+/// a time, and gives their ids in the order of `rows`.
+async fn insert_returning_ids(tx: &mut AnyConnection, head: &str, rows: &[String]) -> Result<Vec<i64>, EngineError> {
     let mut ids = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(store::ROWS_PER_STATEMENT) {
-        let sql = format!("{head} VALUES {} RETURNING id", store::value_placeholders(chunk.len(), columns));
-        let mut query = sqlx::query(&sql);
-        for row in chunk {
-            query = bind(query, row);
-        }
-        let mut chunk_ids = query
+        let sql = format!("{head} VALUES {} RETURNING id", chunk.join(", "));
+        let mut chunk_ids = sqlx::query(&sql)
+            .persistent(false)
             .fetch_all(&mut *tx)
             .await?
             .iter()
@@ -196,15 +184,17 @@ impl Engine {
                 })
                 .collect();
             let at = store::seconds(run.at);
+            let rows: Vec<String> = bills
+                .iter()
+                .map(|(client, status, total)| {
+                    let opened_at = store::literal((*status == "open").then_some(at));
+                    format!("({}, {client}, '{status}', {total}, {at}, {opened_at})", practice.id)
+                })
+                .collect();
             let ids = insert_returning_ids(
                 &mut tx,
                 "INSERT INTO bills (practice_id, client_id, status, total, created_at, opened_at)",
-                6,
-                &bills,
-                |query, (client, status, total)| {
-                    let opened_at = (*status == "open").then_some(at);
-                    query.bind(practice.id).bind(*client).bind(*status).bind(*total).bind(at).bind(opened_at)
-                },
+                &rows,
             )
             .await?;
             let pairs: Vec<(u64, i64)> =
@@ -267,12 +257,14 @@ impl Engine {
                 })
                 .collect();
             let at = store::seconds(run.at);
+            let rows: Vec<String> = superbills
+                .iter()
+                .map(|(client, total, paid)| format!("({}, {client}, {total}, {paid}, {at})", practice.id))
+                .collect();
             let ids = insert_returning_ids(
                 &mut tx,
                 "INSERT INTO superbills (practice_id, client_id, total, paid, created_at)",
-                5,
-                &superbills,
-                |query, (client, total, paid)| query.bind(practice.id).bind(*client).bind(*total).bind(*paid).bind(at),
+                &rows,
             )
             .await?;
             let pairs: Vec<(u64, i64)> = plans
@@ -515,22 +507,32 @@ pub(super) async fn decide_shares(
             }
         }
     }
+    let kind_name = kind.as_str();
     for chunk in rows.chunks(store::ROWS_PER_STATEMENT) {
+        // Only a policy's skip reason is text from outside; it is bound.
+        let mut reasons = vec![];
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|(id, client, status, due_at, reason)| {
+                let reason = match reason {
+                    Some(reason) => {
+                        reasons.push(reason.as_str());
+                        format!("${}", reasons.len())
+                    }
+                    None => "NULL".into(),
+                };
+                let due_at = store::literal(*due_at);
+                format!("({}, '{kind_name}', {id}, {client}, '{status}', {due_at}, {reason})", practice.id)
+            })
+            .collect();
         let sql = format!(
             "INSERT INTO shares (practice_id, document_kind, document_id, client_id, status, due_at, reason) VALUES {}
              ON CONFLICT (document_kind, document_id) DO NOTHING",
-            store::value_placeholders(chunk.len(), 7)
+            values.join(", ")
         );
-        let mut query = sqlx::query(&sql);
-        for (id, client, status, due_at, reason) in chunk {
-            query = query
-                .bind(practice.id)
-                .bind(kind.as_str())
-                .bind(*id)
-                .bind(*client)
-                .bind(*status)
-                .bind(*due_at)
-                .bind(reason.as_deref());
+        let mut query = sqlx::query(&sql).persistent(false);
+        for reason in reasons {
+            query = query.bind(reason);
         }
         query.execute(&mut *tx).await?;
     }

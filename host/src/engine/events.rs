@@ -143,14 +143,15 @@ pub(crate) async fn record_all(
         tracing::info!(practice, event = %name, "event");
         rows.push((name, payload));
     }
+    let at = store::seconds(at);
     for chunk in rows.chunks(store::ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO events (practice_id, at, kind, payload) VALUES {}",
-            store::value_placeholders(chunk.len(), 4)
-        );
-        let mut query = sqlx::query(&sql);
-        for (name, payload) in chunk {
-            query = query.bind(practice).bind(store::seconds(at)).bind(name.as_str()).bind(payload.as_str());
+        // Event names are the enum's snake_case tags: safe to write into the text.
+        let values: Vec<String> =
+            (1..=chunk.len()).zip(chunk).map(|(n, (name, _))| format!("({practice}, {at}, '{name}', ${n})")).collect();
+        let sql = format!("INSERT INTO events (practice_id, at, kind, payload) VALUES {}", values.join(", "));
+        let mut query = sqlx::query(&sql).persistent(false);
+        for (_, payload) in chunk {
+            query = query.bind(payload.as_str());
         }
         query.execute(&mut *tx).await?;
     }

@@ -314,9 +314,7 @@ impl Engine {
     /// shares whose delay has passed.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
         let mut report = TickReport::default();
-        for practice in self.store.practices().await? {
-            self.schedule(&practice, now).await?;
-        }
+        self.schedule(&self.store.practices().await?, now).await?;
         while let Some(run) = self.claim_next_run(now).await? {
             match self.execute(&run, now).await {
                 Ok(()) => report.runs_done += 1,
@@ -390,41 +388,43 @@ impl Engine {
         (runs, failures.into_inner())
     }
 
-    /// Records the practice's runs due in `(scheduled_until, now]` and moves its mark to `now`.
-    async fn schedule(&self, practice: &Practice, now: DateTime<Utc>) -> Result<(), EngineError> {
-        if now <= practice.scheduled_until {
+    /// Records each practice's runs due in `(scheduled_until, now]` and moves its mark to `now`,
+    /// all in one transaction.
+    async fn schedule(&self, practices: &[Practice], now: DateTime<Utc>) -> Result<(), EngineError> {
+        let mut due = vec![];
+        for practice in practices.iter().filter(|practice| now > practice.scheduled_until) {
+            let policies = self.policies(practice.id).await?;
+            let (runs, failures) = self.due_runs(practice, &policies, practice.scheduled_until, now);
+            due.push((practice.id, runs, failures));
+        }
+        if due.is_empty() {
             return Ok(());
         }
-        let policies = self.policies(practice.id).await?;
-        let (runs, failures) = self.due_runs(practice, &policies, practice.scheduled_until, now);
         let mut tx = self.store.begin().await?;
-        for run in &runs {
-            sqlx::query(
-                "INSERT INTO runs (practice_id, kind, local_date, due_at, status) VALUES ($1, $2, $3, $4, 'pending')
-                 ON CONFLICT (practice_id, kind, local_date) DO NOTHING",
-            )
-            .bind(practice.id)
-            .bind(run.kind.as_str())
-            .bind(store::date_text(run.local_date))
-            .bind(store::seconds(run.at))
-            .execute(&mut *tx)
-            .await?;
+        for (practice, runs, failures) in due {
+            for run in &runs {
+                sqlx::query(
+                    "INSERT INTO runs (practice_id, kind, local_date, due_at, status) VALUES ($1, $2, $3, $4, 'pending')
+                     ON CONFLICT (practice_id, kind, local_date) DO NOTHING",
+                )
+                .bind(practice)
+                .bind(run.kind.as_str())
+                .bind(store::date_text(run.local_date))
+                .bind(store::seconds(run.at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            let failures = failures
+                .into_iter()
+                .map(|failure| EventKind::RunFailed { run: "schedule".into(), reason: failure.to_string() });
+            events::record_all(&mut tx, practice, now, failures.collect()).await?;
+            // Only moves forward, so two hosts scheduling at once cannot move it back.
+            sqlx::query("UPDATE practices SET scheduled_until = $1 WHERE id = $2 AND scheduled_until < $1")
+                .bind(store::seconds(now))
+                .bind(practice)
+                .execute(&mut *tx)
+                .await?;
         }
-        for failure in failures {
-            events::record(
-                &mut tx,
-                practice.id,
-                now,
-                EventKind::RunFailed { run: "schedule".into(), reason: failure.to_string() },
-            )
-            .await?;
-        }
-        // Only moves forward, so two hosts scheduling at once cannot move it back.
-        sqlx::query("UPDATE practices SET scheduled_until = $1 WHERE id = $2 AND scheduled_until < $1")
-            .bind(store::seconds(now))
-            .bind(practice.id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(())
     }

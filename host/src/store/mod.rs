@@ -240,29 +240,17 @@ fn flag(value: bool) -> i64 {
     i64::from(value)
 }
 
-/// How many rows one multi-row `INSERT` or `UPDATE … FROM (VALUES …)` carries: at 7 values a
-/// row, well under the parameter limits of SQLite (32,766) and PostgreSQL (65,535).
+/// How many rows one multi-row `INSERT` or `UPDATE … FROM (VALUES …)` carries.
+///
+/// Such statements write the numbers and fixed words the host produced (ids, amounts, times,
+/// statuses) into the SQL text and bind only text that came from outside (event payloads, a
+/// policy's skip reasons): SQLite looks a bound parameter up by name in a list, so a statement's
+/// binding time grows with the square of its parameters. They are not kept prepared.
 pub const ROWS_PER_STATEMENT: usize = 500;
 
-/// The placeholders of a `VALUES` list of `rows` rows of `columns` values each:
-/// `($1, $2), ($3, $4)` for two rows of two.
-pub fn value_placeholders(rows: usize, columns: usize) -> String {
-    let mut text = String::with_capacity(rows * columns * 6);
-    for row in 0..rows {
-        if row > 0 {
-            text.push_str(", ");
-        }
-        text.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                text.push_str(", ");
-            }
-            text.push('$');
-            text.push_str(&(row * columns + column + 1).to_string());
-        }
-        text.push(')');
-    }
-    text
+/// `NULL` or the number, for a `VALUES` row written into SQL text.
+pub fn literal(value: Option<i64>) -> String {
+    value.map_or_else(|| "NULL".to_string(), |value| value.to_string())
 }
 
 /// Unix seconds of an instant.
@@ -411,9 +399,9 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
-    /// Every practice.
+    /// Every practice, oldest first.
     pub async fn practices(&self) -> Result<Vec<Practice>, StoreError> {
-        let rows = sqlx::query(PRACTICE_COLUMNS).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&format!("{PRACTICE_COLUMNS} ORDER BY id")).fetch_all(&self.pool).await?;
         rows.iter().map(practice_from_row).collect()
     }
 
