@@ -375,6 +375,7 @@ async fn demo(out: &Path) -> anyhow::Result<()> {
         let (name, amount) = match &event.kind {
             EventKind::BillCreated { total, .. } => ("bills created", *total),
             EventKind::BillOpened { .. } => ("bills opened", 0),
+            EventKind::BillVoided { .. } => ("bills voided", 0),
             EventKind::ProductAdded { amount, .. } => ("products added", *amount),
             EventKind::SuperbillCreated { total, .. } => ("superbills created", *total),
             EventKind::DocumentShared { .. } => ("documents shared", 0),

@@ -56,8 +56,15 @@ impl Server {
         panic!("the server did not start");
     }
 
-    /// Sends a request; every answer is JSON, and never a 500.
-    async fn send(&self, method: &str, path: &str, token: Option<&str>, kind: &str, body: Vec<u8>) -> (u16, Value) {
+    /// Sends a request; answers its status, content type and body bytes.
+    async fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        kind: &str,
+        body: Vec<u8>,
+    ) -> (u16, String, Bytes) {
         let stream = TcpStream::connect(self.addr).await.expect("connect");
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
@@ -72,7 +79,19 @@ impl Server {
         let request = request.body(Full::new(Bytes::from(body))).expect("a request");
         let response = sender.send_request(request).await.expect("a response");
         let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
         let bytes = response.into_body().collect().await.expect("a body").to_bytes();
+        (status, content_type, bytes)
+    }
+
+    /// Sends a request; every answer is JSON, and never a 500.
+    async fn send(&self, method: &str, path: &str, token: Option<&str>, kind: &str, body: Vec<u8>) -> (u16, Value) {
+        let (status, _, bytes) = self.exchange(method, path, token, kind, body).await;
         let value: Value = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {}", String::from_utf8_lossy(&bytes)));
         assert_ne!(status, 500, "{method} {path} answered 500: {value}");
@@ -98,6 +117,17 @@ impl Server {
         let (status, value) = self.call(method, path, Some(token), body).await;
         assert!((200..300).contains(&status), "{method} {path}: {status} {value}");
         value
+    }
+
+    /// A document's PDF, which must come as `application/pdf`; answers its text as the PDF
+    /// shows it (the content streams are not compressed, so shown strings are in the bytes).
+    async fn pdf(&self, path: &str, token: &str) -> String {
+        let (status, content_type, bytes) = self.exchange("GET", path, Some(token), "", vec![]).await;
+        assert_eq!(status, 200, "GET {path}: {}", String::from_utf8_lossy(&bytes));
+        assert_eq!(content_type, "application/pdf", "GET {path}");
+        assert!(bytes.starts_with(b"%PDF-"), "GET {path}: not a PDF");
+        assert!(bytes.trim_ascii_end().ends_with(b"%%EOF"), "GET {path}: a PDF ends with %%EOF");
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     async fn set_clock(&self, at: DateTime<Utc>) -> Value {
@@ -264,12 +294,30 @@ async fn a_month_through_the_api_on_a_simulated_clock() {
     assert_eq!(detail["paid"], 16000);
     assert_eq!(detail["lines"].as_array().map(Vec::len), Some(1));
 
+    // Each document as the PDF the client gets: its number, its total and its state.
+    let ben_pdf = server.pdf(&format!("{base}/bills/{}/pdf", id(bens)), &ta).await;
+    assert!(ben_pdf.contains(&format!("(Lakeside - Bill #{} - page 1 of 1)", id(bens))), "the bill's number");
+    assert!(ben_pdf.contains("(USD 163.50)"), "the total with the card fee");
+    assert!(ben_pdf.contains("(Card processing fee)") && ben_pdf.contains("(Void)"), "its product and status");
+    let superbill_pdf = server.pdf(&format!("{base}/superbills/{}/pdf", id(anas)), &ta).await;
+    assert!(superbill_pdf.contains(&format!("(Lakeside - Superbill #{} - page 1 of 1)", id(anas))));
+    assert!(superbill_pdf.contains("(USD 160.00)") && superbill_pdf.contains("(F41.1)"), "fee and diagnosis");
+    let openapi = server.call("GET", "/openapi.json", None, None).await.1;
+    for path in ["/v1/practices/{practice}/bills/{bill}/pdf", "/v1/practices/{practice}/superbills/{superbill}/pdf"] {
+        assert!(openapi["paths"][path]["get"]["responses"]["200"]["content"]["application/pdf"].is_object(), "{path}");
+    }
+
     let runs = server.ok("GET", &format!("{base}/runs"), &ta, None).await;
     let runs = runs.as_array().expect("runs");
     assert!(runs.iter().all(|r| r["outcome"] == "done"), "{runs:?}");
     assert!(runs.iter().any(|r| r["kind"] == "superbill" && r["date"] == "2026-02-01"));
     let events = server.ok("GET", &format!("{base}/events"), &ta, None).await;
-    assert!(events.as_array().expect("events").iter().any(|e| e["event"]["event"] == "payment_failed"));
+    let events = events.as_array().expect("events");
+    assert!(events.iter().any(|e| e["event"]["event"] == "payment_failed"));
+    let voids: Vec<&Value> = events.iter().filter(|e| e["event"]["event"] == "bill_voided").collect();
+    assert_eq!(voids.len(), 1, "one void, refused voids are not events: {events:?}");
+    assert_eq!(voids[0]["event"], json!({ "event": "bill_voided", "bill": id(bens), "client": "ben" }));
+    assert!(voids[0]["at"].as_str().unwrap_or_default().starts_with("2026-02-02T02:00:00"), "{}", voids[0]);
 
     // The other practice saw its own month: its opened bill was paid and shared.
     let theirs = server.ok("GET", &format!("/v1/practices/{pb}/bills"), &tb, None).await;
@@ -317,6 +365,8 @@ async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
         ("POST", format!("{base}/bills/999/open"), None, 404, "bill 999"),
         ("POST", format!("{base}/bills/999/void"), None, 404, "bill 999"),
         ("GET", format!("{base}/superbills/999"), None, 404, "superbill 999"),
+        ("GET", format!("{base}/bills/999/pdf"), None, 404, "bill 999"),
+        ("GET", format!("{base}/superbills/999/pdf"), None, 404, "superbill 999"),
         ("POST", format!("{base}/appointments/999/complete"), None, 404, "appointment 999"),
         ("GET", "/v1/practices/999".into(), None, 404, "practice 999"),
         ("GET", "/v1/practices/abc".into(), None, 400, "whole numbers"),
@@ -443,7 +493,9 @@ async fn a_practice_token_sees_only_its_own_practice() {
         ("POST", format!("/bills/{bill}/products"), Some(json!({ "name": "Fee", "amount": 1 }))),
         ("POST", format!("/bills/{bill}/void"), None),
         ("GET", "/superbills".into(), None),
+        ("GET", format!("/bills/{bill}/pdf"), None),
         ("GET", "/superbills/1".into(), None),
+        ("GET", "/superbills/1/pdf".into(), None),
         ("GET", "/payments".into(), None),
         ("GET", "/payment-attempts".into(), None),
         ("GET", "/shares".into(), None),

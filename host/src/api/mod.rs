@@ -144,11 +144,13 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/practices/{practice}/appointments/{appointment}/cancel", post(records::cancel_appointment))
         .route("/practices/{practice}/bills", get(reports::bills))
         .route("/practices/{practice}/bills/{bill}", get(reports::bill))
+        .route("/practices/{practice}/bills/{bill}/pdf", get(reports::bill_pdf))
         .route("/practices/{practice}/bills/{bill}/open", post(reports::open_bill))
         .route("/practices/{practice}/bills/{bill}/products", post(reports::add_product))
         .route("/practices/{practice}/bills/{bill}/void", post(reports::void_bill))
         .route("/practices/{practice}/superbills", get(reports::superbills))
         .route("/practices/{practice}/superbills/{superbill}", get(reports::superbill))
+        .route("/practices/{practice}/superbills/{superbill}/pdf", get(reports::superbill_pdf))
         .route("/practices/{practice}/payments", get(reports::payments))
         .route("/practices/{practice}/payment-attempts", get(reports::attempts))
         .route("/practices/{practice}/shares", get(reports::shares))
@@ -277,8 +279,8 @@ impl Modify for BearerAuth {
         records::create_service, records::services, records::create_client, records::clients, records::client,
         records::update_client, records::create_appointment, records::appointments, records::appointment,
         records::complete_appointment, records::cancel_appointment,
-        reports::bills, reports::bill, reports::open_bill, reports::add_product, reports::void_bill,
-        reports::superbills, reports::superbill, reports::payments, reports::attempts, reports::shares,
+        reports::bills, reports::bill, reports::bill_pdf, reports::open_bill, reports::add_product, reports::void_bill,
+        reports::superbills, reports::superbill, reports::superbill_pdf, reports::payments, reports::attempts, reports::shares,
         reports::runs, reports::events,
         plugins::upload, plugins::list, plugins::assignments, plugins::assign, plugins::dry_run,
     )
