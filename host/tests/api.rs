@@ -216,6 +216,11 @@ async fn a_month_through_the_api_on_a_simulated_clock() {
             Some(appointment("x1", bea, "2026-01-05T10:00", "completed")),
         )
         .await;
+    // The details a superbill needs: the rendering provider, the place of service, the date of birth.
+    let details = json!({ "provider": { "name": "Dana Reyes", "credentials": "LCSW", "npi": "1679576722" },
+                          "place_of_service": "10", "email": "billing@lakeside.example" });
+    server.ok("PATCH", &base, &ta, Some(details)).await;
+    server.ok("PATCH", &format!("{base}/clients/{ana}"), &ta, Some(json!({ "birth_date": "1990-04-12" }))).await;
     server.ok("POST", &format!("{base}/appointments/{c1}/complete"), &ta, None).await;
     let cancelled = server.ok("POST", &format!("{base}/appointments/{a2}/cancel"), &ta, None).await;
     assert_eq!(cancelled["status"], "cancelled");
@@ -302,6 +307,8 @@ async fn a_month_through_the_api_on_a_simulated_clock() {
     let superbill_pdf = server.pdf(&format!("{base}/superbills/{}/pdf", id(anas)), &ta).await;
     assert!(superbill_pdf.contains(&format!("(Lakeside - Superbill #{} - page 1 of 1)", id(anas))));
     assert!(superbill_pdf.contains("(USD 160.00)") && superbill_pdf.contains("(F41.1)"), "fee and diagnosis");
+    assert!(superbill_pdf.contains("(Dana Reyes, LCSW)") && superbill_pdf.contains("(1679576722)"), "the provider");
+    assert!(superbill_pdf.contains("(1990-04-12)"), "the client's date of birth");
     let openapi = server.call("GET", "/openapi.json", None, None).await.1;
     for path in ["/v1/practices/{practice}/bills/{bill}/pdf", "/v1/practices/{practice}/superbills/{superbill}/pdf"] {
         assert!(openapi["paths"][path]["get"]["responses"]["200"]["content"]["application/pdf"].is_object(), "{path}");
@@ -470,6 +477,7 @@ async fn a_practice_token_sees_only_its_own_practice() {
 
     let practice_routes: Vec<(&str, String, Option<Value>)> = vec![
         ("GET", String::new(), None),
+        ("PATCH", String::new(), Some(json!({ "place_of_service": "02" }))),
         ("GET", "/automation".into(), None),
         ("PATCH", "/automation".into(), Some(json!({ "autopay": false }))),
         ("GET", "/services".into(), None),
@@ -543,5 +551,87 @@ async fn a_practice_token_sees_only_its_own_practice() {
     assert_eq!(bills.as_array().map(Vec::len), Some(1));
     assert_eq!(bills[0]["total"], 100);
     assert_eq!(server.ok("GET", &format!("{b}/automation"), &tb, None).await["automation"]["autopay"], true);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn practice_details_and_birth_dates_are_checked_on_create_and_change() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    let practice = json!({
+        "name": "Lakeside", "timezone": "America/New_York", "email": "billing@lakeside.example",
+        "provider": { "name": "Dana Reyes", "credentials": "LCSW", "npi": "1679576722" }, "place_of_service": "10",
+    });
+    let created = server.ok("POST", "/v1/practices", OPERATOR, Some(practice)).await;
+    assert_eq!(created["email"], "billing@lakeside.example");
+    assert_eq!(created["provider"], json!({ "name": "Dana Reyes", "credentials": "LCSW", "npi": "1679576722" }));
+    assert_eq!(created["place_of_service"], "10");
+    let pid = id(&created);
+    let base = format!("/v1/practices/{pid}");
+    let token = server.ok("POST", &format!("{base}/tokens"), OPERATOR, None).await["token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    let plain = server.ok("POST", "/v1/practices", OPERATOR, Some(json!({ "name": "Plain", "timezone": "UTC" }))).await;
+    assert_eq!((&plain["place_of_service"], &plain["email"]), (&json!("11"), &json!("")), "office, no sender");
+
+    // Every problem at once, each with what to do, and nothing written.
+    let bad = json!({
+        "name": "Bad", "timezone": "UTC", "email": "billing@", "place_of_service": "office",
+        "provider": { "npi": "123" },
+    });
+    let (status, value) = server.call("POST", "/v1/practices", Some(OPERATOR), Some(bad)).await;
+    assert_eq!(status, 422, "{value}");
+    let message = value["error"]["message"].as_str().unwrap_or_default();
+    for hint in
+        ["email `billing@` is not an email address", "place_of_service `office`", "11 (office)", "provider.npi `123`"]
+    {
+        assert!(message.contains(hint), "`{hint}` not in `{message}`");
+    }
+    assert_eq!(server.ok("GET", "/v1/practices", OPERATOR, None).await.as_array().map(Vec::len), Some(2));
+
+    // A change keeps what it leaves out; a bad change changes nothing, not even its good keys.
+    let changed = server
+        .ok("PATCH", &base, &token, Some(json!({ "place_of_service": "02", "provider": { "name": "Sam Lee" } })))
+        .await;
+    assert_eq!(changed["place_of_service"], "02");
+    assert_eq!(changed["provider"], json!({ "name": "Sam Lee", "credentials": "LCSW", "npi": "1679576722" }));
+    assert_eq!(changed["timezone"], "America/New_York");
+    let (status, value) =
+        server.call("PATCH", &base, Some(&token), Some(json!({ "name": "Renamed", "place_of_service": "2" }))).await;
+    assert_eq!(status, 422, "{value}");
+    assert!(value["error"]["message"].as_str().unwrap_or_default().contains("place_of_service `2`"), "{value}");
+    let (status, value) = server.call("PATCH", &base, Some(&token), Some(json!({ "timezone": "UTC" }))).await;
+    assert_eq!(status, 422, "the time zone stays as created: {value}");
+    let read = server.ok("GET", &base, &token, None).await;
+    assert_eq!((&read["name"], &read["place_of_service"]), (&json!("Lakeside"), &json!("02")));
+    let removed = server.ok("PATCH", &base, &token, Some(json!({ "email": "" }))).await;
+    assert_eq!(removed["email"], "", "an empty email goes back to the host's placeholder sender");
+
+    // A client's date of birth: ISO, not in the future (the practice's today is 2026-01-04).
+    let client = |birth: &str| json!({ "reference": format!("c{birth}"), "name": "Ana", "birth_date": birth });
+    let ana = server.ok("POST", &format!("{base}/clients"), &token, Some(client("1990-04-12"))).await;
+    assert_eq!(ana["birth_date"], "1990-04-12");
+    for (birth, hint) in [
+        ("12/04/1990", "not a date in the form YYYY-MM-DD"),
+        ("1990-02-30", "not a date in the form YYYY-MM-DD"),
+        ("2026-01-05", "in the future"),
+        ("1019-04-12", "check the year"),
+    ] {
+        let (status, value) = server.call("POST", &format!("{base}/clients"), Some(&token), Some(client(birth))).await;
+        assert_eq!(status, 422, "{birth}: {value}");
+        assert!(value["error"]["message"].as_str().unwrap_or_default().contains(hint), "{birth}: {value}");
+    }
+    let path = format!("{base}/clients/{}", id(&ana));
+    let (status, _) = server
+        .call("PATCH", &path, Some(&token), Some(json!({ "name": "Ana Alvarez", "birth_date": "2030-01-01" })))
+        .await;
+    assert_eq!(status, 422);
+    let kept = server.ok("GET", &path, &token, None).await;
+    assert_eq!((&kept["name"], &kept["birth_date"]), (&json!("Ana"), &json!("1990-04-12")), "nothing changed");
+    let today = server.ok("PATCH", &path, &token, Some(json!({ "birth_date": "2026-01-04" }))).await;
+    assert_eq!(today["birth_date"], "2026-01-04", "born today is not the future");
+    let removed = server.ok("PATCH", &path, &token, Some(json!({ "birth_date": "" }))).await;
+    assert_eq!(removed["birth_date"], Value::Null);
+    assert_eq!(server.ok("GET", &format!("{base}/clients"), &token, None).await.as_array().map(Vec::len), Some(1));
     server.stop().await;
 }

@@ -132,7 +132,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let upload_limit = config.plugins.max_component_bytes;
     let v1 = Router::new()
         .route("/practices", post(practices::create).get(practices::list))
-        .route("/practices/{practice}", get(practices::read))
+        .route("/practices/{practice}", get(practices::read).patch(practices::update))
         .route("/practices/{practice}/automation", get(practices::automation).patch(practices::update_automation))
         .route("/practices/{practice}/tokens", post(practices::create_token))
         .route("/practices/{practice}/services", post(records::create_service).get(records::services))
@@ -274,7 +274,7 @@ impl Modify for BearerAuth {
     components(schemas(ErrorBody)),
     paths(
         health, set_clock,
-        practices::create, practices::list, practices::read, practices::automation, practices::update_automation,
+        practices::create, practices::list, practices::read, practices::update, practices::automation, practices::update_automation,
         practices::create_token,
         records::create_service, records::services, records::create_client, records::clients, records::client,
         records::update_client, records::create_appointment, records::appointments, records::appointment,
