@@ -42,12 +42,21 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// The email sharing `document` with `client` at `to`, with its PDF attached.
-pub(super) fn compose(document: &Document, client: &Client, to: &str) -> Result<Message, MailError> {
+/// The email sharing `document` with `client` at `to`, with its PDF attached; from the practice's
+/// address, or `fallback` (the host's configured sender) when it has none.
+pub(super) fn compose(
+    document: &Document,
+    client: &Client,
+    to: &str,
+    fallback: Option<&str>,
+) -> Result<Message, MailError> {
     let practice = document.practice();
     let kind = document.kind().as_str();
     let number = document.id();
-    let sender = if practice.email.trim().is_empty() { PLACEHOLDER_SENDER } else { practice.email.trim() };
+    let sender = match practice.email.trim() {
+        "" => fallback.map(str::trim).unwrap_or(PLACEHOLDER_SENDER),
+        own => own,
+    };
     let address = sender.parse::<Address>().map_err(|error| MailError::Address {
         field: "sender",
         address: sender.to_string(),
