@@ -235,6 +235,61 @@ mod tests {
         assert_eq!(retry_delay(i64::MAX).num_minutes(), 360);
     }
 
+    fn bill(practice_email: &str) -> (Document, Client) {
+        let client = Client {
+            id: 7,
+            reference: "ana".into(),
+            name: "Ana Alvarez".into(),
+            email: Some("ana@example.com".into()),
+            email_enabled: true,
+            auto_superbills: false,
+            auto_share: true,
+            autopay: false,
+            card: None,
+            diagnosis: vec![],
+            birth_date: None,
+        };
+        let practice = crate::store::Practice {
+            id: 1,
+            name: "Lakeside Therapy".into(),
+            timezone: chrono_tz::UTC,
+            currency: "USD".into(),
+            npi: String::new(),
+            tax_id: String::new(),
+            address: String::new(),
+            phone: String::new(),
+            email: practice_email.into(),
+            provider: crate::store::Provider::default(),
+            place_of_service: "11".into(),
+            automation: crate::domain::AutomationSettings::default(),
+            scheduled_until: DateTime::UNIX_EPOCH,
+        };
+        let document = Document::Bill(crate::pdf::BillDocument {
+            id: 3,
+            practice,
+            client: client.clone(),
+            status: crate::domain::BillStatus::Open,
+            issued: chrono::NaiveDate::default(),
+            lines: vec![],
+            products: vec![],
+            payments: vec![],
+            total: 100,
+            paid: 0,
+        });
+        (document, client)
+    }
+
+    #[test]
+    fn emails_come_from_the_practice_else_the_configured_sender_else_the_placeholder() {
+        let (document, client) = bill("");
+        let from = |fallback| compose(&document, &client, "ana@example.com", fallback).map(|message| message.from);
+        assert_eq!(from(None).ok().as_deref(), Some("Lakeside Therapy <billing@autobill.invalid>"));
+        assert_eq!(from(Some("billing@host.example")).ok().as_deref(), Some("Lakeside Therapy <billing@host.example>"));
+        let (document, client) = bill("office@lakeside.example");
+        let message = compose(&document, &client, "ana@example.com", Some("billing@host.example")).map(|m| m.from);
+        assert_eq!(message.ok().as_deref(), Some("Lakeside Therapy <office@lakeside.example>"));
+    }
+
     #[test]
     fn html_is_escaped() {
         assert_eq!(escape("<b>Tom & \"Jerry\"</b>"), "&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;");
