@@ -1,9 +1,10 @@
 //! The `autobill` command: simulate scenarios, run the demo, manage the database, test plugins.
 
 use anyhow::{Context, bail};
+use autobill::config::SmtpSettings;
 use autobill::conformance::{self, report};
 use autobill::engine::{Engine, Event, EventKind};
-use autobill::mail::{FileOutbox, Mailer, SmtpConfig, SmtpMailer, SmtpSecurity};
+use autobill::mail::{FileOutbox, Mailer, SmtpSecurity};
 use autobill::payments::SandboxGateway;
 use autobill::plugin::{PluginLimits, PluginRuntime, Slot};
 use autobill::simulate::{self, SimulationOptions};
@@ -164,10 +165,15 @@ impl SmtpArgs {
     /// The SMTP mailer, when a server is configured.
     fn mailer(&self) -> anyhow::Result<Option<Arc<dyn Mailer>>> {
         let Some(host) = &self.smtp_host else { return Ok(None) };
-        let mut config = SmtpConfig::new(host.clone(), self.smtp_port, self.smtp_security);
-        config.username = self.smtp_username.clone();
-        config.password = std::env::var("AUTOBILL_SMTP_PASSWORD").ok().filter(|password| !password.is_empty());
-        Ok(Some(Arc::new(SmtpMailer::new(config)?)))
+        let settings = SmtpSettings {
+            host: host.clone(),
+            port: self.smtp_port,
+            security: self.smtp_security,
+            username: self.smtp_username.clone(),
+            password: std::env::var("AUTOBILL_SMTP_PASSWORD").ok().filter(|password| !password.is_empty()),
+            from: None,
+        };
+        Ok(Some(Arc::new(settings.mailer()?)))
     }
 }
 
@@ -240,12 +246,22 @@ async fn main() -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Check { config }) => {
             let env = |name: &str| std::env::var(name).ok();
             match autobill::config::Config::load(config.as_deref(), env, &Default::default()) {
-                Ok(config) => println!(
-                    "the configuration is good: listening on {}, database {}, ticking every {} s",
-                    config.server.listen,
-                    config.database_url.split('@').next_back().unwrap_or_default(),
-                    config.scheduler.tick_interval_seconds
-                ),
+                Ok(config) => {
+                    let payments = match &config.stripe {
+                        Some(stripe) => format!("Stripe ({})", stripe.api_base.as_deref().unwrap_or("api.stripe.com")),
+                        None => "the sandbox gateway".into(),
+                    };
+                    let emails = match &config.smtp {
+                        Some(smtp) => format!("SMTP {}:{}", smtp.host, smtp.port),
+                        None => format!("the outbox folder {}", config.outbox_dir.display()),
+                    };
+                    println!(
+                        "the configuration is good: listening on {}, database {}, ticking every {} s, payments to {payments}, emails to {emails}",
+                        config.server.listen,
+                        config.database_url.split('@').next_back().unwrap_or_default(),
+                        config.scheduler.tick_interval_seconds
+                    )
+                }
                 Err(error) => {
                     eprintln!("{error}");
                     std::process::exit(1);
@@ -375,6 +391,7 @@ async fn demo(out: &Path) -> anyhow::Result<()> {
         let (name, amount) = match &event.kind {
             EventKind::BillCreated { total, .. } => ("bills created", *total),
             EventKind::BillOpened { .. } => ("bills opened", 0),
+            EventKind::BillVoided { .. } => ("bills voided", 0),
             EventKind::ProductAdded { amount, .. } => ("products added", *amount),
             EventKind::SuperbillCreated { total, .. } => ("superbills created", *total),
             EventKind::DocumentShared { .. } => ("documents shared", 0),

@@ -446,6 +446,31 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces a practice's details: name, NPI, tax id, address, phone, sender email, rendering
+    /// provider and place of service. Its time zone, currency and automation settings stay.
+    pub async fn update_practice_details(&self, practice: &Practice) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE practices SET name = $1, npi = $2, tax_id = $3, address = $4, phone = $5, email = $6, provider_name = $7, provider_credentials = $8, provider_npi = $9, place_of_service = $10 WHERE id = $11",
+        )
+        .bind(&practice.name)
+        .bind(&practice.npi)
+        .bind(&practice.tax_id)
+        .bind(&practice.address)
+        .bind(&practice.phone)
+        .bind(&practice.email)
+        .bind(&practice.provider.name)
+        .bind(&practice.provider.credentials)
+        .bind(&practice.provider.npi)
+        .bind(&practice.place_of_service)
+        .bind(practice.id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "practice", id: practice.id.to_string() });
+        }
+        Ok(())
+    }
+
     /// Stores a plugin's bytes under its id (SHA-256 hex); storing the same bytes twice is a no-op.
     pub async fn save_plugin(&self, id: &str, name: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<(), StoreError> {
         sqlx::query(
