@@ -7,6 +7,7 @@ use autobill::mail::{FileOutbox, Mailer, SmtpConfig, SmtpMailer, SmtpSecurity};
 use autobill::payments::SandboxGateway;
 use autobill::plugin::registry::{self, RegistryError};
 use autobill::plugin::{PluginLimits, PluginRuntime, Slot};
+use autobill::progress::ProgressLine;
 use autobill::simulate::{self, SimulationOptions};
 use autobill::{domain::format_money, scenario, store::Store};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -265,10 +266,7 @@ async fn main() -> anyhow::Result<()> {
             let loaded = scenario::load(&scenario)?;
             let work = tempfile::tempdir().context("creating a temporary folder for the simulation")?;
             let options = SimulationOptions { from, until, database_url, plugins, work_dir: work.path().to_path_buf() };
-            let simulation = match smtp.mailer()? {
-                Some(mailer) => simulate::run_with_mailer(&loaded, &options, runtime()?, mailer).await?,
-                None => simulate::run(&loaded, &options, runtime()?).await?,
-            };
+            let simulation = simulate_with_progress(&loaded, &options, smtp.mailer()?).await?;
             print_events(&simulation.events, simulation.timezone, format)?;
         }
         Command::Demo { out } => demo(&out).await?,
@@ -492,6 +490,21 @@ async fn shutdown_signal() {
     }
 }
 
+/// Runs a simulation, with a line on stderr counting the simulated days when stderr is a terminal.
+async fn simulate_with_progress(
+    loaded: &scenario::LoadedScenario,
+    options: &SimulationOptions,
+    mailer: Option<Arc<dyn Mailer>>,
+) -> anyhow::Result<simulate::Simulation> {
+    let mut line = ProgressLine::stderr("simulated", "days");
+    let simulation = simulate::run_with_progress(loaded, options, runtime()?, mailer, &mut |progress| {
+        line.update(progress.days_done, progress.days)
+    })
+    .await;
+    line.finish();
+    Ok(simulation?)
+}
+
 fn runtime() -> anyhow::Result<Arc<PluginRuntime>> {
     Ok(Arc::new(PluginRuntime::new(PluginLimits::default())?))
 }
@@ -542,7 +555,7 @@ async fn demo(out: &Path) -> anyhow::Result<()> {
         loaded.scenario.practice.name, loaded.timezone
     );
     let started = std::time::Instant::now();
-    let simulation = simulate::run(&loaded, &options, runtime()?).await?;
+    let simulation = simulate_with_progress(&loaded, &options, None).await?;
     let currency = &loaded.scenario.practice.currency;
 
     let mut counts: BTreeMap<&str, (usize, i64)> = BTreeMap::new();
