@@ -24,7 +24,7 @@
 //! memory_bytes = 67108864          # memory per plugin call
 //!
 //! [testing]
-//! simulated_clock = false          # tests only: POST /v1/test/clock sets the time
+//! simulated_clock = false          # tests only: time stands still from the start until POST /v1/test/clock moves it
 //! ```
 //!
 //! New sections (SMTP, Stripe) are added as new fields of [`Config`] and new arms in

@@ -291,7 +291,13 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(config.server.listen)
                 .await
                 .with_context(|| format!("listening on {}", config.server.listen))?;
-            autobill::serve::run(listener, config, Arc::new(autobill::serve::SystemClock), shutdown_signal()).await?;
+            // The test clock stands at the start time until POST /v1/test/clock moves it on.
+            let clock: Arc<dyn autobill::serve::Clock> = if config.testing.simulated_clock {
+                Arc::new(autobill::serve::SimulatedClock::new(Utc::now()))
+            } else {
+                Arc::new(autobill::serve::SystemClock)
+            };
+            autobill::serve::run(listener, config, clock, shutdown_signal()).await?;
         }
         Command::Config(ConfigCommand::Check { config }) => {
             let env = |name: &str| std::env::var(name).ok();
