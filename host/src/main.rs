@@ -9,7 +9,8 @@ use autobill::plugin::registry::{self, RegistryError};
 use autobill::plugin::{PluginLimits, PluginRuntime, Slot};
 use autobill::progress::ProgressLine;
 use autobill::simulate::{self, SimulationOptions};
-use autobill::{domain::format_money, scenario, store::Store};
+use autobill::store::{Store, StoreError};
+use autobill::{domain::format_money, scenario};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
@@ -440,6 +441,9 @@ async fn plugin_assign(practice: i64, slot: Slot, id: &str, config: &str, databa
         }
         Err(error @ RegistryError::UnknownPlugin(_)) => {
             bail!("{error}; `autobill plugin list` shows the stored plugins, `autobill plugin add FILE.wasm` adds one")
+        }
+        Err(error @ RegistryError::Store(StoreError::NotFound { what: "practice", .. })) => {
+            bail!("{error}; practices are created through the API (POST /v1/practices), which answers their ids")
         }
         Err(error @ RegistryError::WrongSlot { .. }) => {
             bail!("{error}; assign it to a slot it fills, or choose a plugin for {slot}")

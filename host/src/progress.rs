@@ -35,7 +35,7 @@ impl<W: Write> ProgressLine<W> {
             return;
         }
         self.shown = Some(done);
-        let percent = if total == 0 { 100 } else { done.min(total) * 100 / total };
+        let percent = (done.min(total) * 100).checked_div(total).unwrap_or(100);
         let text = format!("{} {done}/{total} {} ({percent}%)", self.label, self.unit);
         let padding = self.width.saturating_sub(text.chars().count());
         self.width = text.chars().count();

@@ -255,6 +255,10 @@ fn assigning_to_a_slot_the_plugin_does_not_fill_or_with_a_refused_config_changes
     let (status, _, stderr) = assign("share_filter", "0123abcd", "");
     assert_eq!(status, 1);
     assert!(stderr.contains("plugin 0123abcd is not stored") && stderr.contains("autobill plugin list"), "{stderr}");
+    let (status, _, stderr) =
+        db.autobill(&["plugin", "assign", "--practice", "999", "--slot", "share_filter", "--plugin", &share_id]);
+    assert_eq!(status, 1);
+    assert!(stderr.contains("practice 999 does not exist") && stderr.contains("POST /v1/practices"), "{stderr}");
     let (status, _, stderr) = assign("sharing", &share_id, "");
     assert_eq!(status, 2, "clap refuses an unknown slot");
     assert!(stderr.contains("bill_cadence, superbill_inclusion or share_filter"), "{stderr}");
