@@ -36,7 +36,7 @@
 //! from = "billing@example.com"     # AUTOBILL_SMTP_FROM: sender of practices without their own
 //!
 //! [testing]
-//! simulated_clock = false          # tests only: POST /v1/test/clock sets the time
+//! simulated_clock = false          # tests only: time stands still from the start until POST /v1/test/clock moves it
 //! ```
 //!
 //! Unknown sections and keys are reported, so a typo never goes unnoticed. Secrets (the operator

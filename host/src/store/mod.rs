@@ -345,15 +345,15 @@ impl Store {
 
     /// Applies every migration not yet applied; safe to run from several hosts at once.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        // PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent one (both may
+        // pass the check, and one then fails on the catalog), so it runs under the lock too.
+        let mut tx = self.begin_migration().await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         for (name, sql) in migrations::MIGRATIONS {
-            let mut tx = self.begin().await?;
-            if self.dialect == Dialect::Postgres {
-                // Serialises concurrent migrators; released at commit.
-                sqlx::query("SELECT pg_advisory_xact_lock(7262011)").execute(&mut *tx).await?;
-            }
+            let mut tx = self.begin_migration().await?;
             let applied = sqlx::query("SELECT name FROM schema_migrations WHERE name = $1")
                 .bind(*name)
                 .fetch_optional(&mut *tx)
@@ -378,6 +378,16 @@ impl Store {
             tx.commit().await?;
         }
         Ok(())
+    }
+
+    /// Starts a migration's transaction; on PostgreSQL it first waits for any other migrator,
+    /// holding a lock released at commit.
+    async fn begin_migration(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        let mut tx = self.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7262011)").execute(&mut *tx).await?;
+        }
+        Ok(tx)
     }
 
     /// Creates a practice whose runs start at `now`.
