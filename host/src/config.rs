@@ -23,13 +23,28 @@
 //! fuel = 2000000000                # instructions per plugin call
 //! memory_bytes = 67108864          # memory per plugin call
 //!
+//! [stripe]                         # optional: without it, the sandbox gateway takes payments
+//! secret_key = "sk_live_…"         # AUTOBILL_STRIPE_SECRET_KEY
+//! api_base = "http://127.0.0.1:8420" # AUTOBILL_STRIPE_API_BASE: a local Stripe double; default Stripe
+//!
+//! [smtp]                           # optional: without it, emails go to the outbox folder
+//! host = "smtp.example.com"        # AUTOBILL_SMTP_HOST
+//! port = 587                       # AUTOBILL_SMTP_PORT
+//! security = "starttls"            # AUTOBILL_SMTP_SECURITY: starttls, or plain for this machine only
+//! username = "billing"             # AUTOBILL_SMTP_USERNAME
+//! password = "…"                   # AUTOBILL_SMTP_PASSWORD
+//! from = "billing@example.com"     # AUTOBILL_SMTP_FROM: sender of practices without their own
+//!
 //! [testing]
-//! simulated_clock = false          # tests only: POST /v1/test/clock sets the time
+//! simulated_clock = false          # tests only: time stands still from the start until POST /v1/test/clock moves it
 //! ```
 //!
-//! New sections (SMTP, Stripe) are added as new fields of [`Config`] and new arms in
-//! [`Config::from_table`]; unknown sections and keys are reported, so a typo never goes unnoticed.
+//! Unknown sections and keys are reported, so a typo never goes unnoticed. Secrets (the operator
+//! token, the Stripe key, the SMTP password) never appear in messages or `Debug` output.
 
+use crate::mail::{MailError, SmtpConfig, SmtpMailer, SmtpSecurity};
+use crate::payments::stripe::{SecretKey, StripeConfig, StripeConfigError, StripeGateway};
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -51,12 +66,75 @@ pub struct Config {
     pub outbox_dir: PathBuf,
     /// Limits on policy plugins.
     pub plugins: PluginConfig,
+    /// Stripe, when payments go to a real account; `None` for the sandbox gateway.
+    pub stripe: Option<StripeSettings>,
+    /// An SMTP server, when emails are sent; `None` for the file outbox.
+    pub smtp: Option<SmtpSettings>,
     /// Test-only switches, all off by default.
     pub testing: TestingConfig,
 }
 
-/// The HTTP side.
+/// The `[stripe]` section. Its `Debug` hides the key.
 #[derive(Clone, Debug, PartialEq)]
+pub struct StripeSettings {
+    /// The account's secret (or restricted) key.
+    pub secret_key: SecretKey,
+    /// Another API base URL, e.g. a local Stripe double; `None` is Stripe itself.
+    pub api_base: Option<String>,
+}
+
+impl StripeSettings {
+    /// The Stripe gateway these settings describe.
+    pub fn gateway(&self) -> Result<StripeGateway, StripeConfigError> {
+        let mut config = StripeConfig::new(self.secret_key.clone());
+        config.api_base = self.api_base.clone();
+        StripeGateway::new(config)
+    }
+}
+
+/// The `[smtp]` section (also what `tick` and `simulate` build from their `--smtp-*` flags).
+/// Its `Debug` hides the password.
+#[derive(Clone, PartialEq)]
+pub struct SmtpSettings {
+    /// The server's host name or address.
+    pub host: String,
+    /// Its port (default 587).
+    pub port: u16,
+    /// How the connection is protected (default STARTTLS).
+    pub security: SmtpSecurity,
+    /// The user to authenticate as, if the server wants credentials.
+    pub username: Option<String>,
+    /// That user's password.
+    pub password: Option<String>,
+    /// The sender address of emails of practices that have no address of their own.
+    pub from: Option<String>,
+}
+
+impl SmtpSettings {
+    /// The SMTP mailer these settings describe; checks them without connecting.
+    pub fn mailer(&self) -> Result<SmtpMailer, MailError> {
+        let mut config = SmtpConfig::new(self.host.clone(), self.port, self.security);
+        config.username = self.username.clone();
+        config.password = self.password.clone();
+        SmtpMailer::new(config)
+    }
+}
+
+impl fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+/// The HTTP side. Its `Debug` hides the operator token.
+#[derive(Clone, PartialEq)]
 pub struct ServerConfig {
     /// The address to listen on.
     pub listen: SocketAddr,
@@ -64,6 +142,16 @@ pub struct ServerConfig {
     pub operator_token: String,
     /// The largest JSON request body accepted, in bytes.
     pub max_body_bytes: usize,
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("operator_token", &"<hidden>")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
 }
 
 /// The scheduler loop.
@@ -112,6 +200,8 @@ const KNOWN: &[(&str, &[&str])] = &[
     ("scheduler", &["tick_interval_seconds", "host_id"]),
     ("outbox", &["dir"]),
     ("plugins", &["max_component_bytes", "fuel", "memory_bytes"]),
+    ("stripe", &["secret_key", "api_base"]),
+    ("smtp", &["host", "port", "security", "username", "password", "from"]),
     ("testing", &["simulated_clock"]),
 ];
 
@@ -124,6 +214,14 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
     ("AUTOBILL_TICK_INTERVAL_SECONDS", "scheduler", "tick_interval_seconds"),
     ("AUTOBILL_HOST_ID", "scheduler", "host_id"),
     ("AUTOBILL_OUTBOX_DIR", "outbox", "dir"),
+    ("AUTOBILL_STRIPE_SECRET_KEY", "stripe", "secret_key"),
+    ("AUTOBILL_STRIPE_API_BASE", "stripe", "api_base"),
+    ("AUTOBILL_SMTP_HOST", "smtp", "host"),
+    ("AUTOBILL_SMTP_PORT", "smtp", "port"),
+    ("AUTOBILL_SMTP_SECURITY", "smtp", "security"),
+    ("AUTOBILL_SMTP_USERNAME", "smtp", "username"),
+    ("AUTOBILL_SMTP_PASSWORD", "smtp", "password"),
+    ("AUTOBILL_SMTP_FROM", "smtp", "from"),
 ];
 
 impl Config {
@@ -214,6 +312,8 @@ impl Config {
         let max_component_bytes = reader.positive("plugins", "max_component_bytes", defaults.component_bytes as u64);
         let fuel = reader.positive("plugins", "fuel", defaults.fuel);
         let memory_bytes = reader.positive("plugins", "memory_bytes", defaults.memory_bytes as u64);
+        let stripe = reader.stripe();
+        let smtp = reader.smtp();
         let simulated_clock = reader.flag("testing", "simulated_clock");
         let problems = reader.problems;
         match listen {
@@ -227,6 +327,8 @@ impl Config {
                     fuel,
                     memory_bytes: to_usize(memory_bytes),
                 },
+                stripe,
+                smtp,
                 testing: TestingConfig { simulated_clock },
             }),
             _ => Err(ConfigError(problems)),
@@ -250,7 +352,7 @@ fn to_usize(value: u64) -> usize {
 
 /// An environment value as TOML: numbers for numeric keys, so their checks apply.
 fn env_value(key: &str, value: String) -> toml::Value {
-    let numeric = ["max_body_bytes", "tick_interval_seconds"];
+    let numeric = ["max_body_bytes", "tick_interval_seconds", "port"];
     match value.trim().parse::<i64>() {
         Ok(number) if numeric.contains(&key) => toml::Value::Integer(number),
         _ => toml::Value::String(value),
@@ -294,6 +396,83 @@ impl Reader<'_> {
                 default
             }
         }
+    }
+
+    /// The `[stripe]` section, if there is one; a section without a key is a problem.
+    fn stripe(&mut self) -> Option<StripeSettings> {
+        self.table.get("stripe")?;
+        let key = self.string("stripe", "secret_key").map(|key| key.trim().to_string()).unwrap_or_default();
+        let api_base =
+            self.string("stripe", "api_base").map(|url| url.trim().to_string()).filter(|url| !url.is_empty());
+        let before = self.problems.len();
+        if key.is_empty() {
+            self.problems.push(
+                "stripe.secret_key is missing; set the account's secret key (sk_…) in the file or AUTOBILL_STRIPE_SECRET_KEY, or remove [stripe] to use the sandbox gateway"
+                    .into(),
+            );
+        } else if !(key.starts_with("sk_") || key.starts_with("rk_")) {
+            self.problems.push(
+                "stripe.secret_key is not a Stripe secret key; it starts with sk_ (or rk_ for a restricted key), never pk_"
+                    .into(),
+            );
+        }
+        if let Some(url) = &api_base
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            self.problems.push(format!(
+                "stripe.api_base `{url}` is not an http(s) URL, e.g. http://127.0.0.1:8420 for a local Stripe double"
+            ));
+        }
+        let settings = StripeSettings { secret_key: SecretKey::new(key), api_base };
+        if self.problems.len() == before
+            && let Err(error) = settings.gateway()
+        {
+            self.problems.push(format!("[stripe]: {error}"));
+        }
+        Some(settings)
+    }
+
+    /// The `[smtp]` section, if there is one; a section without a host is a problem.
+    fn smtp(&mut self) -> Option<SmtpSettings> {
+        self.table.get("smtp")?;
+        let host = self.string("smtp", "host").map(|host| host.trim().to_string()).unwrap_or_default();
+        let before = self.problems.len();
+        if host.is_empty() {
+            self.problems.push(
+                "smtp.host is missing; set the SMTP server's host (AUTOBILL_SMTP_HOST), or remove [smtp] to write emails to the outbox folder"
+                    .into(),
+            );
+        }
+        let port = match self.value("smtp", "port") {
+            None => 587,
+            Some(toml::Value::Integer(port)) if (1..=65535).contains(port) => u16::try_from(*port).unwrap_or(587),
+            Some(other) => {
+                self.problems.push(format!("smtp.port must be a port from 1 to 65535 (usually 587), not `{other}`"));
+                587
+            }
+        };
+        let security = self.string("smtp", "security").unwrap_or_else(|| "starttls".into());
+        let security = security.parse::<SmtpSecurity>().unwrap_or_else(|problem| {
+            self.problems.push(format!("smtp.security: {problem}"));
+            SmtpSecurity::StartTls
+        });
+        let username = self.string("smtp", "username").filter(|user| !user.is_empty());
+        let password = self.string("smtp", "password").filter(|password| !password.is_empty());
+        let from = self.string("smtp", "from").map(|from| from.trim().to_string()).filter(|from| !from.is_empty());
+        if let Some(from) = &from
+            && from.parse::<lettre::Address>().is_err()
+        {
+            self.problems.push(format!(
+                "smtp.from `{from}` is not an email address; use an address such as billing@example.com (emails show the practice's name with it)"
+            ));
+        }
+        let settings = SmtpSettings { host, port, security, username, password, from };
+        if self.problems.len() == before
+            && let Err(error) = settings.mailer()
+        {
+            self.problems.push(format!("[smtp]: {error}"));
+        }
+        Some(settings)
     }
 
     fn flag(&mut self, section: &str, key: &str) -> bool {
@@ -355,5 +534,88 @@ mod tests {
         assert_eq!(config.server.listen.port(), 9);
         assert_eq!(config.scheduler.tick_interval_seconds, 5);
         assert!(!config.testing.simulated_clock, "the simulated clock is off by default");
+    }
+
+    const GOOD: &str =
+        "[server]\noperator_token = \"0123456789abcdef0123456789abcdef\"\n[database]\nurl = \"sqlite://a.db\"\n";
+
+    #[test]
+    fn stripe_and_smtp_are_optional_and_read_from_the_file() {
+        let config = parse(GOOD).expect("a good configuration");
+        assert_eq!((config.stripe, config.smtp), (None, None), "sandbox gateway and file outbox by default");
+        let config = parse(&format!(
+            "{GOOD}[stripe]\nsecret_key = \"sk_test_abc\"\napi_base = \"http://127.0.0.1:8420\"\n\
+             [smtp]\nhost = \"smtp.example.com\"\nusername = \"billing\"\npassword = \"hunter2-secret\"\nfrom = \"billing@example.com\"\n"
+        ))
+        .expect("a good configuration");
+        let stripe = config.stripe.clone().expect("Stripe");
+        assert_eq!(stripe.api_base.as_deref(), Some("http://127.0.0.1:8420"));
+        let smtp = config.smtp.clone().expect("SMTP");
+        assert_eq!((smtp.port, smtp.security), (587, SmtpSecurity::StartTls), "STARTTLS on 587 by default");
+        assert_eq!(smtp.from.as_deref(), Some("billing@example.com"));
+        let shown = format!("{config:?}");
+        for secret in ["sk_test_abc", "hunter2-secret", "0123456789abcdef"] {
+            assert!(!shown.contains(secret), "a secret in the Debug output: {shown}");
+        }
+    }
+
+    #[test]
+    fn stripe_and_smtp_come_from_the_environment_too() {
+        let env = |name: &str| match name {
+            "AUTOBILL_OPERATOR_TOKEN" => Some("x".repeat(32)),
+            "AUTOBILL_DATABASE_URL" => Some("sqlite://env.db".into()),
+            "AUTOBILL_STRIPE_SECRET_KEY" => Some("rk_live_restricted".into()),
+            "AUTOBILL_SMTP_HOST" => Some("127.0.0.1".into()),
+            "AUTOBILL_SMTP_PORT" => Some("2525".into()),
+            "AUTOBILL_SMTP_SECURITY" => Some("plain".into()),
+            "AUTOBILL_SMTP_USERNAME" => Some("local".into()),
+            "AUTOBILL_SMTP_PASSWORD" => Some("pw".into()),
+            _ => None,
+        };
+        let config = Config::load(None, env, &Overrides::default()).expect("a good configuration");
+        assert_eq!(config.stripe.map(|stripe| stripe.secret_key), Some(SecretKey::new("rk_live_restricted")));
+        let smtp = config.smtp.expect("SMTP");
+        assert_eq!((smtp.host.as_str(), smtp.port, smtp.security), ("127.0.0.1", 2525, SmtpSecurity::Plain));
+        assert_eq!((smtp.username.as_deref(), smtp.password.as_deref()), (Some("local"), Some("pw")));
+    }
+
+    #[test]
+    fn every_stripe_and_smtp_problem_is_reported_with_the_others_and_no_secret() {
+        let error = parse(
+            "[server]\noperator_token = \"short\"\n[database]\nurl = \"sqlite://a.db\"\n\
+             [stripe]\nsecret_key = \"pk_live_publishable\"\napi_base = \"localhost:8420\"\napi_key = \"x\"\n\
+             [smtp]\nport = 70000\nsecurity = \"ssl\"\nfrom = \"billing\"\npassword = \"hunter2-secret\"\n",
+        )
+        .expect_err("a broken configuration");
+        let text = error.to_string();
+        for expected in [
+            "operator_token is 5 characters",
+            "unknown key stripe.api_key",
+            "stripe.secret_key is not a Stripe secret key; it starts with sk_",
+            "stripe.api_base `localhost:8420` is not an http(s) URL",
+            "smtp.host is missing",
+            "smtp.port must be a port from 1 to 65535",
+            "unknown SMTP security `ssl`: use starttls or plain",
+            "smtp.from `billing` is not an email address",
+        ] {
+            assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+        }
+        assert_eq!(error.0.len(), 8, "{text}");
+        assert!(!text.contains("pk_live_publishable") && !text.contains("hunter2-secret"), "{text}");
+    }
+
+    #[test]
+    fn smtp_settings_that_cannot_work_are_reported_before_serving() {
+        let error = parse(&format!(
+            "{GOOD}[smtp]\nhost = \"smtp.example.com\"\nsecurity = \"plain\"\nusername = \"u\"\npassword = \"hunter2-secret\"\n[stripe]\n"
+        ))
+        .expect_err("credentials in clear across the network, and Stripe without a key");
+        let text = error.to_string();
+        assert!(text.contains("credentials would cross the network unencrypted"), "{text}");
+        assert!(text.contains("stripe.secret_key is missing"), "{text}");
+        assert!(!text.contains("hunter2-secret"), "{text}");
+        let error = parse(&format!("{GOOD}[smtp]\nhost = \"smtp.example.com\"\nusername = \"u\"\n"))
+            .expect_err("a user without a password");
+        assert!(error.to_string().contains("username was given without a password"), "{error}");
     }
 }

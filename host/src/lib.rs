@@ -15,6 +15,7 @@
 //! - [`pdf`]: bills and superbills as PDF documents, attached to the emails that share them.
 //! - [`scenario`] and [`simulate`]: the engine on a simulated clock over a scenario file.
 //! - [`conformance`]: the plugin conformance kit behind `autobill plugin test`.
+//! - [`progress`]: the progress line long runs draw on a terminal.
 //! - [`serve`], [`api`] and [`config`]: `autobill serve`, the scheduler and the HTTP API.
 #![forbid(unsafe_code)]
 
@@ -27,6 +28,7 @@ pub mod mail;
 pub mod payments;
 pub mod pdf;
 pub mod plugin;
+pub mod progress;
 pub mod scenario;
 pub mod schedule;
 pub mod serve;

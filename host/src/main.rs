@@ -1,13 +1,17 @@
 //! The `autobill` command: simulate scenarios, run the demo, manage the database, test plugins.
 
 use anyhow::{Context, bail};
+use autobill::config::SmtpSettings;
 use autobill::conformance::{self, report};
 use autobill::engine::{Engine, Event, EventKind};
-use autobill::mail::{FileOutbox, Mailer, SmtpConfig, SmtpMailer, SmtpSecurity};
+use autobill::mail::{FileOutbox, Mailer, SmtpSecurity};
 use autobill::payments::SandboxGateway;
+use autobill::plugin::registry::{self, RegistryError};
 use autobill::plugin::{PluginLimits, PluginRuntime, Slot};
+use autobill::progress::ProgressLine;
 use autobill::simulate::{self, SimulationOptions};
-use autobill::{domain::format_money, scenario, store::Store};
+use autobill::store::{Store, StoreError};
+use autobill::{domain::format_money, scenario};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
@@ -112,6 +116,63 @@ enum PluginCommand {
     /// behaviour cases. Exit status 0 only if every check passed (1: a check failed; 2: the kit
     /// could not run, e.g. a malformed case folder).
     Test(TestArgs),
+    /// Check a plugin component and store it in the database, ready to assign. It must be a
+    /// WebAssembly component built for a contract version this host serves, within the size
+    /// limit. Prints its id (the SHA-256 of its bytes) and the slots it fills. Adding the same
+    /// file again changes nothing.
+    Add {
+        /// The plugin component (.wasm), e.g. built with `cargo build --release --target wasm32-wasip2`.
+        file: PathBuf,
+        /// A name for people (default: the file name without `.wasm`).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// List the stored plugins: id, name, contract version, slots and size.
+    List {
+        /// table: aligned columns for people; json: an array of objects for scripts.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Use a stored plugin for one of a practice's policy slots, with its configuration. The
+    /// plugin must fill the slot and accept the configuration (its own check-config); nothing
+    /// changes otherwise.
+    Assign {
+        /// The practice's id.
+        #[arg(long)]
+        practice: i64,
+        /// bill_cadence, superbill_inclusion or share_filter.
+        #[arg(long)]
+        slot: Slot,
+        /// The plugin's id, as `autobill plugin add` or `autobill plugin list` print it.
+        #[arg(long = "plugin", value_name = "ID")]
+        plugin: String,
+        /// A file holding the configuration the plugin reads (default: empty, its defaults).
+        #[arg(long, value_name = "FILE", conflicts_with = "config_json")]
+        config: Option<PathBuf>,
+        /// The configuration as text, e.g. '{"weekday": "friday"}'.
+        #[arg(long, value_name = "TEXT")]
+        config_json: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+/// The database the plugin commands work on; pending migrations are applied first.
+#[derive(Args)]
+struct DatabaseArg {
+    /// sqlite://PATH or postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "AUTOBILL_DATABASE_URL", default_value = "sqlite://autobill.db")]
+    database_url: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Table,
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -164,10 +225,15 @@ impl SmtpArgs {
     /// The SMTP mailer, when a server is configured.
     fn mailer(&self) -> anyhow::Result<Option<Arc<dyn Mailer>>> {
         let Some(host) = &self.smtp_host else { return Ok(None) };
-        let mut config = SmtpConfig::new(host.clone(), self.smtp_port, self.smtp_security);
-        config.username = self.smtp_username.clone();
-        config.password = std::env::var("AUTOBILL_SMTP_PASSWORD").ok().filter(|password| !password.is_empty());
-        Ok(Some(Arc::new(SmtpMailer::new(config)?)))
+        let settings = SmtpSettings {
+            host: host.clone(),
+            port: self.smtp_port,
+            security: self.smtp_security,
+            username: self.smtp_username.clone(),
+            password: std::env::var("AUTOBILL_SMTP_PASSWORD").ok().filter(|password| !password.is_empty()),
+            from: None,
+        };
+        Ok(Some(Arc::new(settings.mailer()?)))
     }
 }
 
@@ -207,10 +273,7 @@ async fn main() -> anyhow::Result<()> {
             let loaded = scenario::load(&scenario)?;
             let work = tempfile::tempdir().context("creating a temporary folder for the simulation")?;
             let options = SimulationOptions { from, until, database_url, plugins, work_dir: work.path().to_path_buf() };
-            let simulation = match smtp.mailer()? {
-                Some(mailer) => simulate::run_with_mailer(&loaded, &options, runtime()?, mailer).await?,
-                None => simulate::run(&loaded, &options, runtime()?).await?,
-            };
+            let simulation = simulate_with_progress(&loaded, &options, smtp.mailer()?).await?;
             print_events(&simulation.events, simulation.timezone, format)?;
         }
         Command::Demo { out } => demo(&out).await?,
@@ -235,17 +298,33 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(config.server.listen)
                 .await
                 .with_context(|| format!("listening on {}", config.server.listen))?;
-            autobill::serve::run(listener, config, Arc::new(autobill::serve::SystemClock), shutdown_signal()).await?;
+            // The test clock stands at the start time until POST /v1/test/clock moves it on.
+            let clock: Arc<dyn autobill::serve::Clock> = if config.testing.simulated_clock {
+                Arc::new(autobill::serve::SimulatedClock::new(Utc::now()))
+            } else {
+                Arc::new(autobill::serve::SystemClock)
+            };
+            autobill::serve::run(listener, config, clock, shutdown_signal()).await?;
         }
         Command::Config(ConfigCommand::Check { config }) => {
             let env = |name: &str| std::env::var(name).ok();
             match autobill::config::Config::load(config.as_deref(), env, &Default::default()) {
-                Ok(config) => println!(
-                    "the configuration is good: listening on {}, database {}, ticking every {} s",
-                    config.server.listen,
-                    config.database_url.split('@').next_back().unwrap_or_default(),
-                    config.scheduler.tick_interval_seconds
-                ),
+                Ok(config) => {
+                    let payments = match &config.stripe {
+                        Some(stripe) => format!("Stripe ({})", stripe.api_base.as_deref().unwrap_or("api.stripe.com")),
+                        None => "the sandbox gateway".into(),
+                    };
+                    let emails = match &config.smtp {
+                        Some(smtp) => format!("SMTP {}:{}", smtp.host, smtp.port),
+                        None => format!("the outbox folder {}", config.outbox_dir.display()),
+                    };
+                    println!(
+                        "the configuration is good: listening on {}, database {}, ticking every {} s, payments to {payments}, emails to {emails}",
+                        config.server.listen,
+                        config.database_url.split('@').next_back().unwrap_or_default(),
+                        config.scheduler.tick_interval_seconds
+                    )
+                }
                 Err(error) => {
                     eprintln!("{error}");
                     std::process::exit(1);
@@ -255,6 +334,25 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate { database_url } => {
             Store::connect(&database_url).await?;
             println!("the database is up to date");
+        }
+        Command::Plugin { command: PluginCommand::Add { file, name, database } } => {
+            fail_on_error(plugin_add(&file, name, &database.database_url).await)
+        }
+        Command::Plugin { command: PluginCommand::List { format, database } } => {
+            fail_on_error(plugin_list(format, &database.database_url).await)
+        }
+        Command::Plugin {
+            command: PluginCommand::Assign { practice, slot, plugin, config, config_json, database },
+        } => {
+            let assigned = async {
+                let config = match (config, config_json) {
+                    (Some(path), _) => std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading the configuration file {}", path.display()))?,
+                    (None, text) => text.unwrap_or_default(),
+                };
+                plugin_assign(practice, slot, &plugin, &config, &database.database_url).await
+            };
+            fail_on_error(assigned.await)
         }
         Command::Plugin { command: PluginCommand::Test(args) } => {
             // Off the async worker: a guest writing to stderr (a panic message) makes WASI block on
@@ -272,6 +370,109 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Prints a failed command's error and exits with status 1.
+fn fail_on_error(result: anyhow::Result<()>) {
+    if let Err(error) = result {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+/// Checks and stores a plugin, then prints what it is.
+async fn plugin_add(file: &Path, name: Option<String>, database_url: &str) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = name.unwrap_or_else(|| {
+        file.file_stem().map_or_else(|| "plugin".to_string(), |stem| stem.to_string_lossy().into_owned())
+    });
+    let store = Store::connect(database_url).await?;
+    let summary = registry::add(&store, &*runtime()?, &name, &bytes, Utc::now())
+        .await
+        .with_context(|| format!("{} was not added", file.display()))?;
+    println!("added plugin `{}`", summary.name);
+    println!("id        {}", summary.id);
+    println!("slots     {}", slot_names(&summary.slots));
+    println!("contract  {}", summary.contract_version.as_deref().unwrap_or("-"));
+    println!("size      {} bytes", summary.size);
+    println!("Assign it with `autobill plugin assign --practice ID --slot SLOT --plugin {}`.", summary.id);
+    Ok(())
+}
+
+/// Prints the stored plugins as a table or JSON.
+async fn plugin_list(format: ListFormat, database_url: &str) -> anyhow::Result<()> {
+    let store = Store::connect(database_url).await?;
+    let plugins = registry::list(&store, &*runtime()?).await?;
+    match format {
+        ListFormat::Json => {
+            let rows: Vec<serde_json::Value> = plugins
+                .iter()
+                .map(|stored| {
+                    serde_json::json!({
+                        "id": stored.summary.id,
+                        "name": stored.summary.name,
+                        "contract_version": stored.summary.contract_version,
+                        "slots": stored.summary.slots.iter().map(|slot| slot.as_str()).collect::<Vec<_>>(),
+                        "size": stored.summary.size,
+                        "created_at": stored.created_at.to_rfc3339(),
+                        "problem": stored.problem,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        }
+        ListFormat::Table if plugins.is_empty() => {
+            println!("No plugins are stored; add one with `autobill plugin add FILE.wasm`.");
+        }
+        ListFormat::Table => {
+            let width = plugins.iter().map(|stored| stored.summary.name.chars().count()).max().unwrap_or(0).max(4);
+            println!("{:<64}  {:<width$}  {:<8}  {:<40}  {:>10}", "ID", "NAME", "CONTRACT", "SLOTS", "SIZE");
+            for stored in &plugins {
+                let summary = &stored.summary;
+                let slots = match &stored.problem {
+                    Some(problem) => format!("(does not load: {problem})"),
+                    None => slot_names(&summary.slots),
+                };
+                println!(
+                    "{:<64}  {:<width$}  {:<8}  {:<40}  {:>10}",
+                    summary.id,
+                    summary.name,
+                    summary.contract_version.as_deref().unwrap_or("-"),
+                    slots,
+                    summary.size
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Assigns a stored plugin to a practice's slot, after the checks the API makes.
+async fn plugin_assign(practice: i64, slot: Slot, id: &str, config: &str, database_url: &str) -> anyhow::Result<()> {
+    let store = Store::connect(database_url).await?;
+    match registry::assign(&store, &*runtime()?, practice, slot, id, config).await {
+        Ok(()) => {
+            println!("practice {practice} now uses plugin {id} for {slot}");
+            Ok(())
+        }
+        Err(error @ RegistryError::UnknownPlugin(_)) => {
+            bail!("{error}; `autobill plugin list` shows the stored plugins, `autobill plugin add FILE.wasm` adds one")
+        }
+        Err(error @ RegistryError::Store(StoreError::NotFound { what: "practice", .. })) => {
+            bail!("{error}; practices are created through the API (POST /v1/practices), which answers their ids")
+        }
+        Err(error @ RegistryError::WrongSlot { .. }) => {
+            bail!("{error}; assign it to a slot it fills, or choose a plugin for {slot}")
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn slot_names(slots: &[Slot]) -> String {
+    if slots.is_empty() {
+        return "-".to_string();
+    }
+    slots.iter().map(|slot| slot.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 /// Runs the conformance kit and prints its report; `Ok(false)` when a check failed.
@@ -313,6 +514,21 @@ async fn shutdown_signal() {
         _ = interrupt => {},
         _ = terminate => {},
     }
+}
+
+/// Runs a simulation, with a line on stderr counting the simulated days when stderr is a terminal.
+async fn simulate_with_progress(
+    loaded: &scenario::LoadedScenario,
+    options: &SimulationOptions,
+    mailer: Option<Arc<dyn Mailer>>,
+) -> anyhow::Result<simulate::Simulation> {
+    let mut line = ProgressLine::stderr("simulated", "days");
+    let simulation = simulate::run_with_progress(loaded, options, runtime()?, mailer, &mut |progress| {
+        line.update(progress.days_done, progress.days)
+    })
+    .await;
+    line.finish();
+    Ok(simulation?)
 }
 
 fn runtime() -> anyhow::Result<Arc<PluginRuntime>> {
@@ -365,7 +581,7 @@ async fn demo(out: &Path) -> anyhow::Result<()> {
         loaded.scenario.practice.name, loaded.timezone
     );
     let started = std::time::Instant::now();
-    let simulation = simulate::run(&loaded, &options, runtime()?).await?;
+    let simulation = simulate_with_progress(&loaded, &options, None).await?;
     let currency = &loaded.scenario.practice.currency;
 
     let mut counts: BTreeMap<&str, (usize, i64)> = BTreeMap::new();
@@ -375,6 +591,7 @@ async fn demo(out: &Path) -> anyhow::Result<()> {
         let (name, amount) = match &event.kind {
             EventKind::BillCreated { total, .. } => ("bills created", *total),
             EventKind::BillOpened { .. } => ("bills opened", 0),
+            EventKind::BillVoided { .. } => ("bills voided", 0),
             EventKind::ProductAdded { amount, .. } => ("products added", *amount),
             EventKind::SuperbillCreated { total, .. } => ("superbills created", *total),
             EventKind::DocumentShared { .. } => ("documents shared", 0),

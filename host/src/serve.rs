@@ -6,8 +6,9 @@
 use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::engine::{Engine, EngineError, TickReport};
-use crate::mail::FileOutbox;
-use crate::payments::SandboxGateway;
+use crate::mail::{FileOutbox, MailError, Mailer};
+use crate::payments::stripe::StripeConfigError;
+use crate::payments::{PaymentGateway, SandboxGateway};
 use crate::plugin::{LoadError, PluginRuntime};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -78,6 +79,12 @@ pub enum ServeError {
     /// The plugin runtime could not be set up.
     #[error(transparent)]
     Plugin(#[from] LoadError),
+    /// The `[stripe]` settings cannot make a gateway.
+    #[error(transparent)]
+    Stripe(#[from] StripeConfigError),
+    /// The `[smtp]` settings cannot make a mailer.
+    #[error(transparent)]
+    Mail(#[from] MailError),
     /// The HTTP server failed.
     #[error("the HTTP server failed: {0}")]
     Io(#[from] std::io::Error),
@@ -100,13 +107,31 @@ pub async fn run(
 ) -> Result<(), ServeError> {
     let store = Store::connect(&config.database_url).await?;
     let runtime = Arc::new(PluginRuntime::new(config.plugin_limits())?);
-    let engine = Arc::new(Engine::new(
-        store.clone(),
-        runtime.clone(),
-        Arc::new(SandboxGateway),
-        Arc::new(FileOutbox::new(&config.outbox_dir)),
-        config.scheduler.host_id.clone(),
-    )?);
+    let gateway: Arc<dyn PaymentGateway> = match &config.stripe {
+        Some(stripe) => {
+            tracing::info!(api_base = stripe.api_base.as_deref().unwrap_or("Stripe"), "payments go to Stripe");
+            Arc::new(stripe.gateway()?)
+        }
+        None => {
+            tracing::info!("payments go to the sandbox gateway (no [stripe] configured)");
+            Arc::new(SandboxGateway)
+        }
+    };
+    let mailer: Arc<dyn Mailer> = match &config.smtp {
+        Some(smtp) => {
+            tracing::info!(host = %smtp.host, port = smtp.port, "emails go to the SMTP server");
+            Arc::new(smtp.mailer()?)
+        }
+        None => {
+            tracing::info!(dir = %config.outbox_dir.display(), "emails go to the outbox folder (no [smtp] configured)");
+            Arc::new(FileOutbox::new(&config.outbox_dir))
+        }
+    };
+    let sender = config.smtp.as_ref().and_then(|smtp| smtp.from.clone());
+    let engine = Arc::new(
+        Engine::new(store.clone(), runtime.clone(), gateway, mailer, config.scheduler.host_id.clone())?
+            .with_sender(sender),
+    );
     let (tick_tx, tick_rx) = mpsc::channel(4);
     let test_clock = config.testing.simulated_clock && clock.simulated().is_some();
     let state = AppState::new(store, engine.clone(), runtime, clock.clone(), &config, test_clock.then_some(tick_tx));

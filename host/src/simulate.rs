@@ -74,6 +74,15 @@ pub struct Simulation {
     pub outbox: PathBuf,
 }
 
+/// How far a simulation has come, in practice-local days of its window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// The days simulated to their end.
+    pub days_done: u64,
+    /// The days in the window.
+    pub days: u64,
+}
+
 /// Runs `scenario` from `options.from` to the end of `options.until`, writing emails to the file
 /// outbox in `options.work_dir/outbox`.
 pub async fn run(
@@ -81,10 +90,7 @@ pub async fn run(
     options: &SimulationOptions,
     runtime: Arc<PluginRuntime>,
 ) -> Result<Simulation, SimulateError> {
-    let outbox = options.work_dir.join("outbox");
-    let mut simulation = run_with_mailer(loaded, options, runtime, Arc::new(FileOutbox::new(&outbox))).await?;
-    simulation.outbox = outbox;
-    Ok(simulation)
+    run_with_progress(loaded, options, runtime, None, &mut |_| {}).await
 }
 
 /// Runs `scenario` as [`run`] does, sending emails through `mailer` (e.g. an
@@ -95,6 +101,23 @@ pub async fn run_with_mailer(
     runtime: Arc<PluginRuntime>,
     mailer: Arc<dyn Mailer>,
 ) -> Result<Simulation, SimulateError> {
+    run_with_progress(loaded, options, runtime, Some(mailer), &mut |_| {}).await
+}
+
+/// Runs `scenario` as [`run`] does (or through `mailer` when one is given, as
+/// [`run_with_mailer`] does), telling `progress` how far it has come after every step.
+pub async fn run_with_progress(
+    loaded: &LoadedScenario,
+    options: &SimulationOptions,
+    runtime: Arc<PluginRuntime>,
+    mailer: Option<Arc<dyn Mailer>>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Simulation, SimulateError> {
+    let outbox = options.work_dir.join("outbox");
+    let (mailer, outbox) = match mailer {
+        Some(mailer) => (mailer, PathBuf::new()),
+        None => (Arc::new(FileOutbox::new(&outbox)) as Arc<dyn Mailer>, outbox),
+    };
     if options.until < options.from {
         return Err(SimulateError::EmptyWindow { from: options.from, until: options.until });
     }
@@ -102,6 +125,10 @@ pub async fn run_with_mailer(
     let at = |local: NaiveDateTime| local_instant(tz, local.date(), local.time());
     let start = local_instant(tz, options.from, NaiveTime::MIN) - Duration::seconds(1);
     let end = local_instant(tz, options.until + Duration::days(1), NaiveTime::MIN) - Duration::seconds(1);
+    let days_before = |instant: DateTime<Utc>| {
+        u64::try_from((instant.with_timezone(&tz).date_naive() - options.from).num_days()).unwrap_or(0)
+    };
+    let days = days_before(end) + 1;
 
     std::fs::create_dir_all(&options.work_dir)
         .map_err(|error| SimulateError::Action { at: start.naive_utc(), reason: error.to_string() })?;
@@ -219,8 +246,10 @@ pub async fn run_with_mailer(
         }
         engine.tick(next).await?;
         now = next;
+        progress(Progress { days_done: days_before(next).min(days), days });
     }
-    Ok(Simulation { timezone: tz, events: engine.events(practice).await?, outbox: PathBuf::new() })
+    progress(Progress { days_done: days, days });
+    Ok(Simulation { timezone: tz, events: engine.events(practice).await?, outbox })
 }
 
 async fn apply(

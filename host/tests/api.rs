@@ -56,8 +56,15 @@ impl Server {
         panic!("the server did not start");
     }
 
-    /// Sends a request; every answer is JSON, and never a 500.
-    async fn send(&self, method: &str, path: &str, token: Option<&str>, kind: &str, body: Vec<u8>) -> (u16, Value) {
+    /// Sends a request; answers its status, content type and body bytes.
+    async fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        kind: &str,
+        body: Vec<u8>,
+    ) -> (u16, String, Bytes) {
         let stream = TcpStream::connect(self.addr).await.expect("connect");
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
@@ -72,7 +79,19 @@ impl Server {
         let request = request.body(Full::new(Bytes::from(body))).expect("a request");
         let response = sender.send_request(request).await.expect("a response");
         let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
         let bytes = response.into_body().collect().await.expect("a body").to_bytes();
+        (status, content_type, bytes)
+    }
+
+    /// Sends a request; every answer is JSON, and never a 500.
+    async fn send(&self, method: &str, path: &str, token: Option<&str>, kind: &str, body: Vec<u8>) -> (u16, Value) {
+        let (status, _, bytes) = self.exchange(method, path, token, kind, body).await;
         let value: Value = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {}", String::from_utf8_lossy(&bytes)));
         assert_ne!(status, 500, "{method} {path} answered 500: {value}");
@@ -98,6 +117,17 @@ impl Server {
         let (status, value) = self.call(method, path, Some(token), body).await;
         assert!((200..300).contains(&status), "{method} {path}: {status} {value}");
         value
+    }
+
+    /// A document's PDF, which must come as `application/pdf`; answers its text as the PDF
+    /// shows it (the content streams are not compressed, so shown strings are in the bytes).
+    async fn pdf(&self, path: &str, token: &str) -> String {
+        let (status, content_type, bytes) = self.exchange("GET", path, Some(token), "", vec![]).await;
+        assert_eq!(status, 200, "GET {path}: {}", String::from_utf8_lossy(&bytes));
+        assert_eq!(content_type, "application/pdf", "GET {path}");
+        assert!(bytes.starts_with(b"%PDF-"), "GET {path}: not a PDF");
+        assert!(bytes.trim_ascii_end().ends_with(b"%%EOF"), "GET {path}: a PDF ends with %%EOF");
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     async fn set_clock(&self, at: DateTime<Utc>) -> Value {
@@ -186,6 +216,11 @@ async fn a_month_through_the_api_on_a_simulated_clock() {
             Some(appointment("x1", bea, "2026-01-05T10:00", "completed")),
         )
         .await;
+    // The details a superbill needs: the rendering provider, the place of service, the date of birth.
+    let details = json!({ "provider": { "name": "Dana Reyes", "credentials": "LCSW", "npi": "1679576722" },
+                          "place_of_service": "10", "email": "billing@lakeside.example" });
+    server.ok("PATCH", &base, &ta, Some(details)).await;
+    server.ok("PATCH", &format!("{base}/clients/{ana}"), &ta, Some(json!({ "birth_date": "1990-04-12" }))).await;
     server.ok("POST", &format!("{base}/appointments/{c1}/complete"), &ta, None).await;
     let cancelled = server.ok("POST", &format!("{base}/appointments/{a2}/cancel"), &ta, None).await;
     assert_eq!(cancelled["status"], "cancelled");
@@ -264,12 +299,32 @@ async fn a_month_through_the_api_on_a_simulated_clock() {
     assert_eq!(detail["paid"], 16000);
     assert_eq!(detail["lines"].as_array().map(Vec::len), Some(1));
 
+    // Each document as the PDF the client gets: its number, its total and its state.
+    let ben_pdf = server.pdf(&format!("{base}/bills/{}/pdf", id(bens)), &ta).await;
+    assert!(ben_pdf.contains(&format!("(Lakeside - Bill #{} - page 1 of 1)", id(bens))), "the bill's number");
+    assert!(ben_pdf.contains("(USD 163.50)"), "the total with the card fee");
+    assert!(ben_pdf.contains("(Card processing fee)") && ben_pdf.contains("(Void)"), "its product and status");
+    let superbill_pdf = server.pdf(&format!("{base}/superbills/{}/pdf", id(anas)), &ta).await;
+    assert!(superbill_pdf.contains(&format!("(Lakeside - Superbill #{} - page 1 of 1)", id(anas))));
+    assert!(superbill_pdf.contains("(USD 160.00)") && superbill_pdf.contains("(F41.1)"), "fee and diagnosis");
+    assert!(superbill_pdf.contains("(Dana Reyes, LCSW)") && superbill_pdf.contains("(1679576722)"), "the provider");
+    assert!(superbill_pdf.contains("(1990-04-12)"), "the client's date of birth");
+    let openapi = server.call("GET", "/openapi.json", None, None).await.1;
+    for path in ["/v1/practices/{practice}/bills/{bill}/pdf", "/v1/practices/{practice}/superbills/{superbill}/pdf"] {
+        assert!(openapi["paths"][path]["get"]["responses"]["200"]["content"]["application/pdf"].is_object(), "{path}");
+    }
+
     let runs = server.ok("GET", &format!("{base}/runs"), &ta, None).await;
     let runs = runs.as_array().expect("runs");
     assert!(runs.iter().all(|r| r["outcome"] == "done"), "{runs:?}");
     assert!(runs.iter().any(|r| r["kind"] == "superbill" && r["date"] == "2026-02-01"));
     let events = server.ok("GET", &format!("{base}/events"), &ta, None).await;
-    assert!(events.as_array().expect("events").iter().any(|e| e["event"]["event"] == "payment_failed"));
+    let events = events.as_array().expect("events");
+    assert!(events.iter().any(|e| e["event"]["event"] == "payment_failed"));
+    let voids: Vec<&Value> = events.iter().filter(|e| e["event"]["event"] == "bill_voided").collect();
+    assert_eq!(voids.len(), 1, "one void, refused voids are not events: {events:?}");
+    assert_eq!(voids[0]["event"], json!({ "event": "bill_voided", "bill": id(bens), "client": "ben" }));
+    assert!(voids[0]["at"].as_str().unwrap_or_default().starts_with("2026-02-02T02:00:00"), "{}", voids[0]);
 
     // The other practice saw its own month: its opened bill was paid and shared.
     let theirs = server.ok("GET", &format!("/v1/practices/{pb}/bills"), &tb, None).await;
@@ -317,6 +372,8 @@ async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
         ("POST", format!("{base}/bills/999/open"), None, 404, "bill 999"),
         ("POST", format!("{base}/bills/999/void"), None, 404, "bill 999"),
         ("GET", format!("{base}/superbills/999"), None, 404, "superbill 999"),
+        ("GET", format!("{base}/bills/999/pdf"), None, 404, "bill 999"),
+        ("GET", format!("{base}/superbills/999/pdf"), None, 404, "superbill 999"),
         ("POST", format!("{base}/appointments/999/complete"), None, 404, "appointment 999"),
         ("GET", "/v1/practices/999".into(), None, 404, "practice 999"),
         ("GET", "/v1/practices/abc".into(), None, 400, "whole numbers"),
@@ -420,6 +477,7 @@ async fn a_practice_token_sees_only_its_own_practice() {
 
     let practice_routes: Vec<(&str, String, Option<Value>)> = vec![
         ("GET", String::new(), None),
+        ("PATCH", String::new(), Some(json!({ "place_of_service": "02" }))),
         ("GET", "/automation".into(), None),
         ("PATCH", "/automation".into(), Some(json!({ "autopay": false }))),
         ("GET", "/services".into(), None),
@@ -443,7 +501,9 @@ async fn a_practice_token_sees_only_its_own_practice() {
         ("POST", format!("/bills/{bill}/products"), Some(json!({ "name": "Fee", "amount": 1 }))),
         ("POST", format!("/bills/{bill}/void"), None),
         ("GET", "/superbills".into(), None),
+        ("GET", format!("/bills/{bill}/pdf"), None),
         ("GET", "/superbills/1".into(), None),
+        ("GET", "/superbills/1/pdf".into(), None),
         ("GET", "/payments".into(), None),
         ("GET", "/payment-attempts".into(), None),
         ("GET", "/shares".into(), None),
@@ -491,5 +551,87 @@ async fn a_practice_token_sees_only_its_own_practice() {
     assert_eq!(bills.as_array().map(Vec::len), Some(1));
     assert_eq!(bills[0]["total"], 100);
     assert_eq!(server.ok("GET", &format!("{b}/automation"), &tb, None).await["automation"]["autopay"], true);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn practice_details_and_birth_dates_are_checked_on_create_and_change() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    let practice = json!({
+        "name": "Lakeside", "timezone": "America/New_York", "email": "billing@lakeside.example",
+        "provider": { "name": "Dana Reyes", "credentials": "LCSW", "npi": "1679576722" }, "place_of_service": "10",
+    });
+    let created = server.ok("POST", "/v1/practices", OPERATOR, Some(practice)).await;
+    assert_eq!(created["email"], "billing@lakeside.example");
+    assert_eq!(created["provider"], json!({ "name": "Dana Reyes", "credentials": "LCSW", "npi": "1679576722" }));
+    assert_eq!(created["place_of_service"], "10");
+    let pid = id(&created);
+    let base = format!("/v1/practices/{pid}");
+    let token = server.ok("POST", &format!("{base}/tokens"), OPERATOR, None).await["token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    let plain = server.ok("POST", "/v1/practices", OPERATOR, Some(json!({ "name": "Plain", "timezone": "UTC" }))).await;
+    assert_eq!((&plain["place_of_service"], &plain["email"]), (&json!("11"), &json!("")), "office, no sender");
+
+    // Every problem at once, each with what to do, and nothing written.
+    let bad = json!({
+        "name": "Bad", "timezone": "UTC", "email": "billing@", "place_of_service": "office",
+        "provider": { "npi": "123" },
+    });
+    let (status, value) = server.call("POST", "/v1/practices", Some(OPERATOR), Some(bad)).await;
+    assert_eq!(status, 422, "{value}");
+    let message = value["error"]["message"].as_str().unwrap_or_default();
+    for hint in
+        ["email `billing@` is not an email address", "place_of_service `office`", "11 (office)", "provider.npi `123`"]
+    {
+        assert!(message.contains(hint), "`{hint}` not in `{message}`");
+    }
+    assert_eq!(server.ok("GET", "/v1/practices", OPERATOR, None).await.as_array().map(Vec::len), Some(2));
+
+    // A change keeps what it leaves out; a bad change changes nothing, not even its good keys.
+    let changed = server
+        .ok("PATCH", &base, &token, Some(json!({ "place_of_service": "02", "provider": { "name": "Sam Lee" } })))
+        .await;
+    assert_eq!(changed["place_of_service"], "02");
+    assert_eq!(changed["provider"], json!({ "name": "Sam Lee", "credentials": "LCSW", "npi": "1679576722" }));
+    assert_eq!(changed["timezone"], "America/New_York");
+    let (status, value) =
+        server.call("PATCH", &base, Some(&token), Some(json!({ "name": "Renamed", "place_of_service": "2" }))).await;
+    assert_eq!(status, 422, "{value}");
+    assert!(value["error"]["message"].as_str().unwrap_or_default().contains("place_of_service `2`"), "{value}");
+    let (status, value) = server.call("PATCH", &base, Some(&token), Some(json!({ "timezone": "UTC" }))).await;
+    assert_eq!(status, 422, "the time zone stays as created: {value}");
+    let read = server.ok("GET", &base, &token, None).await;
+    assert_eq!((&read["name"], &read["place_of_service"]), (&json!("Lakeside"), &json!("02")));
+    let removed = server.ok("PATCH", &base, &token, Some(json!({ "email": "" }))).await;
+    assert_eq!(removed["email"], "", "an empty email goes back to the host's placeholder sender");
+
+    // A client's date of birth: ISO, not in the future (the practice's today is 2026-01-04).
+    let client = |birth: &str| json!({ "reference": format!("c{birth}"), "name": "Ana", "birth_date": birth });
+    let ana = server.ok("POST", &format!("{base}/clients"), &token, Some(client("1990-04-12"))).await;
+    assert_eq!(ana["birth_date"], "1990-04-12");
+    for (birth, hint) in [
+        ("12/04/1990", "not a date in the form YYYY-MM-DD"),
+        ("1990-02-30", "not a date in the form YYYY-MM-DD"),
+        ("2026-01-05", "in the future"),
+        ("1019-04-12", "check the year"),
+    ] {
+        let (status, value) = server.call("POST", &format!("{base}/clients"), Some(&token), Some(client(birth))).await;
+        assert_eq!(status, 422, "{birth}: {value}");
+        assert!(value["error"]["message"].as_str().unwrap_or_default().contains(hint), "{birth}: {value}");
+    }
+    let path = format!("{base}/clients/{}", id(&ana));
+    let (status, _) = server
+        .call("PATCH", &path, Some(&token), Some(json!({ "name": "Ana Alvarez", "birth_date": "2030-01-01" })))
+        .await;
+    assert_eq!(status, 422);
+    let kept = server.ok("GET", &path, &token, None).await;
+    assert_eq!((&kept["name"], &kept["birth_date"]), (&json!("Ana"), &json!("1990-04-12")), "nothing changed");
+    let today = server.ok("PATCH", &path, &token, Some(json!({ "birth_date": "2026-01-04" }))).await;
+    assert_eq!(today["birth_date"], "2026-01-04", "born today is not the future");
+    let removed = server.ok("PATCH", &path, &token, Some(json!({ "birth_date": "" }))).await;
+    assert_eq!(removed["birth_date"], Value::Null);
+    assert_eq!(server.ok("GET", &format!("{base}/clients"), &token, None).await.as_array().map(Vec::len), Some(1));
     server.stop().await;
 }

@@ -1,7 +1,10 @@
 //! `autobill plugin test` as an integrator's CI runs it: the real binary, its exit status, and its
-//! report on stdout in each format.
+//! report on stdout in each format; and `autobill plugin add|list|assign` as an operator runs
+//! them on a temporary SQLite database.
 
-use autobill::plugin::artifacts;
+use autobill::plugin::{PluginId, Slot, artifacts};
+use autobill::store::{NewPractice, Store};
+use chrono::Utc;
 use std::path::Path;
 use std::process::Command;
 
@@ -70,4 +73,205 @@ fn a_kit_that_cannot_run_exits_2_saying_why() {
     let (status, _, stderr) = autobill(&["plugin", "test", "no-such-plugin.wasm"]);
     assert_eq!(status, 2);
     assert!(stderr.contains("reading no-such-plugin.wasm"), "{stderr}");
+}
+
+/// A temporary SQLite database for `plugin add|list|assign`, with one practice in it.
+struct Database {
+    dir: tempfile::TempDir,
+    url: String,
+    practice: i64,
+}
+
+impl Database {
+    fn new() -> Database {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let url = format!("sqlite://{}", dir.path().join("autobill.db").display());
+        let practice = runtime().block_on(async {
+            let store = Store::connect(&url).await.expect("the database opens");
+            let practice = NewPractice { name: "Lakeside Therapy".into(), ..NewPractice::default() };
+            store.create_practice(&practice, Utc::now()).await.expect("a practice")
+        });
+        Database { dir, url, practice }
+    }
+
+    /// Runs `autobill ARGS --database-url URL`.
+    fn autobill(&self, args: &[&str]) -> (i32, String, String) {
+        let mut args = args.to_vec();
+        args.extend(["--database-url", &self.url]);
+        autobill(&args)
+    }
+
+    /// What fills the practice's slots, as stored.
+    fn assignments(&self) -> Vec<(Slot, String, String)> {
+        runtime().block_on(async {
+            let store = Store::connect(&self.url).await.expect("the database opens");
+            store.assignments(self.practice).await.expect("assignments")
+        })
+    }
+
+    /// The ids `plugin list --format json` shows.
+    fn listed_ids(&self) -> Vec<String> {
+        let (status, stdout, stderr) = self.autobill(&["plugin", "list", "--format", "json"]);
+        assert_eq!(status, 0, "{stderr}");
+        let listed: serde_json::Value = serde_json::from_str(&stdout).expect("the JSON list parses");
+        listed.as_array().expect("an array").iter().map(|plugin| plugin["id"].as_str().unwrap_or("").into()).collect()
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime")
+}
+
+/// The id `plugin add` prints: the SHA-256 of the file, hex.
+fn id_of(path: &str) -> String {
+    PluginId::of(&std::fs::read(path).expect("the built plugin")).to_hex()
+}
+
+#[test]
+fn the_example_plugins_are_added_listed_and_assigned() {
+    let db = Database::new();
+    let mut examples = vec![];
+    macro_rules! collect {
+        ($name:ident, $path:expr) => {
+            examples.push((stringify!($name), $path));
+        };
+    }
+    autobill::foreach_plugin!(collect);
+    for (name, path) in &examples {
+        let (status, stdout, stderr) = db.autobill(&["plugin", "add", path, "--name", name]);
+        assert_eq!(status, 0, "{stdout}\n{stderr}");
+        assert!(stdout.contains(&format!("id        {}", id_of(path))), "{stdout}");
+        assert!(stdout.contains("contract  0.1.0"), "{stdout}");
+    }
+    let (_, added, _) = db.autobill(&["plugin", "add", artifacts::SHARE_SUPERBILLS_ONLY]);
+    assert!(added.contains("slots     share_filter\n"), "adding the same file again answers the same plugin: {added}");
+
+    let (status, table, stderr) = db.autobill(&["plugin", "list"]);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(table.lines().count(), 1 + examples.len(), "a header and one row per plugin:\n{table}");
+    let row = |name: &str| table.lines().find(|line| line.contains(name)).unwrap_or_default().to_string();
+    assert!(row("share_superbills_only").starts_with(&id_of(artifacts::SHARE_SUPERBILLS_ONLY)), "{table}");
+    assert!(row("share_superbills_only").contains("share_filter"), "{table}");
+    assert!(row("biweekly_bills").contains("bill_cadence"), "{table}");
+    assert!(row("default").contains("bill_cadence, superbill_inclusion, share_filter"), "{table}");
+    let (_, json, _) = db.autobill(&["plugin", "list", "--format", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&json).expect("the JSON list parses");
+    let biweekly = listed.as_array().into_iter().flatten().find(|plugin| plugin["name"] == "biweekly_bills");
+    let biweekly = biweekly.expect("biweekly_bills is listed");
+    assert_eq!(biweekly["slots"], serde_json::json!(["bill_cadence"]));
+    assert_eq!(biweekly["contract_version"], "0.1.0");
+    assert_eq!(biweekly["size"], std::fs::metadata(artifacts::BIWEEKLY_BILLS).expect("the file").len());
+
+    let config = db.dir.path().join("biweekly.json");
+    std::fs::write(&config, r#"{"weekday": "friday"}"#).expect("the configuration file");
+    let practice = db.practice.to_string();
+    let biweekly_id = id_of(artifacts::BIWEEKLY_BILLS);
+    let config_path = config.display().to_string();
+    let (status, stdout, stderr) = db.autobill(&[
+        "plugin",
+        "assign",
+        "--practice",
+        &practice,
+        "--slot",
+        "bill_cadence",
+        "--plugin",
+        &biweekly_id,
+        "--config",
+        &config_path,
+    ]);
+    assert_eq!(status, 0, "{stdout}\n{stderr}");
+    let share_id = id_of(artifacts::SHARE_SUPERBILLS_ONLY);
+    let (status, _, stderr) = db.autobill(&[
+        "plugin",
+        "assign",
+        "--practice",
+        &practice,
+        "--slot",
+        "share_filter",
+        "--plugin",
+        &share_id,
+        "--config-json",
+        "",
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    let mut assigned = db.assignments();
+    assigned.sort();
+    assert_eq!(
+        assigned,
+        vec![
+            (Slot::BillCadence, biweekly_id, r#"{"weekday": "friday"}"#.to_string()),
+            (Slot::ShareFilter, share_id, String::new()),
+        ]
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_served_component_is_refused_saying_why_and_nothing_is_stored() {
+    let db = Database::new();
+    let text = db.dir.path().join("notes.wasm");
+    std::fs::write(&text, "these are notes, not a plugin").expect("a file");
+    let (status, stdout, stderr) = db.autobill(&["plugin", "add", &text.display().to_string()]);
+    assert_eq!(status, 1, "{stdout}");
+    assert!(stderr.contains("not a WebAssembly component"), "{stderr}");
+    assert!(stderr.contains("cargo build --release --target wasm32-wasip2"), "says how to build one: {stderr}");
+    let (status, _, stderr) = db.autobill(&["plugin", "add", artifacts::WRONG_CONTRACT]);
+    assert_eq!(status, 1);
+    assert!(stderr.contains("autobill:policy@9.0.0") && stderr.contains("this host serves"), "{stderr}");
+    assert!(db.listed_ids().is_empty());
+    let (_, table, _) = db.autobill(&["plugin", "list"]);
+    assert!(table.contains("autobill plugin add FILE.wasm"), "an empty list says how to add one: {table}");
+}
+
+#[test]
+fn assigning_to_a_slot_the_plugin_does_not_fill_or_with_a_refused_config_changes_nothing() {
+    let db = Database::new();
+    let (status, _, stderr) = db.autobill(&["plugin", "add", artifacts::SHARE_SUPERBILLS_ONLY]);
+    assert_eq!(status, 0, "{stderr}");
+    let (status, _, stderr) = db.autobill(&["plugin", "add", artifacts::BIWEEKLY_BILLS]);
+    assert_eq!(status, 0, "{stderr}");
+    let practice = db.practice.to_string();
+    let assign = |slot: &str, id: &str, config: &str| {
+        db.autobill(&[
+            "plugin",
+            "assign",
+            "--practice",
+            &practice,
+            "--slot",
+            slot,
+            "--plugin",
+            id,
+            "--config-json",
+            config,
+        ])
+    };
+
+    let share_id = id_of(artifacts::SHARE_SUPERBILLS_ONLY);
+    let (status, _, stderr) = assign("bill_cadence", &share_id, "");
+    assert_eq!(status, 1);
+    assert!(stderr.contains("does not fill the bill_cadence slot; it fills: share_filter"), "{stderr}");
+    let (status, _, stderr) = assign("bill_cadence", &id_of(artifacts::BIWEEKLY_BILLS), r#"["friday"]"#);
+    assert_eq!(status, 1);
+    assert!(stderr.contains("configuration was refused") && stderr.contains("JSON object"), "{stderr}");
+    let (status, _, stderr) = assign("share_filter", "0123abcd", "");
+    assert_eq!(status, 1);
+    assert!(stderr.contains("plugin 0123abcd is not stored") && stderr.contains("autobill plugin list"), "{stderr}");
+    let (status, _, stderr) =
+        db.autobill(&["plugin", "assign", "--practice", "999", "--slot", "share_filter", "--plugin", &share_id]);
+    assert_eq!(status, 1);
+    assert!(stderr.contains("practice 999 does not exist") && stderr.contains("POST /v1/practices"), "{stderr}");
+    let (status, _, stderr) = assign("sharing", &share_id, "");
+    assert_eq!(status, 2, "clap refuses an unknown slot");
+    assert!(stderr.contains("bill_cadence, superbill_inclusion or share_filter"), "{stderr}");
+    assert!(db.assignments().is_empty(), "nothing was assigned");
+}
+
+#[test]
+fn each_plugin_command_explains_itself() {
+    for command in ["add", "list", "assign"] {
+        let (status, stdout, _) = autobill(&["plugin", command, "--help"]);
+        assert_eq!(status, 0);
+        assert!(stdout.contains("--database-url") && stdout.contains("AUTOBILL_DATABASE_URL"), "{stdout}");
+    }
+    let (_, stdout, _) = autobill(&["plugin", "assign", "--help"]);
+    assert!(stdout.contains("--config <FILE>") && stdout.contains("--config-json <TEXT>"), "{stdout}");
 }

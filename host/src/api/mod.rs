@@ -132,7 +132,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let upload_limit = config.plugins.max_component_bytes;
     let v1 = Router::new()
         .route("/practices", post(practices::create).get(practices::list))
-        .route("/practices/{practice}", get(practices::read))
+        .route("/practices/{practice}", get(practices::read).patch(practices::update))
         .route("/practices/{practice}/automation", get(practices::automation).patch(practices::update_automation))
         .route("/practices/{practice}/tokens", post(practices::create_token))
         .route("/practices/{practice}/services", post(records::create_service).get(records::services))
@@ -144,11 +144,13 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/practices/{practice}/appointments/{appointment}/cancel", post(records::cancel_appointment))
         .route("/practices/{practice}/bills", get(reports::bills))
         .route("/practices/{practice}/bills/{bill}", get(reports::bill))
+        .route("/practices/{practice}/bills/{bill}/pdf", get(reports::bill_pdf))
         .route("/practices/{practice}/bills/{bill}/open", post(reports::open_bill))
         .route("/practices/{practice}/bills/{bill}/products", post(reports::add_product))
         .route("/practices/{practice}/bills/{bill}/void", post(reports::void_bill))
         .route("/practices/{practice}/superbills", get(reports::superbills))
         .route("/practices/{practice}/superbills/{superbill}", get(reports::superbill))
+        .route("/practices/{practice}/superbills/{superbill}/pdf", get(reports::superbill_pdf))
         .route("/practices/{practice}/payments", get(reports::payments))
         .route("/practices/{practice}/payment-attempts", get(reports::attempts))
         .route("/practices/{practice}/shares", get(reports::shares))
@@ -272,13 +274,13 @@ impl Modify for BearerAuth {
     components(schemas(ErrorBody)),
     paths(
         health, set_clock,
-        practices::create, practices::list, practices::read, practices::automation, practices::update_automation,
+        practices::create, practices::list, practices::read, practices::update, practices::automation, practices::update_automation,
         practices::create_token,
         records::create_service, records::services, records::create_client, records::clients, records::client,
         records::update_client, records::create_appointment, records::appointments, records::appointment,
         records::complete_appointment, records::cancel_appointment,
-        reports::bills, reports::bill, reports::open_bill, reports::add_product, reports::void_bill,
-        reports::superbills, reports::superbill, reports::payments, reports::attempts, reports::shares,
+        reports::bills, reports::bill, reports::bill_pdf, reports::open_bill, reports::add_product, reports::void_bill,
+        reports::superbills, reports::superbill, reports::superbill_pdf, reports::payments, reports::attempts, reports::shares,
         reports::runs, reports::events,
         plugins::upload, plugins::list, plugins::assignments, plugins::assign, plugins::dry_run,
     )

@@ -4,7 +4,8 @@
 use super::error::{ApiError, Body, ErrorBody, Path, RawBody};
 use super::{AppState, Caller};
 use crate::engine::dry_run::DryRun;
-use crate::plugin::{Plugin, PluginId, Slot};
+use crate::plugin::Slot;
+use crate::plugin::registry::{self, PluginSummary, RegistryError};
 use crate::store::queries::PluginRow;
 use axum::Json;
 use axum::extract::State;
@@ -62,25 +63,34 @@ fn slot(name: &str) -> Result<Slot, ApiError> {
     name.parse::<Slot>().map_err(|error| ApiError::not_found(error.to_string()))
 }
 
-/// Loads a stored plugin, checks it fills `slot` and accepts `config`.
-async fn checked_plugin(state: &AppState, id: &str, slot: Slot, config: &str) -> Result<Plugin, ApiError> {
-    let (name, bytes) = state.store().plugin(id).await?;
-    let plugin = state
-        .inner
-        .runtime
-        .load(&name, &bytes)
-        .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_plugin", error.to_string()))?;
-    if !plugin.fills(slot) {
-        let fills: Vec<&str> = plugin.slots().into_iter().map(Slot::as_str).collect();
-        return Err(ApiError::invalid(format!(
-            "plugin {id} does not fill the {slot} slot; it fills: {}",
-            if fills.is_empty() { "none".to_string() } else { fills.join(", ") }
-        )));
+impl From<RegistryError> for ApiError {
+    fn from(error: RegistryError) -> Self {
+        match error {
+            RegistryError::BadName | RegistryError::Empty | RegistryError::WrongSlot { .. } => {
+                ApiError::invalid(error.to_string())
+            }
+            RegistryError::Invalid(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_plugin", error.to_string())
+            }
+            RegistryError::Config(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_config", error.to_string())
+            }
+            RegistryError::UnknownPlugin(_) => ApiError::not_found(error.to_string()),
+            RegistryError::Store(store) => store.into(),
+        }
     }
-    plugin
-        .check_config(slot, config)
-        .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_config", error.to_string()))?;
-    Ok(plugin)
+}
+
+impl From<PluginSummary> for PluginView {
+    fn from(summary: PluginSummary) -> Self {
+        PluginView {
+            id: summary.id,
+            name: summary.name,
+            size: summary.size,
+            contract_version: summary.contract_version,
+            slots: summary.slots.into_iter().map(|slot| slot.as_str().to_string()).collect(),
+        }
+    }
 }
 
 /// Uploads a plugin component (`Content-Type: application/wasm`; name in `X-Plugin-Name`).
@@ -98,36 +108,14 @@ pub(super) async fn upload(
 ) -> Result<(StatusCode, Json<PluginView>), ApiError> {
     caller.operator()?;
     let name = match headers.get("x-plugin-name") {
-        None => "plugin".to_string(),
-        Some(value) => value
-            .to_str()
-            .ok()
-            .filter(|name| !name.trim().is_empty() && name.len() <= 100)
-            .ok_or_else(|| ApiError::invalid("X-Plugin-Name must be 1 to 100 visible ASCII characters"))?
-            .trim()
-            .to_string(),
+        None => "plugin",
+        Some(value) => {
+            value.to_str().map_err(|_| ApiError::invalid("X-Plugin-Name must be 1 to 100 visible ASCII characters"))?
+        }
     };
-    if bytes.is_empty() {
-        return Err(ApiError::invalid("the body is empty; send the component's bytes as application/wasm"));
-    }
-    let plugin = state
-        .inner
-        .runtime
-        .load(&name, &bytes)
-        .map_err(|error| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_plugin", error.to_string()))?;
-    let id = PluginId::of(&bytes).to_hex();
-    state.store().save_plugin(&id, &name, &bytes, state.inner.clock.now()).await?;
-    tracing::info!(plugin = %id, size = bytes.len(), "plugin uploaded");
-    Ok((
-        StatusCode::CREATED,
-        Json(PluginView {
-            id,
-            name,
-            size: bytes.len(),
-            contract_version: plugin.contract_version().map(str::to_string),
-            slots: plugin.slots().into_iter().map(|slot| slot.as_str().to_string()).collect(),
-        }),
-    ))
+    let summary = registry::add(state.store(), &state.inner.runtime, name, &bytes, state.inner.clock.now()).await?;
+    tracing::info!(plugin = %summary.id, size = summary.size, "plugin uploaded");
+    Ok((StatusCode::CREATED, Json(summary.into())))
 }
 
 /// Lists stored plugins. Operator only.
@@ -177,11 +165,9 @@ pub(super) async fn assign(
     Body(input): Body<AssignInput>,
 ) -> Result<Json<AssignmentView>, ApiError> {
     caller.practice(practice)?;
-    state.store().practice(practice).await?;
     let slot = slot(&slot_name)?;
     let config = input.config.unwrap_or_default();
-    checked_plugin(&state, &input.plugin_id, slot, &config).await?;
-    state.store().assign_plugin(practice, slot, &input.plugin_id, &config).await?;
+    registry::assign(state.store(), &state.inner.runtime, practice, slot, &input.plugin_id, &config).await?;
     tracing::info!(practice, slot = slot.as_str(), plugin = %input.plugin_id, "plugin assigned");
     Ok(Json(AssignmentView { slot: slot.as_str().into(), plugin_id: input.plugin_id, config }))
 }
@@ -204,7 +190,7 @@ pub(super) async fn dry_run(
     let chosen = match &input.plugin_id {
         Some(id) => {
             let config = input.config.clone().unwrap_or_default();
-            Some((checked_plugin(&state, id, slot, &config).await?, config))
+            Some((registry::checked(state.store(), &state.inner.runtime, id, slot, &config).await?, config))
         }
         None if input.config.is_some() => {
             return Err(ApiError::invalid("config needs a plugin_id: name the plugin to try it with"));

@@ -1,9 +1,11 @@
-//! Practices, their "Billing Automation" settings, and practice tokens.
+//! Practices (their details, the rendering provider superbills name, the sender address of their
+//! emails), their "Billing Automation" settings, and practice tokens.
 
 use super::error::{ApiError, Body, ErrorBody, Path};
 use super::{AppState, Caller, token_hash};
 use crate::domain::{AutomationSettings, BillCreation, MAX_SHARE_DELAY_MINUTES};
-use crate::store::{NewPractice, Practice};
+use crate::scenario::is_place_of_service;
+use crate::store::{DEFAULT_PLACE_OF_SERVICE, NewPractice, Practice, Provider};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -50,6 +52,53 @@ pub struct AutomationAnswer {
     pub warnings: Vec<String>,
 }
 
+/// The rendering provider superbills name; in a change, keys left out keep their value.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderInput {
+    /// The provider's name, e.g. Dana Reyes.
+    pub name: Option<String>,
+    /// Credentials, e.g. LCSW.
+    pub credentials: Option<String>,
+    /// The provider's individual NPI: 10 digits; empty for none.
+    pub npi: Option<String>,
+}
+
+/// The rendering provider superbills name.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProviderView {
+    /// The provider's name.
+    pub name: String,
+    /// Credentials.
+    pub credentials: String,
+    /// The provider's individual NPI.
+    pub npi: String,
+}
+
+/// A change to a practice's details; keys left out keep their value, an empty text removes it
+/// (except `name` and `place_of_service`, which a practice always has). The time zone and the
+/// currency stay as created; automation settings change at `/automation`.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PracticePatch {
+    /// Its name.
+    pub name: Option<String>,
+    /// Organisation NPI.
+    pub npi: Option<String>,
+    /// Tax id.
+    pub tax_id: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// The address its billing emails come from; empty for the host's placeholder.
+    pub email: Option<String>,
+    /// The rendering provider superbills name.
+    pub provider: Option<ProviderInput>,
+    /// The CMS place-of-service code of its visits: two digits, e.g. 11 office, 02 or 10 telehealth.
+    pub place_of_service: Option<String>,
+}
+
 /// A new practice.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -68,6 +117,13 @@ pub struct PracticeInput {
     pub address: Option<String>,
     /// Phone.
     pub phone: Option<String>,
+    /// The address its billing emails come from (default: the host's placeholder).
+    pub email: Option<String>,
+    /// The rendering provider superbills name.
+    pub provider: Option<ProviderInput>,
+    /// The CMS place-of-service code of its visits: two digits (default 11, office; 02 or 10
+    /// for telehealth).
+    pub place_of_service: Option<String>,
     /// Automation settings (defaults: daily bills, superbill day 1, no sharing, no autopay).
     pub automation: Option<AutomationInput>,
 }
@@ -91,6 +147,12 @@ pub struct PracticeView {
     pub address: String,
     /// Phone.
     pub phone: String,
+    /// The address its billing emails come from; empty for the host's placeholder.
+    pub email: String,
+    /// The rendering provider superbills name.
+    pub provider: ProviderView,
+    /// The CMS place-of-service code of its visits.
+    pub place_of_service: String,
     /// Automation settings.
     pub automation: AutomationView,
     /// Advice about the settings.
@@ -126,6 +188,13 @@ fn view(practice: &Practice) -> PracticeView {
         tax_id: practice.tax_id.clone(),
         address: practice.address.clone(),
         phone: practice.phone.clone(),
+        email: practice.email.clone(),
+        provider: ProviderView {
+            name: practice.provider.name.clone(),
+            credentials: practice.provider.credentials.clone(),
+            npi: practice.provider.npi.clone(),
+        },
+        place_of_service: practice.place_of_service.clone(),
         automation: view_automation(&practice.automation),
         warnings: practice.automation.warnings(),
     }
@@ -176,6 +245,56 @@ pub(super) fn text(problems: &mut Vec<String>, name: &str, value: &str, required
     }
 }
 
+/// An email address (empty passes: it removes the address), in a shape mail servers accept.
+pub(super) fn email(problems: &mut Vec<String>, name: &str, value: &str) {
+    let valid = value.len() <= 254
+        && !value.chars().any(char::is_whitespace)
+        && value.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'))
+        && value.parse::<lettre::Address>().is_ok();
+    if !value.is_empty() && !valid {
+        problems.push(format!("{name} `{value}` is not an email address such as name@example.com"));
+    }
+}
+
+/// Checks the details a create or a change gives, collecting every problem.
+fn check_details(problems: &mut Vec<String>, details: &PracticePatch) {
+    if let Some(name) = &details.name {
+        text(problems, "name", name, true, 200);
+    }
+    for (name, value) in
+        [("npi", &details.npi), ("tax_id", &details.tax_id), ("address", &details.address), ("phone", &details.phone)]
+    {
+        text(problems, name, value.as_deref().unwrap_or_default(), false, 300);
+    }
+    email(problems, "email", details.email.as_deref().unwrap_or_default());
+    if let Some(provider) = &details.provider {
+        text(problems, "provider.name", provider.name.as_deref().unwrap_or_default(), false, 200);
+        text(problems, "provider.credentials", provider.credentials.as_deref().unwrap_or_default(), false, 50);
+        let npi = provider.npi.as_deref().unwrap_or_default();
+        let is_npi = npi.len() == 10 && npi.bytes().all(|b| b.is_ascii_digit());
+        if !npi.is_empty() && !is_npi {
+            problems.push(format!("provider.npi `{npi}` is not an individual NPI: 10 digits such as 1679576722"));
+        }
+    }
+    if let Some(code) = &details.place_of_service
+        && !is_place_of_service(code)
+    {
+        problems.push(format!(
+            "place_of_service `{code}` is not a CMS place-of-service code: two digits such as 11 (office), 02 or 10 (telehealth)"
+        ));
+    }
+}
+
+/// The provider with a change applied.
+fn provider(mut provider: Provider, change: Option<ProviderInput>) -> Provider {
+    let change = change.unwrap_or_default();
+    provider.name = change.name.map_or(provider.name, |name| name.trim().to_string());
+    provider.credentials =
+        change.credentials.map_or(provider.credentials, |credentials| credentials.trim().to_string());
+    provider.npi = change.npi.unwrap_or(provider.npi);
+    provider
+}
+
 /// Creates a practice (operator only).
 #[utoipa::path(post, path = "/v1/practices", request_body = PracticeInput,
     responses((status = 201, body = PracticeView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
@@ -186,7 +305,19 @@ pub(super) async fn create(
 ) -> Result<(StatusCode, Json<PracticeView>), ApiError> {
     caller.operator()?;
     let mut problems = vec![];
-    text(&mut problems, "name", &input.name, true, 200);
+    check_details(
+        &mut problems,
+        &PracticePatch {
+            name: Some(input.name.clone()),
+            npi: input.npi.clone(),
+            tax_id: input.tax_id.clone(),
+            address: input.address.clone(),
+            phone: input.phone.clone(),
+            email: input.email.clone(),
+            provider: input.provider.clone(),
+            place_of_service: input.place_of_service.clone(),
+        },
+    );
     let timezone = input.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
         format!("timezone `{}` is not a known time zone; use an IANA name such as America/New_York", input.timezone)
     });
@@ -194,11 +325,6 @@ pub(super) async fn create(
     let currency = input.currency.clone().unwrap_or_else(|| "USD".into());
     if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
         problems.push(format!("currency `{currency}` is not an ISO 4217 code such as USD"));
-    }
-    for (name, value) in
-        [("npi", &input.npi), ("tax_id", &input.tax_id), ("address", &input.address), ("phone", &input.phone)]
-    {
-        text(&mut problems, name, value.as_deref().unwrap_or_default(), false, 300);
     }
     let automation = apply(AutomationSettings::default(), &input.automation.clone().unwrap_or_default(), &mut problems);
     checked(problems)?;
@@ -210,8 +336,10 @@ pub(super) async fn create(
         tax_id: input.tax_id.unwrap_or_default(),
         address: input.address.unwrap_or_default(),
         phone: input.phone.unwrap_or_default(),
+        email: input.email.unwrap_or_default(),
+        provider: provider(Provider::default(), input.provider),
+        place_of_service: input.place_of_service.unwrap_or_else(|| DEFAULT_PLACE_OF_SERVICE.into()),
         automation,
-        ..NewPractice::default()
     };
     let id = state.store().create_practice(&new, state.inner.clock.now()).await?;
     tracing::info!(practice = id, "practice created");
@@ -236,6 +364,36 @@ pub(super) async fn read(
 ) -> Result<Json<PracticeView>, ApiError> {
     caller.practice(practice)?;
     Ok(Json(view(&state.store().practice(practice).await?)))
+}
+
+/// Changes a practice's details: name, NPI, tax id, address, phone, sender email, rendering
+/// provider and place of service. Keys left out keep their value; bad input changes nothing.
+#[utoipa::path(patch, path = "/v1/practices/{practice}", params(("practice" = i64, Path, description = "practice id")),
+    request_body = PracticePatch,
+    responses((status = 200, body = PracticeView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Body(input): Body<PracticePatch>,
+) -> Result<Json<PracticeView>, ApiError> {
+    caller.practice(id)?;
+    let mut practice = state.store().practice(id).await?;
+    let mut problems = vec![];
+    check_details(&mut problems, &input);
+    checked(problems)?;
+    let keep = |value: Option<String>, old: String| value.map_or(old, |value| value.trim().to_string());
+    practice.name = keep(input.name, practice.name);
+    practice.npi = keep(input.npi, practice.npi);
+    practice.tax_id = keep(input.tax_id, practice.tax_id);
+    practice.address = keep(input.address, practice.address);
+    practice.phone = keep(input.phone, practice.phone);
+    practice.email = keep(input.email, practice.email);
+    practice.provider = provider(practice.provider, input.provider);
+    practice.place_of_service = input.place_of_service.unwrap_or(practice.place_of_service);
+    state.store().update_practice_details(&practice).await?;
+    tracing::info!(practice = id, "practice details changed");
+    Ok(Json(view(&state.store().practice(id).await?)))
 }
 
 /// Reads the practice's automation settings and the warnings about them.

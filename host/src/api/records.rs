@@ -2,7 +2,7 @@
 //! appointments.
 
 use super::error::{ApiError, Body, ErrorBody, Path};
-use super::practices::text;
+use super::practices::{email, text};
 use super::{AppState, Caller};
 use crate::domain::AppointmentStatus;
 use crate::schedule::local_instant;
@@ -11,7 +11,7 @@ use crate::store::{Client, NewAppointment, NewClient};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -54,10 +54,12 @@ pub struct ClientInput {
     pub card: Option<String>,
     /// ICD-10 diagnosis codes.
     pub diagnosis: Option<Vec<String>>,
+    /// Date of birth, `YYYY-MM-DD`, which superbills show.
+    pub birth_date: Option<String>,
 }
 
 /// A change to a client: billing settings and communication preferences. Keys left out keep
-/// their value; an empty `email` or `card` removes it. Saving resumes autopay paused after declines.
+/// their value; an empty `email`, `card` or `birth_date` removes it. Saving resumes autopay paused after declines.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientPatch {
@@ -77,6 +79,8 @@ pub struct ClientPatch {
     pub card: Option<String>,
     /// ICD-10 diagnosis codes.
     pub diagnosis: Option<Vec<String>>,
+    /// Date of birth, `YYYY-MM-DD`; empty to remove.
+    pub birth_date: Option<String>,
 }
 
 /// A client.
@@ -102,6 +106,8 @@ pub struct ClientView {
     pub card: Option<String>,
     /// ICD-10 codes.
     pub diagnosis: Vec<String>,
+    /// Date of birth, `YYYY-MM-DD`, if known.
+    pub birth_date: Option<String>,
     /// Why autopay is paused, if it is (cleared by saving the client).
     pub autopay_paused: Option<String>,
 }
@@ -134,17 +140,41 @@ fn view(client: Client, autopay_paused: Option<String>) -> ClientView {
         autopay: client.autopay,
         card: client.card,
         diagnosis: client.diagnosis,
+        birth_date: client.birth_date.map(|date| date.format("%Y-%m-%d").to_string()),
         autopay_paused,
     }
 }
 
-fn email(problems: &mut Vec<String>, value: &str) {
-    let valid = value.len() <= 254
-        && !value.chars().any(char::is_whitespace)
-        && value.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'));
-    if !value.is_empty() && !valid {
-        problems.push("email is not an email address such as name@example.com".into());
+/// The earliest date of birth accepted: earlier ones are typos of the year.
+const EARLIEST_BIRTH_DATE: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("a date");
+
+/// A date of birth, `YYYY-MM-DD`, not after `today`; empty is none (it removes the date).
+fn birth_date(problems: &mut Vec<String>, value: &str, today: NaiveDate) -> Option<NaiveDate> {
+    if value.is_empty() {
+        return None;
     }
+    match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        Ok(date) if date > today => {
+            problems.push(format!(
+                "birth_date {value} is in the future (today is {today}); give the client's date of birth"
+            ));
+            None
+        }
+        Ok(date) if date < EARLIEST_BIRTH_DATE => {
+            problems.push(format!("birth_date {value} is before {EARLIEST_BIRTH_DATE}; check the year"));
+            None
+        }
+        Ok(date) => Some(date),
+        Err(_) => {
+            problems.push(format!("birth_date `{value}` is not a date in the form YYYY-MM-DD, e.g. 1990-04-12"));
+            None
+        }
+    }
+}
+
+/// Today in the practice's time zone.
+fn today(state: &AppState, practice: &crate::store::Practice) -> NaiveDate {
+    state.inner.clock.now().with_timezone(&practice.timezone).date_naive()
 }
 
 fn diagnosis(problems: &mut Vec<String>, codes: &[String]) {
@@ -215,13 +245,14 @@ pub(super) async fn create_client(
     Path(id): Path<i64>,
     Body(input): Body<ClientInput>,
 ) -> Result<(StatusCode, Json<ClientView>), ApiError> {
-    practice(&state, caller, id).await?;
+    let practice = practice(&state, caller, id).await?;
     let mut problems = vec![];
     text(&mut problems, "reference", &input.reference, true, 100);
     text(&mut problems, "name", &input.name, true, 200);
-    email(&mut problems, input.email.as_deref().unwrap_or_default());
+    email(&mut problems, "email", input.email.as_deref().unwrap_or_default());
     text(&mut problems, "card", input.card.as_deref().unwrap_or_default(), false, 200);
     diagnosis(&mut problems, input.diagnosis.as_deref().unwrap_or_default());
+    let born = birth_date(&mut problems, input.birth_date.as_deref().unwrap_or_default(), today(&state, &practice));
     checked(problems)?;
     let new = NewClient {
         reference: input.reference.trim().to_string(),
@@ -233,7 +264,7 @@ pub(super) async fn create_client(
         autopay: input.autopay.unwrap_or(false),
         card: input.card.filter(|card| !card.is_empty()),
         diagnosis: input.diagnosis.unwrap_or_default(),
-        ..NewClient::default()
+        birth_date: born,
     };
     let client = state.store().create_client(id, &new).await?;
     tracing::info!(practice = id, client, "client created");
@@ -283,16 +314,20 @@ pub(super) async fn update_client(
     Path((id, client)): Path<(i64, i64)>,
     Body(input): Body<ClientPatch>,
 ) -> Result<Json<ClientView>, ApiError> {
-    practice(&state, caller, id).await?;
+    let practice = practice(&state, caller, id).await?;
     let (mut client, _) = state.store().practice_client(id, client).await?;
     let mut problems = vec![];
     if let Some(name) = &input.name {
         text(&mut problems, "name", name, true, 200);
     }
-    email(&mut problems, input.email.as_deref().unwrap_or_default());
+    email(&mut problems, "email", input.email.as_deref().unwrap_or_default());
     text(&mut problems, "card", input.card.as_deref().unwrap_or_default(), false, 200);
     diagnosis(&mut problems, input.diagnosis.as_deref().unwrap_or_default());
+    let born = input.birth_date.as_deref().map(|date| birth_date(&mut problems, date, today(&state, &practice)));
     checked(problems)?;
+    if let Some(born) = born {
+        client.birth_date = born;
+    }
     if let Some(name) = input.name {
         client.name = name;
     }

@@ -1,10 +1,16 @@
-//! Bills (and what people do to them), superbills, payments and attempts, shares, runs and events.
+//! Bills (and what people do to them), superbills, the PDF of either, payments and attempts,
+//! shares, runs and events.
 
 use super::error::{ApiError, Body, ErrorBody, Path};
 use super::{AppState, Caller};
+use crate::domain::DocumentKind;
+use crate::pdf::{self, PdfError};
+use crate::store::StoreError;
 use crate::store::queries::{AttemptRow, BillDetail, BillRow, PaymentRow, RunRow, ShareRow, SuperbillRow};
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -110,8 +116,45 @@ pub(super) async fn void_bill(
     Path((practice, bill)): Path<(i64, i64)>,
 ) -> Result<Json<BillDetail>, ApiError> {
     check(&state, caller, practice).await?;
-    state.store().void_bill(practice, bill, state.inner.clock.now()).await?.map_err(ApiError::conflict)?;
+    state.inner.engine.void_bill(practice, bill, state.inner.clock.now()).await?;
     Ok(Json(state.store().bill_detail(practice, bill).await?))
+}
+
+/// A document of the practice as a PDF; another practice's document is not found, exactly like
+/// one that does not exist.
+async fn document_pdf(
+    state: &AppState,
+    caller: Caller,
+    practice: i64,
+    kind: DocumentKind,
+    id: i64,
+) -> Result<Response, ApiError> {
+    check(state, caller, practice).await?;
+    let not_found = || ApiError::from(StoreError::NotFound { what: kind.as_str(), id: id.to_string() });
+    let document = match pdf::load_document(state.store(), kind, id).await {
+        Ok(document) if document.practice().id == practice => document,
+        Ok(_) => return Err(not_found()),
+        Err(PdfError::Store(error)) => return Err(error.into()),
+    };
+    let disposition = format!("inline; filename=\"{}\"", document.file_name());
+    Ok((
+        [(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        document.render(),
+    )
+        .into_response())
+}
+
+/// The bill as a PDF, as it is emailed to the client.
+#[utoipa::path(get, path = "/v1/practices/{practice}/bills/{bill}/pdf",
+    params(("practice" = i64, Path, description = "practice id"), ("bill" = i64, Path, description = "bill id")),
+    responses((status = 200, description = "the bill's PDF", body = Vec<u8>, content_type = "application/pdf"),
+        (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn bill_pdf(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((practice, bill)): Path<(i64, i64)>,
+) -> Result<Response, ApiError> {
+    document_pdf(&state, caller, practice, DocumentKind::Bill, bill).await
 }
 
 /// Lists the practice's superbills, newest first.
@@ -137,6 +180,19 @@ pub(super) async fn superbill(
 ) -> Result<Json<SuperbillRow>, ApiError> {
     check(&state, caller, practice).await?;
     Ok(Json(state.store().superbill(practice, superbill).await?))
+}
+
+/// The superbill as a PDF, for the client's insurer.
+#[utoipa::path(get, path = "/v1/practices/{practice}/superbills/{superbill}/pdf",
+    params(("practice" = i64, Path, description = "practice id"), ("superbill" = i64, Path, description = "superbill id")),
+    responses((status = 200, description = "the superbill's PDF", body = Vec<u8>, content_type = "application/pdf"),
+        (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn superbill_pdf(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((practice, superbill)): Path<(i64, i64)>,
+) -> Result<Response, ApiError> {
+    document_pdf(&state, caller, practice, DocumentKind::Superbill, superbill).await
 }
 
 /// Lists the payments taken, newest first.

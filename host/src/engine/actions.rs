@@ -1,4 +1,5 @@
-//! What people do to one bill through the API: open a pended bill, add a product to a bill.
+//! What people do to one bill through the API: open a pended bill, add a product to a bill,
+//! void a bill.
 //! Each is one transaction, checked against the bill's practice and state before it writes.
 
 use super::events::{self, EventKind};
@@ -86,6 +87,35 @@ impl Engine {
             .await?;
         events::record(&mut tx, practice_id, now, EventKind::ProductAdded { bill, name: name.to_string(), amount })
             .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Voids a pended or open bill of a practice with nothing paid on it, and records it as a
+    /// `bill_voided` event in the same transaction. Its lines stay on it (they are not billed
+    /// again) and a pending share of it is skipped when due.
+    pub async fn void_bill(&self, practice_id: i64, bill: i64, now: DateTime<Utc>) -> Result<(), EngineError> {
+        let mut tx = self.store.begin().await?;
+        let row = sqlx::query(
+            "SELECT b.status, b.paid, c.reference FROM bills b JOIN clients c ON c.id = b.client_id WHERE b.practice_id = $1 AND b.id = $2",
+        )
+        .bind(practice_id)
+        .bind(bill)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound { what: "bill", id: bill.to_string() })?;
+        let (status, paid, client): (String, i64, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        if status == "void" || status == "paid" || paid > 0 {
+            return Err(EngineError::Invalid(format!(
+                "bill {bill} is {status} with {paid} paid; only pended and unpaid open bills can be voided"
+            )));
+        }
+        sqlx::query("UPDATE bills SET status = 'void', voided_at = $1 WHERE id = $2")
+            .bind(store::seconds(now))
+            .bind(bill)
+            .execute(&mut *tx)
+            .await?;
+        events::record(&mut tx, practice_id, now, EventKind::BillVoided { bill, client }).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -401,9 +401,8 @@ impl Engine {
         };
         let message = match skip {
             Some(reason) => Err(reason),
-            None => {
-                Ok(sharing::compose(&loaded, &client, &to).map_err(|error| EngineError::Invalid(error.to_string()))?)
-            }
+            None => Ok(sharing::compose(&loaded, &client, &to, self.sender.as_deref())
+                .map_err(|error| EngineError::Invalid(error.to_string()))?),
         };
         Ok(PreparedShare { practice, kind, document, client: client.reference, message })
     }

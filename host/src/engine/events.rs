@@ -31,6 +31,13 @@ pub enum EventKind {
         /// The client's reference.
         client: String,
     },
+    /// A person voided a bill: it is not collected, and its lines are not billed again.
+    BillVoided {
+        /// The bill's id.
+        bill: i64,
+        /// The client's reference.
+        client: String,
+    },
     /// A person added a product to a bill.
     ProductAdded {
         /// The bill's id.

@@ -231,6 +231,7 @@ pub struct Engine {
     host_id: String,
     lease: Duration,
     max_autopay_attempts: i64,
+    sender: Option<String>,
 }
 
 impl Engine {
@@ -255,7 +256,15 @@ impl Engine {
             host_id: host_id.into(),
             lease: Duration::minutes(10),
             max_autopay_attempts: 3,
+            sender: None,
         })
+    }
+
+    /// The engine with `sender` as the From address of emails of practices without an address of
+    /// their own (`None`: the host's placeholder, `billing@autobill.invalid`).
+    pub fn with_sender(mut self, sender: Option<String>) -> Self {
+        self.sender = sender;
+        self
     }
 
     /// The store the engine works on.

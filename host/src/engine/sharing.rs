@@ -42,12 +42,21 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// The email sharing `document` with `client` at `to`, with its PDF attached.
-pub(super) fn compose(document: &Document, client: &Client, to: &str) -> Result<Message, MailError> {
+/// The email sharing `document` with `client` at `to`, with its PDF attached; from the practice's
+/// address, or `fallback` (the host's configured sender) when it has none.
+pub(super) fn compose(
+    document: &Document,
+    client: &Client,
+    to: &str,
+    fallback: Option<&str>,
+) -> Result<Message, MailError> {
     let practice = document.practice();
     let kind = document.kind().as_str();
     let number = document.id();
-    let sender = if practice.email.trim().is_empty() { PLACEHOLDER_SENDER } else { practice.email.trim() };
+    let sender = match practice.email.trim() {
+        "" => fallback.map(str::trim).unwrap_or(PLACEHOLDER_SENDER),
+        own => own,
+    };
     let address = sender.parse::<Address>().map_err(|error| MailError::Address {
         field: "sender",
         address: sender.to_string(),
@@ -224,6 +233,61 @@ mod tests {
         assert_eq!(minutes, [5, 10, 20, 40, 80, 160, 320, 360, 360]);
         assert_eq!(retry_delay(0).num_minutes(), 5);
         assert_eq!(retry_delay(i64::MAX).num_minutes(), 360);
+    }
+
+    fn bill(practice_email: &str) -> (Document, Client) {
+        let client = Client {
+            id: 7,
+            reference: "ana".into(),
+            name: "Ana Alvarez".into(),
+            email: Some("ana@example.com".into()),
+            email_enabled: true,
+            auto_superbills: false,
+            auto_share: true,
+            autopay: false,
+            card: None,
+            diagnosis: vec![],
+            birth_date: None,
+        };
+        let practice = crate::store::Practice {
+            id: 1,
+            name: "Lakeside Therapy".into(),
+            timezone: chrono_tz::UTC,
+            currency: "USD".into(),
+            npi: String::new(),
+            tax_id: String::new(),
+            address: String::new(),
+            phone: String::new(),
+            email: practice_email.into(),
+            provider: crate::store::Provider::default(),
+            place_of_service: "11".into(),
+            automation: crate::domain::AutomationSettings::default(),
+            scheduled_until: DateTime::UNIX_EPOCH,
+        };
+        let document = Document::Bill(crate::pdf::BillDocument {
+            id: 3,
+            practice,
+            client: client.clone(),
+            status: crate::domain::BillStatus::Open,
+            issued: chrono::NaiveDate::default(),
+            lines: vec![],
+            products: vec![],
+            payments: vec![],
+            total: 100,
+            paid: 0,
+        });
+        (document, client)
+    }
+
+    #[test]
+    fn emails_come_from_the_practice_else_the_configured_sender_else_the_placeholder() {
+        let (document, client) = bill("");
+        let from = |fallback| compose(&document, &client, "ana@example.com", fallback).map(|message| message.from);
+        assert_eq!(from(None).ok().as_deref(), Some("Lakeside Therapy <billing@autobill.invalid>"));
+        assert_eq!(from(Some("billing@host.example")).ok().as_deref(), Some("Lakeside Therapy <billing@host.example>"));
+        let (document, client) = bill("office@lakeside.example");
+        let message = compose(&document, &client, "ana@example.com", Some("billing@host.example")).map(|m| m.from);
+        assert_eq!(message.ok().as_deref(), Some("Lakeside Therapy <office@lakeside.example>"));
     }
 
     #[test]

@@ -9,9 +9,11 @@
 //! - Answers are checked by [`validate`]; a bad one is a [`PolicyError`] naming the plugin, the
 //!   policy and the problem, and nothing it decided is applied.
 //! - Plugins are identified by the SHA-256 of their bytes ([`PluginId`]).
+//! - [`registry`] adds, lists and assigns stored plugins, for the HTTP API and the CLI alike.
 
 mod bindings;
 pub mod contract;
+pub mod registry;
 mod sandbox;
 pub mod validate;
 

@@ -333,15 +333,15 @@ impl Store {
 
     /// Applies every migration not yet applied; safe to run from several hosts at once.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        // PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent one (both may
+        // pass the check, and one then fails on the catalog), so it runs under the lock too.
+        let mut tx = self.begin_migration().await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         for (name, sql) in migrations::MIGRATIONS {
-            let mut tx = self.begin().await?;
-            if self.dialect == Dialect::Postgres {
-                // Serialises concurrent migrators; released at commit.
-                sqlx::query("SELECT pg_advisory_xact_lock(7262011)").execute(&mut *tx).await?;
-            }
+            let mut tx = self.begin_migration().await?;
             let applied = sqlx::query("SELECT name FROM schema_migrations WHERE name = $1")
                 .bind(*name)
                 .fetch_optional(&mut *tx)
@@ -366,6 +366,16 @@ impl Store {
             tx.commit().await?;
         }
         Ok(())
+    }
+
+    /// Starts a migration's transaction; on PostgreSQL it first waits for any other migrator,
+    /// holding a lock released at commit.
+    async fn begin_migration(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        let mut tx = self.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7262011)").execute(&mut *tx).await?;
+        }
+        Ok(tx)
     }
 
     /// Creates a practice whose runs start at `now`.
@@ -430,6 +440,31 @@ impl Store {
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound { what: "practice", id: id.to_string() });
+        }
+        Ok(())
+    }
+
+    /// Replaces a practice's details: name, NPI, tax id, address, phone, sender email, rendering
+    /// provider and place of service. Its time zone, currency and automation settings stay.
+    pub async fn update_practice_details(&self, practice: &Practice) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE practices SET name = $1, npi = $2, tax_id = $3, address = $4, phone = $5, email = $6, provider_name = $7, provider_credentials = $8, provider_npi = $9, place_of_service = $10 WHERE id = $11",
+        )
+        .bind(&practice.name)
+        .bind(&practice.npi)
+        .bind(&practice.tax_id)
+        .bind(&practice.address)
+        .bind(&practice.phone)
+        .bind(&practice.email)
+        .bind(&practice.provider.name)
+        .bind(&practice.provider.credentials)
+        .bind(&practice.provider.npi)
+        .bind(&practice.place_of_service)
+        .bind(practice.id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound { what: "practice", id: practice.id.to_string() });
         }
         Ok(())
     }

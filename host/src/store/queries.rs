@@ -457,37 +457,6 @@ impl Store {
         })
     }
 
-    /// Voids a pended or open bill with nothing paid on it. Its lines stay on it (they are not
-    /// billed again) and a pending share of it is skipped when due.
-    pub async fn void_bill(
-        &self,
-        practice: i64,
-        id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<Result<(), String>, StoreError> {
-        let mut tx = self.begin().await?;
-        let row = sqlx::query("SELECT status, paid FROM bills WHERE practice_id = $1 AND id = $2")
-            .bind(practice)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| not_found("bill", id))?;
-        let (status, paid): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
-        if status == "void" || status == "paid" || paid > 0 {
-            return Ok(Err(format!(
-                "bill {id} is {status} with {paid} paid; only pended and unpaid open bills can be voided"
-            )));
-        }
-        sqlx::query("UPDATE bills SET status = 'void', voided_at = $1 WHERE id = $2")
-            .bind(seconds(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        tracing::info!(practice, bill = id, "bill voided");
-        Ok(Ok(()))
-    }
-
     /// A practice's superbills, newest first, without their lines.
     pub async fn superbills(&self, practice: i64) -> Result<Vec<SuperbillRow>, StoreError> {
         let rows = sqlx::query(
