@@ -10,6 +10,8 @@
 //! a WebAssembly component, and reports the ratio of the two run times: what the plugin boundary
 //! costs.
 //!
+//! On a terminal a progress line counts the runs measured.
+//!
 //! Options (after `--`): `--practices N` (default 1,000; each has 100 clients with 10 lines),
 //! `--backend sqlite|postgres` (default both).
 
@@ -22,6 +24,7 @@ use autobill::plugin::policy::{
 use autobill::plugin::{
     PluginLimits, PluginRuntime, PolicyError, PolicyProblem, from_policy_date, to_policy_date, validate,
 };
+use autobill::progress::ProgressLine;
 use autobill::store::{NewPractice, Store};
 use autobill_guest::{BillCadence, ShareFilter, SuperbillInclusion};
 use autobill_plugin_default::DefaultPolicy;
@@ -61,14 +64,23 @@ fn main() -> anyhow::Result<()> {
             options.practices * CLIENTS_PER_PRACTICE
         );
         let mut rows = vec![];
+        let mut progress = ProgressLine::stderr("month_end: measuring", "runs");
+        let (mut done, total) = (0, 2 * options.backends.len() as u64);
         for backend in &options.backends {
             let target = match backend {
                 Backend::Sqlite => SQLITE_TARGET,
                 Backend::Postgres => POSTGRES_TARGET,
             };
             let target = target.mul_f64(lines as f64 / 1_000_000.0);
+            progress.update(done, total);
             let wasm = measure(*backend, &options, &plugins, false).await?;
+            progress.finish();
+            wasm.print(*backend, "WASM");
+            progress.update(done + 1, total);
             let native = measure(*backend, &options, &plugins, true).await?;
+            progress.finish();
+            native.print(*backend, "native");
+            done += 2;
             if wasm.billed != lines || native.billed != lines || wasm.bills != native.bills {
                 anyhow::bail!(
                     "{backend:?}: the runs disagree: WASM billed {} lines on {} bills, native {} on {}",
@@ -163,6 +175,19 @@ struct Measurement {
     bills: i64,
 }
 
+impl Measurement {
+    fn print(&self, backend: Backend, policy: &str) {
+        println!(
+            "  {backend:?} {policy}: generated in {:.1}s, billed {} lines on {} bills in {:.1}s, peak RSS {:.0} MB",
+            self.generate.as_secs_f64(),
+            self.billed,
+            self.bills,
+            self.run.as_secs_f64(),
+            self.peak_rss_mb
+        );
+    }
+}
+
 /// Generates the load in a fresh database, runs the month end and checks what it billed.
 async fn measure(
     backend: Backend,
@@ -206,12 +231,6 @@ async fn measure(
     )
     .fetch_one(store.pool())
     .await?;
-    println!(
-        "  {backend:?} {}: generated in {:.1}s, billed {billed} lines on {bills} bills in {:.1}s, peak RSS {peak_rss_mb:.0} MB",
-        if native { "native" } else { "WASM" },
-        generate.as_secs_f64(),
-        run.as_secs_f64()
-    );
     store.pool().close().await;
     database.drop().await?;
     Ok(Measurement { generate, run, peak_rss_mb, billed, bills })
