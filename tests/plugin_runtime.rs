@@ -243,97 +243,18 @@ fn generated_requests(count: usize, clients: &[ClientBilling]) -> Vec<ShareReque
         .collect()
 }
 
-/// The host's view of the contract's types and the guest SDK's are different Rust types with the
-/// same fields; these convert one into the other so the native build of a policy can be asked the
-/// same questions as its component.
+/// The host's contract types as the guest SDK's: the same conversions the benches use.
+#[path = "../host/benches/support/native.rs"]
+mod to_guest;
+
+/// Converts between the host's view of the contract's types and the guest SDK's (different Rust
+/// types with the same fields), so the native build of a policy can be asked the same questions
+/// as its component.
 mod native {
     use autobill::plugin::policy as host;
     use autobill_guest as guest;
 
-    pub fn date(date: &host::Date) -> guest::Date {
-        guest::Date { year: date.year, month: date.month, day: date.day }
-    }
-
-    pub fn practice(practice: &host::PracticeContext) -> guest::PracticeContext {
-        let automation = &practice.automation;
-        guest::PracticeContext {
-            practice_id: practice.practice_id,
-            timezone: practice.timezone.clone(),
-            currency: practice.currency.clone(),
-            automation: guest::AutomationSettings {
-                bill_creation: match automation.bill_creation {
-                    host::BillCreation::Daily => guest::BillCreation::Daily,
-                    host::BillCreation::Monthly => guest::BillCreation::Monthly,
-                    host::BillCreation::Manual => guest::BillCreation::Manual,
-                },
-                superbill_day: automation.superbill_day,
-                share_by_default: automation.share_by_default,
-                share_delay_minutes: automation.share_delay_minutes,
-                autopay: automation.autopay,
-            },
-            config: practice.config.clone(),
-        }
-    }
-
-    pub fn catalog(catalog: &host::Catalog) -> guest::Catalog {
-        guest::Catalog {
-            services: catalog
-                .services
-                .iter()
-                .map(|service| guest::Service { code: service.code.clone(), cpt_code: service.cpt_code.clone() })
-                .collect(),
-            diagnosis_sets: catalog.diagnosis_sets.clone(),
-        }
-    }
-
-    pub fn line(line: &host::ServiceLine) -> guest::ServiceLine {
-        guest::ServiceLine {
-            line_id: line.line_id,
-            appointment_id: line.appointment_id,
-            client_id: line.client_id,
-            date: date(&line.date),
-            service: line.service,
-            diagnoses: line.diagnoses,
-            fee: line.fee,
-            paid: line.paid,
-        }
-    }
-
-    pub fn client(client: &host::ClientBilling) -> guest::ClientBilling {
-        guest::ClientBilling {
-            client_id: client.client_id,
-            email_on_file: client.email_on_file,
-            email_allowed: client.email_allowed,
-            auto_superbills: client.auto_superbills,
-            auto_share: client.auto_share,
-            autopay: client.autopay,
-            card_on_file: client.card_on_file,
-        }
-    }
-
-    pub fn request(request: &host::ShareRequest) -> guest::ShareRequest {
-        let document = &request.document;
-        guest::ShareRequest {
-            document: guest::Document {
-                document_id: document.document_id,
-                kind: match document.kind {
-                    host::DocumentKind::Bill => guest::DocumentKind::Bill,
-                    host::DocumentKind::Superbill => guest::DocumentKind::Superbill,
-                },
-                client_id: document.client_id,
-                total: document.total,
-                paid: document.paid,
-                status: match document.status {
-                    host::DocumentStatus::Pended => guest::DocumentStatus::Pended,
-                    host::DocumentStatus::Open => guest::DocumentStatus::Open,
-                    host::DocumentStatus::Paid => guest::DocumentStatus::Paid,
-                    host::DocumentStatus::Void => guest::DocumentStatus::Void,
-                    host::DocumentStatus::Issued => guest::DocumentStatus::Issued,
-                },
-            },
-            client: client(&request.client),
-        }
-    }
+    pub use super::to_guest::*;
 
     pub fn host_date(date: &guest::Date) -> chrono::NaiveDate {
         autobill::plugin::from_policy_date(&host::Date { year: date.year, month: date.month, day: date.day })
