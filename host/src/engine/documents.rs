@@ -32,8 +32,11 @@ fn index_of<T>(indices: &mut HashMap<String, u32>, list: &mut Vec<T>, key: &str,
 }
 
 /// The unbilled (or un-superbilled) lines of a practice's completed appointments before `before`.
-/// Every join also names the practice: PostgreSQL then reads only the practice's rows of each
-/// table rather than scanning the whole table once per practice.
+///
+/// A practice's month end reads a thousand lines or more, so each row carries only the line's own
+/// numbers and its appointment's reference; service codes and diagnoses come from two small
+/// per-practice queries. The join names the practice too: PostgreSQL then reads only the
+/// practice's appointments rather than scanning the whole table once per practice.
 pub(super) async fn candidate_lines(
     tx: &mut AnyConnection,
     practice: i64,
@@ -41,11 +44,9 @@ pub(super) async fn candidate_lines(
     before: chrono::NaiveDate,
 ) -> Result<Candidates, EngineError> {
     let sql = format!(
-        "SELECT l.id, l.appointment_id, l.client_id, l.local_date, s.code, s.cpt_code, l.fee, l.paid, c.diagnosis, a.reference
+        "SELECT l.id, l.appointment_id, l.client_id, l.service_id, l.local_date, l.fee, l.paid, a.reference
          FROM service_lines l
          JOIN appointments a ON a.id = l.appointment_id AND a.practice_id = l.practice_id
-         JOIN services s ON s.id = l.service_id AND s.practice_id = l.practice_id
-         JOIN clients c ON c.id = l.client_id AND c.practice_id = l.practice_id
          WHERE l.practice_id = $1 AND l.{column} IS NULL AND a.status = 'completed' AND l.fee > 0 AND l.local_date < $2
          ORDER BY l.local_date, l.id"
     );
@@ -55,30 +56,53 @@ pub(super) async fn candidate_lines(
         lines: Vec::with_capacity(rows.len()),
         names: HashMap::with_capacity(rows.len()),
     };
+    if rows.is_empty() {
+        return Ok(candidates);
+    }
+    let codes: HashMap<i64, (String, Option<String>)> = sqlx::query_as::<_, (i64, String, Option<String>)>(
+        "SELECT id, code, cpt_code FROM services WHERE practice_id = $1",
+    )
+    .bind(practice)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|(id, code, cpt_code)| (id, (code, cpt_code)))
+    .collect();
+    let diagnosis_of: HashMap<i64, String> =
+        sqlx::query_as::<_, (i64, String)>("SELECT id, diagnosis FROM clients WHERE practice_id = $1")
+            .bind(practice)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
     let (mut services, mut diagnoses) = (HashMap::new(), HashMap::new());
     for row in &rows {
         let id = u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or_default();
-        let date: String = row.try_get(3)?;
-        let code: String = row.try_get(4)?;
-        let diagnosis: String = row.try_get(8)?;
-        let appointment: String = row.try_get(9)?;
+        let client: i64 = row.try_get(2)?;
+        let service_id: i64 = row.try_get(3)?;
+        let date: String = row.try_get(4)?;
+        let appointment: String = row.try_get(7)?;
+        let (code, cpt_code) =
+            codes.get(&service_id).ok_or(StoreError::NotFound { what: "service", id: service_id.to_string() })?;
+        let diagnosis = diagnosis_of.get(&client).map_or("", String::as_str);
         candidates.names.insert(id, format!("{appointment}:{code}"));
-        let cpt_code: Option<String> = row.try_get(5)?;
         let catalog = &mut candidates.catalog;
-        let service =
-            index_of(&mut services, &mut catalog.services, &code, || Service { code: code.clone(), cpt_code });
-        let diagnoses = index_of(&mut diagnoses, &mut catalog.diagnosis_sets, &diagnosis, || {
+        let service = index_of(&mut services, &mut catalog.services, code, || Service {
+            code: code.clone(),
+            cpt_code: cpt_code.clone(),
+        });
+        let diagnoses = index_of(&mut diagnoses, &mut catalog.diagnosis_sets, diagnosis, || {
             diagnosis.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect()
         });
         candidates.lines.push(ServiceLine {
             line_id: id,
             appointment_id: u64::try_from(row.try_get::<i64, _>(1)?).unwrap_or_default(),
-            client_id: u64::try_from(row.try_get::<i64, _>(2)?).unwrap_or_default(),
+            client_id: u64::try_from(client).unwrap_or_default(),
             date: to_policy_date(store::parse_date(&date)?),
             service,
             diagnoses,
-            fee: row.try_get(6)?,
-            paid: row.try_get(7)?,
+            fee: row.try_get(5)?,
+            paid: row.try_get(6)?,
         });
     }
     Ok(candidates)
@@ -168,13 +192,12 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let mut tx = self.store.begin().await?;
         let candidates = candidate_lines(&mut tx, practice.id, "bill_id", run.local_date).await?;
-        let mut opened = vec![];
         if !candidates.lines.is_empty() {
             let ctx = policies.context(practice, Slot::BillCadence);
             let plans =
                 policies.cadence.0.group_lines(run.at, &ctx, run.local_date, &candidates.catalog, &candidates.lines)?;
             let fees: HashMap<u64, i64> = candidates.lines.iter().map(|line| (line.line_id, line.fee)).collect();
-            let references = client_references(&mut tx, practice.id).await?;
+            let clients = clients(&mut tx, practice.id).await?;
             let bills: Vec<(i64, &str, i64)> = plans
                 .iter()
                 .map(|plan| {
@@ -201,24 +224,26 @@ impl Engine {
                 plans.iter().zip(&ids).flat_map(|(plan, bill)| plan.lines.iter().map(|line| (*line, *bill))).collect();
             attach_lines(&mut tx, "bill_id", &pairs).await?;
             let mut created = Vec::with_capacity(plans.len());
+            let mut opened = vec![];
             for ((plan, (client, status, total)), bill) in plans.iter().zip(&bills).zip(&ids) {
                 let lines =
                     plan.lines.iter().map(|line| candidates.names.get(line).cloned().unwrap_or_default()).collect();
-                let client = references.get(client).cloned().unwrap_or_default();
+                let reference = clients.get(client).map(|c| c.reference.clone()).unwrap_or_default();
                 created.push(EventKind::BillCreated {
                     bill: *bill,
-                    client,
+                    client: reference,
                     status: (*status).into(),
                     total: *total,
                     lines,
                 });
                 if *status == "open" {
-                    opened.push(*bill);
+                    let status = policy::DocumentStatus::Open;
+                    opened.push(NewDocument { id: *bill, client: *client, total: *total, paid: 0, status });
                 }
             }
             events::record_all(&mut tx, practice.id, run.at, created).await?;
+            share_new_documents(&mut tx, practice, policies, DocumentKind::Bill, &opened, &clients, run.at).await?;
         }
-        decide_shares(&mut tx, practice, policies, DocumentKind::Bill, &opened, run.at).await?;
         self.finish_run(&mut tx, run).await?;
         tx.commit().await?;
         Ok(())
@@ -233,7 +258,6 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let mut tx = self.store.begin().await?;
         let candidates = candidate_lines(&mut tx, practice.id, "superbill_id", run.local_date).await?;
-        let mut created = vec![];
         if !candidates.lines.is_empty() {
             let clients = clients(&mut tx, practice.id).await?;
             let mut billing: Vec<ClientBilling> = clients.values().map(client_billing).collect();
@@ -274,22 +298,25 @@ impl Engine {
                 .collect();
             attach_lines(&mut tx, "superbill_id", &pairs).await?;
             let mut events = Vec::with_capacity(plans.len());
+            let mut created = Vec::with_capacity(plans.len());
             for ((plan, (client, total, paid)), superbill) in plans.iter().zip(&superbills).zip(&ids) {
                 let names =
                     plan.lines.iter().map(|line| candidates.names.get(line).cloned().unwrap_or_default()).collect();
-                let client = clients.get(client).map(|c| c.reference.clone()).unwrap_or_default();
+                let reference = clients.get(client).map(|c| c.reference.clone()).unwrap_or_default();
                 events.push(EventKind::SuperbillCreated {
                     superbill: *superbill,
-                    client,
+                    client: reference,
                     total: *total,
                     paid: *paid,
                     lines: names,
                 });
-                created.push(*superbill);
+                let status = policy::DocumentStatus::Issued;
+                created.push(NewDocument { id: *superbill, client: *client, total: *total, paid: *paid, status });
             }
             events::record_all(&mut tx, practice.id, run.at, events).await?;
+            let kind = DocumentKind::Superbill;
+            share_new_documents(&mut tx, practice, policies, kind, &created, &clients, run.at).await?;
         }
-        decide_shares(&mut tx, practice, policies, DocumentKind::Superbill, &created, run.at).await?;
         self.finish_run(&mut tx, run).await?;
         tx.commit().await?;
         Ok(())
@@ -419,15 +446,16 @@ struct PreparedShare {
     message: Result<Message, &'static str>,
 }
 
-async fn client_references(tx: &mut AnyConnection, practice: i64) -> Result<HashMap<i64, String>, EngineError> {
-    let rows = sqlx::query("SELECT id, reference FROM clients WHERE practice_id = $1")
-        .bind(practice)
-        .fetch_all(&mut *tx)
-        .await?;
-    rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect()
+/// A new document, as the share policy is asked about it.
+pub(super) struct NewDocument {
+    id: i64,
+    client: i64,
+    total: i64,
+    paid: i64,
+    status: policy::DocumentStatus,
 }
 
-/// Asks the share policy about new documents and records its decisions as share rows.
+/// Asks the share policy about documents given by id, and records its decisions as share rows.
 pub(super) async fn decide_shares(
     tx: &mut AnyConnection,
     practice: &Practice,
@@ -443,7 +471,6 @@ pub(super) async fn decide_shares(
         DocumentKind::Bill => "SELECT id, client_id, total, paid, status FROM bills",
         DocumentKind::Superbill => "SELECT id, client_id, total, paid, 'issued' FROM superbills",
     };
-    let clients = clients(tx, practice.id).await?;
     let mut found = HashMap::with_capacity(documents.len());
     for chunk in documents.chunks(store::ROWS_PER_STATEMENT) {
         let list = (1..=chunk.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
@@ -453,33 +480,55 @@ pub(super) async fn decide_shares(
             query = query.bind(*id);
         }
         for (id, client, total, paid, status) in query.fetch_all(&mut *tx).await? {
-            found.insert(id, (client, total, paid, status));
+            let status = match status.as_str() {
+                "pended" => policy::DocumentStatus::Pended,
+                "paid" => policy::DocumentStatus::Paid,
+                "void" => policy::DocumentStatus::Void,
+                "issued" => policy::DocumentStatus::Issued,
+                _ => policy::DocumentStatus::Open,
+            };
+            found.insert(id, NewDocument { id, client, total, paid, status });
         }
+    }
+    let documents = documents
+        .iter()
+        .map(|id| found.remove(id).ok_or(StoreError::NotFound { what: kind.as_str(), id: id.to_string() }))
+        .collect::<Result<Vec<_>, _>>()?;
+    let clients = clients(tx, practice.id).await?;
+    share_new_documents(tx, practice, policies, kind, &documents, &clients, at).await
+}
+
+/// Asks the share policy about documents a run just made, and records its decisions as share
+/// rows (and skips as events).
+pub(super) async fn share_new_documents(
+    tx: &mut AnyConnection,
+    practice: &Practice,
+    policies: &Policies,
+    kind: DocumentKind,
+    documents: &[NewDocument],
+    clients: &HashMap<i64, Client>,
+    at: DateTime<Utc>,
+) -> Result<(), EngineError> {
+    if documents.is_empty() {
+        return Ok(());
     }
     let mut requests = Vec::with_capacity(documents.len());
     let mut owners = Vec::with_capacity(documents.len());
-    for id in documents {
-        let (client, total, paid, status) =
-            found.get(id).ok_or(StoreError::NotFound { what: kind.as_str(), id: id.to_string() })?;
-        let client = clients.get(client).ok_or(StoreError::NotFound { what: "client", id: client.to_string() })?;
-        let status = match status.as_str() {
-            "pended" => policy::DocumentStatus::Pended,
-            "paid" => policy::DocumentStatus::Paid,
-            "void" => policy::DocumentStatus::Void,
-            "issued" => policy::DocumentStatus::Issued,
-            _ => policy::DocumentStatus::Open,
-        };
+    for document in documents {
+        let client = clients
+            .get(&document.client)
+            .ok_or(StoreError::NotFound { what: "client", id: document.client.to_string() })?;
         requests.push(policy::ShareRequest {
             document: policy::Document {
-                document_id: u64::try_from(*id).unwrap_or_default(),
+                document_id: u64::try_from(document.id).unwrap_or_default(),
                 kind: match kind {
                     DocumentKind::Bill => policy::DocumentKind::Bill,
                     DocumentKind::Superbill => policy::DocumentKind::Superbill,
                 },
                 client_id: u64::try_from(client.id).unwrap_or_default(),
-                total: *total,
-                paid: *paid,
-                status,
+                total: document.total,
+                paid: document.paid,
+                status: document.status,
             },
             client: client_billing(client),
         });
@@ -489,7 +538,8 @@ pub(super) async fn decide_shares(
     let decisions = policies.share.0.decide_shares(at, &ctx, &requests)?;
     let mut rows = Vec::with_capacity(documents.len());
     let mut skipped = vec![];
-    for ((id, client), decision) in documents.iter().zip(&owners).zip(decisions) {
+    for ((document, client), decision) in documents.iter().zip(&owners).zip(decisions) {
+        let id = &document.id;
         match decision {
             ShareDecision::Send(delay) => {
                 let due_at = store::seconds(at + Duration::minutes(i64::from(delay)));

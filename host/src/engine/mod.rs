@@ -324,17 +324,27 @@ impl Engine {
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
         let mut report = TickReport::default();
         self.schedule(&self.store.practices().await?, now).await?;
+        let (done, failed) = self.work_runs(now).await?;
+        report.runs_done = done;
+        report.runs_failed = failed;
+        report.shares_handled = self.dispatch_shares(now).await?;
+        Ok(report)
+    }
+
+    /// Executes due runs until none is left to claim; gives how many were done and how many
+    /// failed.
+    async fn work_runs(&self, now: DateTime<Utc>) -> Result<(usize, usize), EngineError> {
+        let (mut done, mut failed) = (0, 0);
         while let Some(run) = self.claim_next_run(now).await? {
             match self.execute(&run, now).await {
-                Ok(()) => report.runs_done += 1,
+                Ok(()) => done += 1,
                 Err(error) => {
                     self.fail_run(&run, &error.to_string(), now).await?;
-                    report.runs_failed += 1;
+                    failed += 1;
                 }
             }
         }
-        report.shares_handled = self.dispatch_shares(now).await?;
-        Ok(report)
+        Ok((done, failed))
     }
 
     /// The next instant after `after` at which a run or a share is due, looking at most two

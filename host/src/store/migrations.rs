@@ -2,8 +2,12 @@
 //! are the only words that differ, and every statement is plain enough for both.
 
 /// Migrations in order; each runs once, inside a transaction, and is recorded by number.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_initial", INITIAL), ("0002_documents", DOCUMENTS), ("0003_api_tokens", API_TOKENS)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_initial", INITIAL),
+    ("0002_documents", DOCUMENTS),
+    ("0003_api_tokens", API_TOKENS),
+    ("0004_line_indexes", LINE_INDEXES),
+];
 
 const INITIAL: &str = r#"
 CREATE TABLE practices (
@@ -212,4 +216,17 @@ CREATE TABLE api_tokens (
     practice_id BIGINT NOT NULL REFERENCES practices(id),
     created_at BIGINT NOT NULL
 )
+"#;
+
+/// Service lines indexed the way they are read: a run finds a practice's lines on no bill (or no
+/// superbill) yet, and autopay and documents find the lines of one bill or superbill. The partial
+/// indexes hold only the lines still waiting, so a billed line leaves the first index instead of
+/// adding to it, and charging a bill no longer scans every line.
+const LINE_INDEXES: &str = r#"
+DROP INDEX service_lines_unbilled;
+DROP INDEX service_lines_unsuperbilled;
+CREATE INDEX service_lines_unbilled ON service_lines (practice_id) WHERE bill_id IS NULL;
+CREATE INDEX service_lines_unsuperbilled ON service_lines (practice_id) WHERE superbill_id IS NULL;
+CREATE INDEX service_lines_by_bill ON service_lines (bill_id) WHERE bill_id IS NOT NULL;
+CREATE INDEX service_lines_by_superbill ON service_lines (superbill_id) WHERE superbill_id IS NOT NULL
 "#;
