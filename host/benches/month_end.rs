@@ -21,9 +21,7 @@ use autobill::payments::SandboxGateway;
 use autobill::plugin::policy::{
     BillPlan, Catalog, ClientBilling, PracticeContext, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan,
 };
-use autobill::plugin::{
-    PluginLimits, PluginRuntime, PolicyError, PolicyProblem, from_policy_date, to_policy_date, validate,
-};
+use autobill::plugin::{PluginLimits, PluginRuntime, PolicyError, PolicyProblem, to_policy_date, validate};
 use autobill::progress::ProgressLine;
 use autobill::store::{NewPractice, Store};
 use autobill_guest::{BillCadence, ShareFilter, SuperbillInclusion};
@@ -411,11 +409,7 @@ impl Policy for NativeDefault {
             DefaultPolicy::bill_run_dates(&native::practice(practice), native::date(&first), native::date(&last))
                 .map_err(reported(policy))?;
         let dates: Vec<_> = dates.iter().map(back::date).collect();
-        validate::run_dates(&first, &last, &dates).map_err(invalid(policy))?;
-        dates
-            .iter()
-            .map(|date| from_policy_date(date).ok_or_else(|| invalid(policy)(format!("{date:?} is not a date"))))
-            .collect()
+        validate::run_dates(&first, &last, &dates).map_err(invalid(policy))
     }
 
     fn group_lines(

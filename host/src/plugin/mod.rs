@@ -460,11 +460,7 @@ impl Plugin {
             |plugin| plugin.cadence.as_ref(),
             Slot::BillCadence,
         )?;
-        validate::run_dates(&first, &last, &dates).map_err(|reason| self.invalid(policy, reason))?;
-        dates
-            .iter()
-            .map(|date| from_policy_date(date).ok_or_else(|| self.invalid(policy, format!("{date:?} is not a date"))))
-            .collect()
+        validate::run_dates(&first, &last, &dates).map_err(|reason| self.invalid(policy, reason))
     }
 
     /// Groups unbilled lines into bills, checked: only given lines, each once, never an empty bill.

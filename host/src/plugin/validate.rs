@@ -1,7 +1,9 @@
 //! What a policy may decide. Every answer is checked here before the host acts on it; the first
 //! problem found is reported in words an integrator can act on.
 
+use super::from_policy_date;
 use super::policy::{BillPlan, Date, ServiceLine, ShareDecision, SuperbillPlan};
+use chrono::NaiveDate;
 use std::collections::{HashMap, HashSet};
 
 /// The longest share delay a policy may ask for: one week, in minutes.
@@ -18,8 +20,8 @@ fn show(date: &Date) -> String {
     format!("{:04}-{:02}-{:02}", date.year, date.month, date.day)
 }
 
-/// Run dates must lie in `first..=last`, in increasing order.
-pub fn run_dates(first: &Date, last: &Date, dates: &[Date]) -> Result<(), String> {
+/// Run dates must be real days in `first..=last`, in increasing order; gives them as dates.
+pub fn run_dates(first: &Date, last: &Date, dates: &[Date]) -> Result<Vec<NaiveDate>, String> {
     let mut previous: Option<&Date> = None;
     for date in dates {
         if key(date) < key(first) || key(date) > key(last) {
@@ -34,7 +36,7 @@ pub fn run_dates(first: &Date, last: &Date, dates: &[Date]) -> Result<(), String
         }
         previous = Some(date);
     }
-    Ok(())
+    dates.iter().map(|date| from_policy_date(date).ok_or_else(|| format!("{date:?} is not a date"))).collect()
 }
 
 /// A superbill day must be a day of the given month.
