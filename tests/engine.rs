@@ -15,7 +15,7 @@ use autobill::store::Store;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use sqlx::Row;
 use std::sync::Arc;
-use support::db::{database, runtime};
+use support::db::{count, database, runtime};
 
 const PRACTICE: &str = r#"
 [practice]
@@ -394,10 +394,6 @@ fn engine_on(store: &Store, host: &str) -> Engine {
     let outbox = std::env::temp_dir().join("autobill-test-outbox");
     Engine::new(store.clone(), runtime(), Arc::new(SandboxGateway), Arc::new(FileOutbox::new(outbox)), host)
         .expect("an engine")
-}
-
-async fn count(store: &Store, sql: &str) -> i64 {
-    sqlx::query(sql).fetch_one(store.pool()).await.expect("a count").try_get(0).expect("an integer")
 }
 
 async fn a_host_down_over_three_midnights_catches_up_three_runs_in_order(backend: &str) {

@@ -14,16 +14,17 @@ mod support;
 use autobill::domain::{AppointmentStatus, AutomationSettings};
 use autobill::engine::{Engine, Event, EventKind, INTERRUPTED_SEND};
 use autobill::mail::Mailer;
-use autobill::payments::stripe::{Backoff, SecretKey, StripeConfig, StripeGateway};
+use autobill::payments::stripe::StripeGateway;
 use autobill::payments::{BoxFuture, ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway};
-use autobill::plugin::{PluginLimits, PluginRuntime};
+use autobill::plugin::PluginRuntime;
 use autobill::schedule::local_instant;
 use autobill::store::{NewAppointment, NewClient, NewPractice, Store};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::Row;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use support::localstripe::{LocalStripe, SECRET_KEY};
+use support::db::count;
+use support::localstripe::{LocalStripe, stripe_gateway};
 use support::smtp::{DiesAfterSending, SmtpServer, assert_contains, has_row, pdf_text, wait_for_messages};
 use support::stripe_proxy::StripeProxy;
 
@@ -34,20 +35,6 @@ const FEE: i64 = 16_000;
 fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
     let date = NaiveDate::from_ymd_opt(2026, 1, day).expect("a January day");
     local_instant(NY, date, NaiveTime::from_hms_opt(hour, minute, 0).expect("a time"))
-}
-
-fn gateway(url: String) -> StripeGateway {
-    let config = StripeConfig {
-        secret_key: SecretKey::new(SECRET_KEY),
-        api_base: Some(url),
-        timeout: std::time::Duration::from_secs(20),
-        backoff: Backoff {
-            attempts: 5,
-            first_delay: std::time::Duration::from_millis(5),
-            max_delay: std::time::Duration::from_millis(40),
-        },
-    };
-    StripeGateway::new(config).expect("a Stripe gateway")
 }
 
 fn engine(
@@ -80,10 +67,6 @@ impl PaymentGateway for KilledAfterACharge {
     }
 }
 
-async fn count(store: &Store, sql: &str) -> i64 {
-    sqlx::query(sql).fetch_one(store.pool()).await.expect("a count").try_get(0).expect("an integer")
-}
-
 /// `(local time, client)` of every event named `name`, in order.
 fn when(events: &[Event], name: &str) -> Vec<(String, String)> {
     events
@@ -110,7 +93,7 @@ async fn a_month_of_autopay_and_sharing_charges_and_emails_everything_exactly_on
     let dir = tempfile::tempdir().expect("a folder");
     let store =
         Store::connect(&format!("sqlite://{}", dir.path().join("autobill.db").display())).await.expect("the store");
-    let runtime = Arc::new(PluginRuntime::new(PluginLimits::default()).expect("the plugin runtime starts"));
+    let runtime = support::db::runtime();
 
     // The practice: daily bills, autopay, sharing 60 minutes after a document is created.
     let automation = AutomationSettings { autopay: true, share: true, share_delay_minutes: 60, ..Default::default() };
@@ -159,7 +142,7 @@ async fn a_month_of_autopay_and_sharing_charges_and_emails_everything_exactly_on
             store.create_appointment(&appointment).await.expect("an appointment");
         }
     }
-    let stripe = || -> Arc<dyn PaymentGateway> { Arc::new(gateway(proxy.url())) };
+    let stripe = || -> Arc<dyn PaymentGateway> { Arc::new(stripe_gateway(proxy.url())) };
 
     // ---- Night 1 (January 6th), host A, step by step: 12:00, 12:30, 12:59, 1:00 am.
     let host_a = engine(&store, &runtime, stripe(), smtp.mailer(), "host-a");
@@ -221,7 +204,7 @@ async fn a_month_of_autopay_and_sharing_charges_and_emails_everything_exactly_on
     // before the store heard of it; its claim on the autopay run stays behind with a lease.
     host_a.tick(at(7, 0, 0)).await.expect("midnight");
     let charged = Arc::new(tokio::sync::Notify::new());
-    let dying = KilledAfterACharge { stripe: gateway(proxy.url()), charged: charged.clone() };
+    let dying = KilledAfterACharge { stripe: stripe_gateway(proxy.url()), charged: charged.clone() };
     let killed = engine(&store, &runtime, Arc::new(dying), smtp.mailer(), "host-a");
     drop(host_a);
     tokio::select! {

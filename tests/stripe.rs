@@ -11,16 +11,17 @@ mod support;
 use autobill::domain::{AppointmentStatus, AutomationSettings};
 use autobill::engine::{Engine, EventKind};
 use autobill::mail::FileOutbox;
-use autobill::payments::stripe::{Backoff, SecretKey, StripeConfig, StripeGateway};
+use autobill::payments::stripe::StripeGateway;
 use autobill::payments::{BoxFuture, ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway};
-use autobill::plugin::{PluginLimits, PluginRuntime};
+use autobill::plugin::PluginRuntime;
 use autobill::schedule::local_instant;
 use autobill::store::{NewAppointment, NewClient, NewPractice, Store};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde_json::json;
 use sqlx::Row;
 use std::sync::Arc;
-use support::localstripe::{LocalStripe, SECRET_KEY};
+use support::db::{count, runtime};
+use support::localstripe::{LocalStripe, SECRET_KEY, stripe_gateway};
 use support::stripe_proxy::{ProxyStats, StripeProxy};
 
 /// localstripe and the proxy in front of it, for one test.
@@ -35,20 +36,6 @@ async fn stripe() -> Stripe {
     Stripe { local, proxy }
 }
 
-fn gateway_at(url: String) -> StripeGateway {
-    let config = StripeConfig {
-        secret_key: SecretKey::new(SECRET_KEY),
-        api_base: Some(url),
-        timeout: std::time::Duration::from_secs(20),
-        backoff: Backoff {
-            attempts: 5,
-            first_delay: std::time::Duration::from_millis(5),
-            max_delay: std::time::Duration::from_millis(40),
-        },
-    };
-    StripeGateway::new(config).expect("a Stripe gateway")
-}
-
 fn charge(key: &str, card: &str, amount: i64) -> ChargeRequest {
     ChargeRequest { idempotency_key: key.into(), card: card.into(), amount, currency: "USD".into() }
 }
@@ -61,7 +48,7 @@ fn declined(code: &str, retryable: bool) -> ChargeOutcome {
 async fn a_confirmed_off_session_payment_intent_takes_the_money() {
     let stripe = stripe().await;
     let card = stripe.local.customer_with_card("pm_card_visa").await;
-    let gateway = gateway_at(stripe.proxy.url());
+    let gateway = stripe_gateway(stripe.proxy.url());
     let outcome = gateway.charge(&charge("autobill-bill-1-attempt-1", &card, 16_000)).await.expect("an answer");
     let ChargeOutcome::Succeeded { reference } = outcome else { panic!("not charged: {outcome:?}") };
     assert!(reference.starts_with("pi_"), "{reference}");
@@ -81,7 +68,7 @@ async fn a_confirmed_off_session_payment_intent_takes_the_money() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declines_are_classified_as_stripe_answers_them() {
     let stripe = stripe().await;
-    let gateway = gateway_at(stripe.proxy.url());
+    let gateway = stripe_gateway(stripe.proxy.url());
 
     // Attaches, then every charge is declined: Stripe's generic `card_declined`, worth retrying.
     let failing = stripe.local.customer_with_card("pm_card_chargeCustomerFail").await;
@@ -129,7 +116,7 @@ async fn declines_are_classified_as_stripe_answers_them() {
 async fn the_same_idempotency_key_charges_once() {
     let stripe = stripe().await;
     let card = stripe.local.customer_with_card("pm_card_visa").await;
-    let gateway = gateway_at(stripe.proxy.url());
+    let gateway = stripe_gateway(stripe.proxy.url());
     let request = charge("autobill-bill-7-attempt-1", &card, 12_500);
     let first = gateway.charge(&request).await.expect("an answer");
     let second = gateway.charge(&request).await.expect("an answer");
@@ -149,7 +136,7 @@ async fn the_same_idempotency_key_charges_once() {
 async fn rate_limits_are_backed_off_and_the_charge_resumes() {
     let stripe = stripe().await;
     let card = stripe.local.customer_with_card("pm_card_visa").await;
-    let gateway = gateway_at(stripe.proxy.url());
+    let gateway = stripe_gateway(stripe.proxy.url());
 
     stripe.proxy.rate_limit_next(3);
     let outcome = gateway.charge(&charge("k-429", &card, 4_000)).await.expect("an answer after the 429s");
@@ -174,14 +161,14 @@ async fn an_unreachable_stripe_is_an_error_that_never_shows_the_key() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
         listener.local_addr().expect("its address").port()
     }; // closed again: nothing listens there
-    let gateway = gateway_at(format!("http://127.0.0.1:{port}"));
+    let gateway = stripe_gateway(format!("http://127.0.0.1:{port}"));
     let error = gateway.charge(&charge("k-down", "cus_a/pm_b", 1_000)).await.expect_err("nobody answers");
     let text = format!("{error} {error:?} {gateway:?}");
     assert!(text.contains("could not reach Stripe"), "{text}");
     assert!(!text.contains(SECRET_KEY), "{text}");
 
     let stripe = stripe().await;
-    let gateway = gateway_at(stripe.proxy.url());
+    let gateway = stripe_gateway(stripe.proxy.url());
     stripe.proxy.answer_next(
         1,
         401,
@@ -195,10 +182,6 @@ async fn an_unreachable_stripe_is_an_error_that_never_shows_the_key() {
 // ---- the engine over a night of autopay, with a crash between Stripe and the store ----
 
 const NY: chrono_tz::Tz = chrono_tz::America::New_York;
-
-fn runtime() -> Arc<PluginRuntime> {
-    Arc::new(PluginRuntime::new(PluginLimits::default()).expect("the plugin runtime starts"))
-}
 
 fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
     let date = NaiveDate::from_ymd_opt(2026, 1, day).expect("a January day");
@@ -240,10 +223,6 @@ async fn practice(store: &Store, card: &str, days: &[u32]) -> i64 {
 fn engine(store: &Store, runtime: &Arc<PluginRuntime>, gateway: Arc<dyn PaymentGateway>, host: &str) -> Engine {
     let outbox = std::env::temp_dir().join("autobill-stripe-test-outbox");
     Engine::new(store.clone(), runtime.clone(), gateway, Arc::new(FileOutbox::new(outbox)), host).expect("an engine")
-}
-
-async fn count(store: &Store, sql: &str) -> i64 {
-    sqlx::query(sql).fetch_one(store.pool()).await.expect("a count").try_get(0).expect("an integer")
 }
 
 async fn paid_bills(engine: &Engine, practice: i64) -> Vec<i64> {
@@ -297,7 +276,7 @@ async fn first_night(stripe: &Stripe, dir: &tempfile::TempDir) -> (Store, i64, A
     let card = stripe.local.customer_with_card("pm_card_visa").await;
     let practice = practice(&store, &card, &[5, 6]).await;
     let runtime = runtime();
-    let night = engine(&store, &runtime, Arc::new(gateway_at(stripe.proxy.url())), "host-a");
+    let night = engine(&store, &runtime, Arc::new(stripe_gateway(stripe.proxy.url())), "host-a");
     let report = night.tick(at(6, 1, 0)).await.expect("the first night");
     assert_eq!(report.runs_failed, 0, "{report:?}");
     assert_eq!(paid_bills(&night, practice).await.len(), 1, "payment_succeeded at 00:30");
@@ -315,8 +294,11 @@ async fn an_autopay_night_charges_once_across_a_crash_between_stripe_and_the_sto
     // The second night: Stripe charges the second bill, then the host is killed before it
     // writes the outcome. Its claim on the run stays behind with a lease.
     let charged = Arc::new(tokio::sync::Notify::new());
-    let dying =
-        DiesAfterCharging { stripe: gateway_at(stripe.proxy.url()), death: Death::Killed, charged: charged.clone() };
+    let dying = DiesAfterCharging {
+        stripe: stripe_gateway(stripe.proxy.url()),
+        death: Death::Killed,
+        charged: charged.clone(),
+    };
     let crashed = engine(&store, &runtime, Arc::new(dying), "host-killed");
     tokio::select! {
         report = crashed.tick(at(7, 1, 0)) => panic!("the host should have died mid-run: {report:?}"),
@@ -329,7 +311,7 @@ async fn an_autopay_night_charges_once_across_a_crash_between_stripe_and_the_sto
 
     // The restarted host takes the run over once the lease has expired, finds the attempt still
     // pending and sends its key again: Stripe answers with the charge it already made.
-    let restarted = engine(&store, &runtime, Arc::new(gateway_at(stripe.proxy.url())), "host-restarted");
+    let restarted = engine(&store, &runtime, Arc::new(stripe_gateway(stripe.proxy.url())), "host-restarted");
     let report = restarted.tick(at(7, 1, 11)).await.expect("the restart's tick");
     assert_eq!((report.runs_done, report.runs_failed), (1, 0), "the autopay run, finished");
     assert_eq!(stripe.proxy.stats().replayed, 1, "the same key, answered from Stripe's idempotency store");
@@ -354,7 +336,7 @@ async fn an_answer_lost_after_the_charge_is_resent_by_the_next_run_without_a_sec
     let (store, practice, runtime) = first_night(&stripe, &dir).await;
 
     let charged = Arc::new(tokio::sync::Notify::new());
-    let dying = DiesAfterCharging { stripe: gateway_at(stripe.proxy.url()), death: Death::AnswerLost, charged };
+    let dying = DiesAfterCharging { stripe: stripe_gateway(stripe.proxy.url()), death: Death::AnswerLost, charged };
     let host = engine(&store, &runtime, Arc::new(dying), "host-a");
     let report = host.tick(at(7, 1, 0)).await.expect("the second night");
     assert_eq!(report.runs_failed, 1, "the autopay run fails with the gateway's error");
@@ -363,7 +345,7 @@ async fn an_answer_lost_after_the_charge_is_resent_by_the_next_run_without_a_sec
     assert_eq!(count(&store, "SELECT COUNT(*) FROM payment_attempts WHERE status = 'pending'").await, 1);
 
     // The next moment changes nothing; the next night's run sends the pending attempt's key.
-    let host = engine(&store, &runtime, Arc::new(gateway_at(stripe.proxy.url())), "host-a");
+    let host = engine(&store, &runtime, Arc::new(stripe_gateway(stripe.proxy.url())), "host-a");
     assert_eq!(host.tick(at(7, 1, 1)).await.expect("a tick").runs_done, 0);
     let report = host.tick(at(8, 1, 0)).await.expect("the third night");
     assert_eq!(report.runs_failed, 0, "{report:?}");
@@ -382,7 +364,7 @@ async fn a_declining_card_is_retried_nightly_then_autopay_pauses() {
     let store = Store::connect(&url).await.expect("the store");
     let card = stripe.local.customer_with_card("pm_card_chargeCustomerFail").await;
     let practice = practice(&store, &card, &[5]).await;
-    let host = engine(&store, &runtime(), Arc::new(gateway_at(stripe.proxy.url())), "host-a");
+    let host = engine(&store, &runtime(), Arc::new(stripe_gateway(stripe.proxy.url())), "host-a");
     host.tick(at(10, 1, 0)).await.expect("five nights");
     let events = host.events(practice).await.expect("events");
     let failures: Vec<(i64, String)> = events

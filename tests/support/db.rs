@@ -3,7 +3,8 @@
 //! `postgres://postgres@127.0.0.1:5432/test`).
 
 use autobill::plugin::{PluginLimits, PluginRuntime};
-use sqlx::Connection;
+use autobill::store::Store;
+use sqlx::{Connection, Row};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -47,4 +48,9 @@ pub async fn database(backend: &str) -> TestDb {
         }
     };
     TestDb { url, _dir: dir }
+}
+
+/// The single integer a counting query answers.
+pub async fn count(store: &Store, sql: &str) -> i64 {
+    sqlx::query(sql).fetch_one(store.pool()).await.expect("a count").try_get(0).expect("an integer")
 }

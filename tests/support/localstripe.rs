@@ -19,6 +19,19 @@ use std::time::Duration;
 /// The secret key the tests use. localstripe accepts any `sk_…` key.
 pub const SECRET_KEY: &str = "sk_test_autobill_local_secret";
 
+/// A Stripe gateway talking to `url` (localstripe, or the proxy in front of it) with the test
+/// key, retrying quickly.
+pub fn stripe_gateway(url: String) -> autobill::payments::stripe::StripeGateway {
+    use autobill::payments::stripe::{Backoff, SecretKey, StripeConfig, StripeGateway};
+    let config = StripeConfig {
+        secret_key: SecretKey::new(SECRET_KEY),
+        api_base: Some(url),
+        timeout: Duration::from_secs(20),
+        backoff: Backoff { attempts: 5, first_delay: Duration::from_millis(5), max_delay: Duration::from_millis(40) },
+    };
+    StripeGateway::new(config).expect("a Stripe gateway")
+}
+
 const LAUNCHER: &str = r#"
 import socket, sys
 from aiohttp import web
