@@ -100,6 +100,7 @@ on_both_backends!(
     a_midnight_that_does_not_exist_runs_when_the_clock_jumps,
     a_host_down_over_three_midnights_catches_up_three_runs_in_order,
     two_engines_on_one_database_run_each_run_once,
+    run_workers_bill_each_run_once_and_each_practices_runs_in_order,
     a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates,
     a_plugin_that_panics_fails_its_run_with_the_reason_and_the_host_goes_on,
     an_unreachable_provider_leaves_the_charge_pending_for_a_resend_with_the_same_key_and_card,
@@ -335,17 +336,28 @@ async fn engine_with_visits(
     days: &[(i32, u32, u32)],
 ) -> (Engine, i64, DateTime<Utc>) {
     let store = Store::connect(url).await.expect("the store connects");
-    let created = local_instant(NY, day((2026, 1, 1)), NaiveTime::MIN) - Duration::hours(1);
     let engine = engine_on(&store, host);
     let practices = store.practices().await.expect("practices");
     if let Some(existing) = practices.first() {
-        return (engine, existing.id, created);
+        return (engine, existing.id, visits_created());
     }
+    let practice = add_practice_with_visits(&store, "P", clients, days).await;
+    (engine, practice, visits_created())
+}
+
+/// When [`add_practice_with_visits`] creates practices: an hour before New Year in New York.
+fn visits_created() -> DateTime<Utc> {
+    local_instant(NY, day((2026, 1, 1)), NaiveTime::MIN) - Duration::hours(1)
+}
+
+/// Adds a New York practice with daily bills, no sharing and no autopay, of `clients` clients,
+/// each with one completed visit on each of the days given; returns the practice.
+async fn add_practice_with_visits(store: &Store, name: &str, clients: usize, days: &[(i32, u32, u32)]) -> i64 {
     let settings = autobill::domain::AutomationSettings { autopay: false, share: false, ..Default::default() };
     let practice = store
         .create_practice(
             &autobill::store::NewPractice {
-                name: "P".into(),
+                name: name.into(),
                 timezone: NY,
                 currency: "USD".into(),
                 npi: String::new(),
@@ -355,7 +367,7 @@ async fn engine_with_visits(
                 automation: settings,
                 ..Default::default()
             },
-            created,
+            visits_created(),
         )
         .await
         .expect("a practice");
@@ -387,7 +399,7 @@ async fn engine_with_visits(
             store.create_appointment(&appointment).await.expect("an appointment");
         }
     }
-    (engine, practice, created)
+    practice
 }
 
 fn engine_on(store: &Store, host: &str) -> Engine {
@@ -439,6 +451,46 @@ async fn two_engines_on_one_database_run_each_run_once(backend: &str) {
             .await,
         0
     );
+}
+
+async fn run_workers_bill_each_run_once_and_each_practices_runs_in_order(backend: &str) {
+    let db = database(backend).await;
+    let store = Store::connect(&db.url).await.expect("the store connects");
+    // Runs are claimed in due order, so three workers would take one practice's consecutive
+    // nights at once if the claim let them: a night's run must wait for the night before.
+    let days: Vec<(i32, u32, u32)> = (1..=8).map(|d| (2026, 1, d)).collect();
+    for name in ["A", "B"] {
+        add_practice_with_visits(&store, name, 3, &days).await;
+    }
+    let mut engine = engine_on(&store, "workers");
+    engine.set_run_workers(3);
+    let back = local_instant(NY, day((2026, 1, 9)), NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default());
+    let report = engine.tick(back).await.expect("a tick");
+    assert_eq!(report.runs_failed, 0);
+    assert_eq!(report.runs_done, 20, "two practices, each with bill runs on January 1st to 9th and a superbill run");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM bills").await, 48, "2 practices x 3 clients x 8 days, billed once");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM service_lines WHERE bill_id IS NULL").await, 0);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM (SELECT bill_id FROM service_lines GROUP BY bill_id HAVING COUNT(*) > 1) t"
+        )
+        .await,
+        0,
+        "each daily bill holds its one day's visit"
+    );
+    for practice in store.practices().await.expect("practices") {
+        // Events are numbered as they are written: in the order the practice's runs committed.
+        let billed: Vec<i64> =
+            sqlx::query_scalar("SELECT at FROM events WHERE practice_id = $1 AND kind = 'bill_created' ORDER BY id")
+                .bind(practice.id)
+                .fetch_all(store.pool())
+                .await
+                .expect("bill events");
+        assert_eq!(billed.len(), 24, "{}: a bill per client and day", practice.name);
+        assert!(billed.is_sorted(), "{}: the practice's runs went in date order: {billed:?}", practice.name);
+    }
+    assert_eq!(engine.tick(back).await.expect("a tick").runs_done, 0, "nothing runs twice");
 }
 
 async fn a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates(backend: &str) {

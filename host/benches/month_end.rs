@@ -13,7 +13,8 @@
 //! On a terminal a progress line counts the runs measured.
 //!
 //! Options (after `--`): `--practices N` (default 1,000; each has 100 clients with 10 lines),
-//! `--backend sqlite|postgres` (default both).
+//! `--backend sqlite|postgres` (default both), `--run-workers N` (default: the engine's own for
+//! the backend, see `Engine::set_run_workers`).
 
 use autobill::engine::{Engine, Policy};
 use autobill::mail::FileOutbox;
@@ -132,11 +133,14 @@ enum Backend {
 struct Options {
     practices: i64,
     backends: Vec<Backend>,
+    /// Run workers for the engine; `None` leaves the engine's default.
+    run_workers: Option<usize>,
 }
 
 impl Options {
     fn parse() -> anyhow::Result<Self> {
-        let mut options = Options { practices: 1_000, backends: vec![Backend::Sqlite, Backend::Postgres] };
+        let mut options =
+            Options { practices: 1_000, backends: vec![Backend::Sqlite, Backend::Postgres], run_workers: None };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -155,9 +159,20 @@ impl Options {
                         other => anyhow::bail!("--backend takes sqlite or postgres, not {other:?}"),
                     }
                 }
+                "--run-workers" => {
+                    let value = args.next().unwrap_or_default();
+                    options.run_workers =
+                        Some(
+                            value.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                                anyhow::anyhow!("--run-workers takes a positive number, not `{value}`")
+                            })?,
+                        );
+                }
                 // `cargo bench` passes `--bench` to every bench binary.
                 "--bench" => {}
-                other => anyhow::bail!("unknown option `{other}`; use --practices N or --backend sqlite|postgres"),
+                other => anyhow::bail!(
+                    "unknown option `{other}`; use --practices N, --backend sqlite|postgres or --run-workers N"
+                ),
             }
         }
         Ok(options)
@@ -213,6 +228,9 @@ async fn measure(
     )?;
     if native {
         engine.set_default_policy(Arc::new(NativeDefault));
+    }
+    if let Some(workers) = options.run_workers {
+        engine.set_run_workers(workers);
     }
     // After midnight in every zone, before any share's delay has passed.
     let now = Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).single().ok_or_else(|| anyhow::anyhow!("a valid time"))?;

@@ -14,6 +14,7 @@
 //! [scheduler]
 //! tick_interval_seconds = 60       # AUTOBILL_TICK_INTERVAL_SECONDS
 //! host_id = "web-1"                # AUTOBILL_HOST_ID; default autobill-<pid>
+//! run_workers = 2                  # AUTOBILL_RUN_WORKERS: runs at once; default 1 on SQLite, 2 on PostgreSQL
 //!
 //! [outbox]
 //! dir = "autobill-outbox"          # AUTOBILL_OUTBOX_DIR: emails as .eml files
@@ -47,6 +48,10 @@ use crate::payments::stripe::{SecretKey, StripeConfig, StripeConfigError, Stripe
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+/// The most run workers a host may have: the PostgreSQL pool has eight connections, and the API
+/// and share dispatch need some of them while runs execute.
+pub const MAX_RUN_WORKERS: u64 = 4;
 
 /// Why the configuration cannot be used: every problem found, each saying what to change.
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +166,9 @@ pub struct SchedulerConfig {
     pub tick_interval_seconds: u64,
     /// This host's name in run claims.
     pub host_id: String,
+    /// How many runs the host executes at once; `None` leaves the engine's default for the
+    /// database (see [`crate::engine::Engine::set_run_workers`]).
+    pub run_workers: Option<usize>,
 }
 
 /// Limits on policy plugins.
@@ -197,7 +205,7 @@ pub struct Overrides {
 const KNOWN: &[(&str, &[&str])] = &[
     ("server", &["listen", "operator_token", "max_body_bytes"]),
     ("database", &["url"]),
-    ("scheduler", &["tick_interval_seconds", "host_id"]),
+    ("scheduler", &["tick_interval_seconds", "host_id", "run_workers"]),
     ("outbox", &["dir"]),
     ("plugins", &["max_component_bytes", "fuel", "memory_bytes"]),
     ("stripe", &["secret_key", "api_base"]),
@@ -213,6 +221,7 @@ pub const ENV_VARS: &[(&str, &str, &str)] = &[
     ("AUTOBILL_DATABASE_URL", "database", "url"),
     ("AUTOBILL_TICK_INTERVAL_SECONDS", "scheduler", "tick_interval_seconds"),
     ("AUTOBILL_HOST_ID", "scheduler", "host_id"),
+    ("AUTOBILL_RUN_WORKERS", "scheduler", "run_workers"),
     ("AUTOBILL_OUTBOX_DIR", "outbox", "dir"),
     ("AUTOBILL_STRIPE_SECRET_KEY", "stripe", "secret_key"),
     ("AUTOBILL_STRIPE_API_BASE", "stripe", "api_base"),
@@ -307,6 +316,15 @@ impl Config {
         let tick_interval_seconds = reader.positive("scheduler", "tick_interval_seconds", 60);
         let host_id =
             reader.string("scheduler", "host_id").unwrap_or_else(|| format!("autobill-{}", std::process::id()));
+        let run_workers = reader.value("scheduler", "run_workers").is_some().then(|| {
+            let workers = reader.positive("scheduler", "run_workers", 1);
+            if workers > MAX_RUN_WORKERS {
+                reader.problems.push(format!(
+                    "scheduler.run_workers is {workers}; use at most {MAX_RUN_WORKERS} (each worker holds a database connection)"
+                ));
+            }
+            to_usize(workers.min(MAX_RUN_WORKERS))
+        });
         let outbox_dir = PathBuf::from(reader.string("outbox", "dir").unwrap_or_else(|| "autobill-outbox".into()));
         let defaults = crate::plugin::PluginLimits::default();
         let max_component_bytes = reader.positive("plugins", "max_component_bytes", defaults.component_bytes as u64);
@@ -320,7 +338,7 @@ impl Config {
             Some(listen) if problems.is_empty() => Ok(Config {
                 server: ServerConfig { listen, operator_token, max_body_bytes: to_usize(max_body_bytes) },
                 database_url,
-                scheduler: SchedulerConfig { tick_interval_seconds, host_id },
+                scheduler: SchedulerConfig { tick_interval_seconds, host_id, run_workers },
                 outbox_dir,
                 plugins: PluginConfig {
                     max_component_bytes: to_usize(max_component_bytes),
@@ -352,7 +370,7 @@ fn to_usize(value: u64) -> usize {
 
 /// An environment value as TOML: numbers for numeric keys, so their checks apply.
 fn env_value(key: &str, value: String) -> toml::Value {
-    let numeric = ["max_body_bytes", "tick_interval_seconds", "port"];
+    let numeric = ["max_body_bytes", "tick_interval_seconds", "run_workers", "port"];
     match value.trim().parse::<i64>() {
         Ok(number) if numeric.contains(&key) => toml::Value::Integer(number),
         _ => toml::Value::String(value),
@@ -538,6 +556,26 @@ mod tests {
 
     const GOOD: &str =
         "[server]\noperator_token = \"0123456789abcdef0123456789abcdef\"\n[database]\nurl = \"sqlite://a.db\"\n";
+
+    #[test]
+    fn run_workers_default_to_the_engines_and_are_bounded() {
+        assert_eq!(parse(GOOD).expect("a good configuration").scheduler.run_workers, None);
+        let three = parse(&format!("{GOOD}[scheduler]\nrun_workers = 3\n")).expect("three workers");
+        assert_eq!(three.scheduler.run_workers, Some(3));
+        for (value, expected) in [("0", "run_workers must be a whole number above 0"), ("9", "use at most 4")] {
+            let error = parse(&format!("{GOOD}[scheduler]\nrun_workers = {value}\n")).expect_err("out of bounds");
+            assert!(error.to_string().contains(expected), "{error}");
+        }
+        let env = |name: &str| match name {
+            "AUTOBILL_OPERATOR_TOKEN" => Some("x".repeat(32)),
+            "AUTOBILL_DATABASE_URL" => Some("postgres://postgres@127.0.0.1:5432/test".into()),
+            "AUTOBILL_RUN_WORKERS" => Some("2".into()),
+            _ => None,
+        };
+        let overrides = Overrides { listen: None, database_url: None };
+        let config = Config::load(None, env, &overrides).expect("a good configuration");
+        assert_eq!(config.scheduler.run_workers, Some(2));
+    }
 
     #[test]
     fn stripe_and_smtp_are_optional_and_read_from_the_file() {

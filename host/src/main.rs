@@ -77,6 +77,9 @@ enum Command {
         /// This host's name in run claims (default: the process id).
         #[arg(long)]
         host: Option<String>,
+        /// How many runs to execute at once (default: 1 on SQLite, 2 on PostgreSQL; at most 4).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=autobill::config::MAX_RUN_WORKERS))]
+        run_workers: Option<u64>,
         #[command(flatten)]
         smtp: SmtpArgs,
     },
@@ -277,14 +280,17 @@ async fn main() -> anyhow::Result<()> {
             print_events(&simulation.events, simulation.timezone, format)?;
         }
         Command::Demo { out } => demo(&out).await?,
-        Command::Tick { database_url, at, outbox, host, smtp } => {
+        Command::Tick { database_url, at, outbox, host, run_workers, smtp } => {
             let store = Store::connect(&database_url).await?;
             let host = host.unwrap_or_else(|| format!("autobill-{}", std::process::id()));
             let mailer = match smtp.mailer()? {
                 Some(mailer) => mailer,
                 None => Arc::new(FileOutbox::new(outbox)),
             };
-            let engine = Engine::new(store, runtime()?, Arc::new(SandboxGateway), mailer, host)?;
+            let mut engine = Engine::new(store, runtime()?, Arc::new(SandboxGateway), mailer, host)?;
+            if let Some(workers) = run_workers {
+                engine.set_run_workers(usize::try_from(workers)?);
+            }
             let report = engine.tick(at.unwrap_or_else(Utc::now)).await?;
             println!(
                 "{} runs done, {} failed, {} shares handled",

@@ -128,10 +128,12 @@ pub async fn run(
         }
     };
     let sender = config.smtp.as_ref().and_then(|smtp| smtp.from.clone());
-    let engine = Arc::new(
-        Engine::new(store.clone(), runtime.clone(), gateway, mailer, config.scheduler.host_id.clone())?
-            .with_sender(sender),
-    );
+    let mut engine = Engine::new(store.clone(), runtime.clone(), gateway, mailer, config.scheduler.host_id.clone())?
+        .with_sender(sender);
+    if let Some(workers) = config.scheduler.run_workers {
+        engine.set_run_workers(workers);
+    }
+    let engine = Arc::new(engine);
     let (tick_tx, tick_rx) = mpsc::channel(4);
     let test_clock = config.testing.simulated_clock && clock.simulated().is_some();
     let state = AppState::new(store, engine.clone(), runtime, clock.clone(), &config, test_clock.then_some(tick_tx));

@@ -57,7 +57,7 @@ async fn killing_the_process_mid_run_loses_nothing_and_doubles_nothing() {
     }
 
     let night = local_instant(tz, day(6), NaiveTime::from_hms_opt(0, 5, 0).expect("a time"));
-    let tick = |at: chrono::DateTime<chrono::Utc>, host: &str| {
+    let tick = |at: chrono::DateTime<chrono::Utc>, host: &str, workers: &str| {
         Command::new(env!("CARGO_BIN_EXE_autobill"))
             .args([
                 "tick",
@@ -67,6 +67,8 @@ async fn killing_the_process_mid_run_loses_nothing_and_doubles_nothing() {
                 host,
                 "--at",
                 &at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                "--run-workers",
+                workers,
             ])
             .arg("--outbox")
             .arg(dir.path().join("outbox"))
@@ -76,7 +78,7 @@ async fn killing_the_process_mid_run_loses_nothing_and_doubles_nothing() {
             .expect("autobill starts")
     };
 
-    let mut first = tick(night, "first");
+    let mut first = tick(night, "first", "1");
     let started = Instant::now();
     loop {
         let running = count(&store, "SELECT COUNT(*) FROM runs WHERE kind = 'bill' AND status = 'running'").await;
@@ -95,8 +97,9 @@ async fn killing_the_process_mid_run_loses_nothing_and_doubles_nothing() {
     assert_eq!(count(&store, "SELECT COUNT(*) FROM bills").await, 0, "nothing of the killed run survives");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM service_lines WHERE bill_id IS NOT NULL").await, 0);
 
-    // The killed host's claim holds for its lease (10 minutes); a restart after that takes over.
-    let status = tick(night + Duration::minutes(11), "second").wait().expect("the restart runs");
+    // The killed host's claim holds for its lease (10 minutes); a restart after that takes over,
+    // here with two run workers.
+    let status = tick(night + Duration::minutes(11), "second", "2").wait().expect("the restart runs");
     assert!(status.success(), "the restart succeeds");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM bills").await, CLIENTS as i64, "one bill per client");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM service_lines WHERE bill_id IS NULL").await, 0, "every line billed");

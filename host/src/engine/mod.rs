@@ -25,7 +25,7 @@ use crate::plugin::policy::{
 };
 use crate::plugin::{Plugin, PluginRuntime, PolicyError, Slot};
 use crate::schedule::{self, DueRun, RunKind};
-use crate::store::{self, Practice, Store, StoreError};
+use crate::store::{self, Dialect, Practice, Store, StoreError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::Row;
 use std::cell::RefCell;
@@ -208,6 +208,14 @@ impl Policies {
     }
 }
 
+/// The run workers an engine starts with on a database (see [`Engine::set_run_workers`]).
+fn default_run_workers(dialect: Dialect) -> usize {
+    match dialect {
+        Dialect::Sqlite => 1,
+        Dialect::Postgres => 2,
+    }
+}
+
 /// What one [`Engine::tick`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TickReport {
@@ -232,6 +240,7 @@ pub struct Engine {
     lease: Duration,
     max_autopay_attempts: i64,
     sender: Option<String>,
+    run_workers: usize,
 }
 
 impl Engine {
@@ -246,6 +255,7 @@ impl Engine {
         let default_plugin = runtime
             .load_default()
             .map_err(|error| EngineError::Plugin { id: "default".into(), reason: error.to_string() })?;
+        let store_dialect = store.dialect();
         Ok(Engine {
             store,
             runtime,
@@ -257,6 +267,7 @@ impl Engine {
             lease: Duration::minutes(10),
             max_autopay_attempts: 3,
             sender: None,
+            run_workers: default_run_workers(store_dialect),
         })
     }
 
@@ -276,6 +287,14 @@ impl Engine {
     /// long a share may stay `sending` before it counts as interrupted (default 10 minutes).
     pub fn set_lease(&mut self, lease: Duration) {
         self.lease = lease;
+    }
+
+    /// How many runs this host executes at once, each in its own transaction (default: one on
+    /// SQLite, whose single connection would only queue them; two on PostgreSQL, so the database
+    /// works on one practice's writes while the host prepares the next). Runs of one practice
+    /// still go one at a time and in order.
+    pub fn set_run_workers(&mut self, workers: usize) {
+        self.run_workers = workers.max(1);
     }
 
     /// How many nightly attempts a bill gets after soft declines before the client's autopay is
@@ -331,9 +350,21 @@ impl Engine {
         Ok(report)
     }
 
-    /// Executes due runs until none is left to claim; gives how many were done and how many
-    /// failed.
+    /// Executes due runs with the engine's run workers until none is left to claim; gives how
+    /// many were done and how many failed.
     async fn work_runs(&self, now: DateTime<Utc>) -> Result<(usize, usize), EngineError> {
+        let workers = (0..self.run_workers).map(|_| self.work_runs_in_turn(now));
+        let (mut done, mut failed) = (0, 0);
+        for result in futures_util::future::join_all(workers).await {
+            let (worker_done, worker_failed) = result?;
+            done += worker_done;
+            failed += worker_failed;
+        }
+        Ok((done, failed))
+    }
+
+    /// One run worker: claims and executes due runs one after another until none is left.
+    async fn work_runs_in_turn(&self, now: DateTime<Utc>) -> Result<(usize, usize), EngineError> {
         let (mut done, mut failed) = (0, 0);
         while let Some(run) = self.claim_next_run(now).await? {
             match self.execute(&run, now).await {
