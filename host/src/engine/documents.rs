@@ -13,11 +13,13 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
-/// Candidate lines with the codes they refer to and their `APPOINTMENT:SERVICE` names.
+/// Candidate lines with the codes they refer to, their `APPOINTMENT:SERVICE` names, and the
+/// practice's clients (read only when there are lines).
 pub(super) struct Candidates {
     pub(super) catalog: Catalog,
     pub(super) lines: Vec<ServiceLine>,
     pub(super) names: HashMap<u64, String>,
+    pub(super) clients: HashMap<i64, Client>,
 }
 
 /// Gives each distinct value the index of its first appearance in `list`.
@@ -34,8 +36,8 @@ fn index_of<T>(indices: &mut HashMap<String, u32>, list: &mut Vec<T>, key: &str,
 /// The unbilled (or un-superbilled) lines of a practice's completed appointments before `before`.
 ///
 /// A practice's month end reads a thousand lines or more, so each row carries only the line's own
-/// numbers and its appointment's reference; service codes and diagnoses come from two small
-/// per-practice queries. The join names the practice too: PostgreSQL then reads only the
+/// numbers and its appointment's reference; service codes and diagnoses come from the practice's
+/// services and clients, read once each. The join names the practice too: PostgreSQL then reads only the
 /// practice's appointments rather than scanning the whole table once per practice.
 pub(super) async fn candidate_lines(
     tx: &mut AnyConnection,
@@ -55,6 +57,7 @@ pub(super) async fn candidate_lines(
         catalog: Catalog { services: vec![], diagnosis_sets: vec![] },
         lines: Vec::with_capacity(rows.len()),
         names: HashMap::with_capacity(rows.len()),
+        clients: HashMap::new(),
     };
     if rows.is_empty() {
         return Ok(candidates);
@@ -68,14 +71,8 @@ pub(super) async fn candidate_lines(
     .into_iter()
     .map(|(id, code, cpt_code)| (id, (code, cpt_code)))
     .collect();
-    let diagnosis_of: HashMap<i64, String> =
-        sqlx::query_as::<_, (i64, String)>("SELECT id, diagnosis FROM clients WHERE practice_id = $1")
-            .bind(practice)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
-    let (mut services, mut diagnoses) = (HashMap::new(), HashMap::new());
+    candidates.clients = clients(&mut *tx, practice).await?;
+    let (mut services, mut diagnoses, mut diagnoses_of_client) = (HashMap::new(), HashMap::new(), HashMap::new());
     for row in &rows {
         let id = u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or_default();
         let client: i64 = row.try_get(2)?;
@@ -84,16 +81,22 @@ pub(super) async fn candidate_lines(
         let appointment: String = row.try_get(7)?;
         let (code, cpt_code) =
             codes.get(&service_id).ok_or(StoreError::NotFound { what: "service", id: service_id.to_string() })?;
-        let diagnosis = diagnosis_of.get(&client).map_or("", String::as_str);
+        let diagnosis = candidates.clients.get(&client).map_or(&[][..], |client| client.diagnosis.as_slice());
         candidates.names.insert(id, format!("{appointment}:{code}"));
         let catalog = &mut candidates.catalog;
         let service = index_of(&mut services, &mut catalog.services, code, || Service {
             code: code.clone(),
             cpt_code: cpt_code.clone(),
         });
-        let diagnoses = index_of(&mut diagnoses, &mut catalog.diagnosis_sets, diagnosis, || {
-            diagnosis.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect()
-        });
+        let diagnoses = match diagnoses_of_client.get(&client) {
+            Some(index) => *index,
+            None => {
+                let index =
+                    index_of(&mut diagnoses, &mut catalog.diagnosis_sets, &diagnosis.join(","), || diagnosis.to_vec());
+                diagnoses_of_client.insert(client, index);
+                index
+            }
+        };
         candidates.lines.push(ServiceLine {
             line_id: id,
             appointment_id: u64::try_from(row.try_get::<i64, _>(1)?).unwrap_or_default(),
@@ -197,7 +200,7 @@ impl Engine {
             let plans =
                 policies.cadence.0.group_lines(run.at, &ctx, run.local_date, &candidates.catalog, &candidates.lines)?;
             let fees: HashMap<u64, i64> = candidates.lines.iter().map(|line| (line.line_id, line.fee)).collect();
-            let clients = clients(&mut tx, practice.id).await?;
+            let clients = &candidates.clients;
             let bills: Vec<(i64, &str, i64)> = plans
                 .iter()
                 .map(|plan| {
@@ -242,7 +245,7 @@ impl Engine {
                 }
             }
             events::record_all(&mut tx, practice.id, run.at, created).await?;
-            share_new_documents(&mut tx, practice, policies, DocumentKind::Bill, &opened, &clients, run.at).await?;
+            share_new_documents(&mut tx, practice, policies, DocumentKind::Bill, &opened, clients, run.at).await?;
         }
         self.finish_run(&mut tx, run).await?;
         tx.commit().await?;
@@ -259,7 +262,7 @@ impl Engine {
         let mut tx = self.store.begin().await?;
         let candidates = candidate_lines(&mut tx, practice.id, "superbill_id", run.local_date).await?;
         if !candidates.lines.is_empty() {
-            let clients = clients(&mut tx, practice.id).await?;
+            let clients = &candidates.clients;
             let mut billing: Vec<ClientBilling> = clients.values().map(client_billing).collect();
             billing.sort_by_key(|client| client.client_id);
             let ctx = policies.context(practice, Slot::SuperbillInclusion);
@@ -315,7 +318,7 @@ impl Engine {
             }
             events::record_all(&mut tx, practice.id, run.at, events).await?;
             let kind = DocumentKind::Superbill;
-            share_new_documents(&mut tx, practice, policies, kind, &created, &clients, run.at).await?;
+            share_new_documents(&mut tx, practice, policies, kind, &created, clients, run.at).await?;
         }
         self.finish_run(&mut tx, run).await?;
         tx.commit().await?;

@@ -152,8 +152,7 @@ impl Engine {
                 let candidates = candidate_lines(&mut connection, practice.id, "superbill_id", today).await?;
                 let mut superbills = vec![];
                 if !candidates.lines.is_empty() {
-                    let clients = documents::clients(&mut connection, practice.id).await?;
-                    let mut billing: Vec<_> = clients.values().map(client_billing).collect();
+                    let mut billing: Vec<_> = candidates.clients.values().map(client_billing).collect();
                     billing.sort_by_key(|client| client.client_id);
                     let plans =
                         plugin.select_lines(now, &ctx, today, &billing, &candidates.catalog, &candidates.lines)?;
