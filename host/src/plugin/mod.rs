@@ -608,12 +608,15 @@ impl Plugin {
                 Err(error) => Err(self.error(policy, classify(&store, &error, &inner.limits))),
             }
         };
-        if tokio::runtime::Handle::try_current().is_err() {
-            return execute();
+        // WASI's blocking host calls (a guest writing its panic message to stderr, say) block on
+        // a tokio runtime, which cannot be done on a thread that is running async tasks. On a
+        // multi-threaded runtime the call leaves the runtime for its duration (the worker's other
+        // tasks move to another thread); on a single-threaded one it runs on a thread of its own.
+        match tokio::runtime::Handle::try_current().map(|handle| handle.runtime_flavor()) {
+            Err(_) => return execute(),
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => return tokio::task::block_in_place(execute),
+            Ok(_) => {}
         }
-        // WASI's blocking host calls (a guest writing its panic message to stderr, say) drive a
-        // tokio runtime of their own, which cannot start on a thread that already runs one: such
-        // calls run on a thread of their own.
         std::thread::scope(|scope| scope.spawn(execute).join()).unwrap_or_else(|_| {
             Err(self.error(policy, PolicyProblem::Trap("the thread running the plugin call panicked".into())))
         })
