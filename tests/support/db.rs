@@ -40,7 +40,11 @@ pub async fn database(backend: &str) -> TestDb {
                 .ok()
                 .and_then(|exe| exe.file_stem().map(|stem| stem.to_string_lossy().replace('-', "_")))
                 .unwrap_or_default();
-            let name = format!("autobill_{suite}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+            let number = COUNTER.fetch_add(1, Ordering::SeqCst);
+            if number == 0 {
+                drop_databases_of_ended_runs(&mut connection, &suite).await;
+            }
+            let name = format!("autobill_{suite}_{}_{number}", std::process::id());
             sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut connection).await.expect("drop");
             sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.expect("create");
             let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base).to_string();
@@ -48,6 +52,24 @@ pub async fn database(backend: &str) -> TestDb {
         }
     };
     TestDb { url, _dir: dir }
+}
+
+/// Drops the databases earlier runs of this suite left behind: those named after a process that
+/// is no longer running. A database still in use is left alone.
+async fn drop_databases_of_ended_runs(connection: &mut sqlx::AnyConnection, suite: &str) {
+    let prefix = format!("autobill_{suite}_");
+    let names: Vec<String> = sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE $1")
+        .bind(format!("{prefix}%"))
+        .fetch_all(&mut *connection)
+        .await
+        .expect("the list of databases");
+    for name in names {
+        let pid = name.strip_prefix(&prefix).and_then(|rest| rest.split('_').next()).unwrap_or_default();
+        let ended = !pid.is_empty() && !std::path::Path::new("/proc").join(pid).exists();
+        if ended {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut *connection).await;
+        }
+    }
 }
 
 /// The single integer a counting query answers.
