@@ -113,6 +113,8 @@ pub struct SmtpSettings {
     pub password: Option<String>,
     /// The sender address of emails of practices that have no address of their own.
     pub from: Option<String>,
+    /// How many messages are sent at once.
+    pub connections: usize,
 }
 
 impl SmtpSettings {
@@ -192,6 +194,19 @@ pub struct TestingConfig {
 /// The shortest operator token accepted.
 pub const MIN_TOKEN_CHARS: usize = 32;
 
+/// What the configuration is for: serving needs an operator token and an address to listen on;
+/// the batch commands (`tick`, `simulate`, `demo`, `plugin`, `practice`) do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Use {
+    /// `autobill serve` and `config check`.
+    Serve,
+    /// The commands that run and exit.
+    Batch,
+}
+
+/// The SMTP connections a mailer keeps by default.
+pub const DEFAULT_SMTP_CONNECTIONS: usize = 8;
+
 /// Values given on the command line, which override the file and the environment.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
@@ -240,6 +255,7 @@ impl Config {
         file: Option<&Path>,
         env: impl Fn(&str) -> Option<String>,
         overrides: &Overrides,
+        purpose: Use,
     ) -> Result<Config, ConfigError> {
         let mut table = match file {
             Some(path) => {
@@ -260,6 +276,9 @@ impl Config {
         }
         if let Some(url) = &overrides.database_url {
             set(&mut table, "database", "url", toml::Value::String(url.clone()));
+        }
+        if purpose == Use::Batch {
+            set(&mut table, "server", "operator_token", toml::Value::String("-".repeat(MIN_TOKEN_CHARS)));
         }
         Config::from_table(&table)
     }
@@ -484,7 +503,8 @@ impl Reader<'_> {
                 "smtp.from `{from}` is not an email address; use an address such as billing@example.com (emails show the practice's name with it)"
             ));
         }
-        let settings = SmtpSettings { host, port, security, username, password, from };
+        let settings =
+            SmtpSettings { host, port, security, username, password, from, connections: DEFAULT_SMTP_CONNECTIONS };
         if self.problems.len() == before
             && let Err(error) = settings.mailer()
         {
@@ -547,7 +567,7 @@ mod tests {
             _ => None,
         };
         let overrides = Overrides { listen: Some("127.0.0.1:9".into()), database_url: None };
-        let config = Config::load(Some(&file), env, &overrides).expect("a good configuration");
+        let config = Config::load(Some(&file), env, &overrides, Use::Serve).expect("a good configuration");
         assert_eq!(config.database_url, "sqlite://env.db");
         assert_eq!(config.server.listen.port(), 9);
         assert_eq!(config.scheduler.tick_interval_seconds, 5);
@@ -573,7 +593,7 @@ mod tests {
             _ => None,
         };
         let overrides = Overrides { listen: None, database_url: None };
-        let config = Config::load(None, env, &overrides).expect("a good configuration");
+        let config = Config::load(None, env, &overrides, Use::Serve).expect("a good configuration");
         assert_eq!(config.scheduler.run_workers, Some(2));
     }
 
@@ -610,7 +630,7 @@ mod tests {
             "AUTOBILL_SMTP_PASSWORD" => Some("pw".into()),
             _ => None,
         };
-        let config = Config::load(None, env, &Overrides::default()).expect("a good configuration");
+        let config = Config::load(None, env, &Overrides::default(), Use::Serve).expect("a good configuration");
         assert_eq!(config.stripe.map(|stripe| stripe.secret_key), Some(SecretKey::new("rk_live_restricted")));
         let smtp = config.smtp.expect("SMTP");
         assert_eq!((smtp.host.as_str(), smtp.port, smtp.security), ("127.0.0.1", 2525, SmtpSecurity::Plain));

@@ -4,22 +4,30 @@
 //! mail; billing policies are WebAssembly components that decide, and the host checks every
 //! decision before it acts.
 //!
-//! A tour, from the inside out:
-//! - [`domain`]: settings, statuses and money, with the rules that need no I/O.
-//! - [`schedule`]: which runs are due, a pure function of time zone, settings and a window.
-//! - [`plugin`]: the plugin runtime — loading, sandboxing and bounding policy components, and
-//!   validating what they decide.
-//! - [`store`]: SQLite or PostgreSQL, one set of SQL.
-//! - [`engine`]: claims due runs exactly once and applies the policies' checked decisions.
-//! - [`payments`] and [`mail`]: the edges money and email leave through.
-//! - [`pdf`]: bills and superbills as PDF documents, attached to the emails that share them.
+//! A tour, from the bottom layer up; each layer uses only the ones above it in this list:
+//! - [`domain`]: ids and statuses as types, money in its currency, the settings and how they
+//!   change, what a run may bill, documents and events: the rules that need no I/O.
+//! - [`schedule`] and [`clock`]: which runs are due, a pure function of time zone, settings and a
+//!   window; and where "now" comes from.
+//! - [`store`]: every SQL statement, over SQLite or PostgreSQL, behind typed methods.
+//! - [`plugin`]: the plugin runtime — loading, sandboxing and bounding policy components,
+//!   validating what they decide, and converting between the host's and the contract's types.
+//! - [`payments`], [`mail`] and [`pdf`]: the edges money and email leave through, and the
+//!   documents they carry; none of them touches the store.
+//! - [`registry`]: stored plugins as an operator manages them (above the store and the runtime).
+//! - [`engine`]: runs claimed exactly once, in three layers: pure *decide* functions, the store's
+//!   *apply* in one transaction, and the *execute* layer that charges and emails.
+//! - [`app`]: the one wiring every command uses: configuration in, an engine with its store,
+//!   plugins, payment gateway, mailer and clock out.
 //! - [`scenario`] and [`simulate`]: the engine on a simulated clock over a scenario file.
 //! - [`conformance`]: the plugin conformance kit behind `autobill plugin test`.
-//! - [`progress`]: the progress line long runs draw on a terminal.
 //! - [`serve`], [`api`] and [`config`]: `autobill serve`, the scheduler and the HTTP API.
+//! - [`progress`]: the progress line long runs draw on a terminal.
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod app;
+pub mod clock;
 pub mod config;
 pub mod conformance;
 pub mod domain;
@@ -29,6 +37,7 @@ pub mod payments;
 pub mod pdf;
 pub mod plugin;
 pub mod progress;
+pub mod registry;
 pub mod scenario;
 pub mod schedule;
 pub mod serve;

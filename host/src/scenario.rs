@@ -50,11 +50,12 @@
 //! kind = "open_pended_bills" # | add_product | set_client | set_practice | complete_appointment
 //! ```
 
-use crate::domain::{AppointmentStatus, AutomationSettings, BillCreation};
+pub use crate::domain::is_place_of_service;
+use crate::domain::{AppointmentStatus, AutomationChange, AutomationSettings, Currency, Slot};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 /// A scenario that could not be read, with where and what.
@@ -87,6 +88,9 @@ pub struct Scenario {
     /// What people do, at practice-local times.
     #[serde(default)]
     pub action: Vec<Spanned<ActionSpec>>,
+    /// `[plugins.<slot>]`: plugins for the practice's slots.
+    #[serde(default)]
+    pub plugins: std::collections::BTreeMap<String, Spanned<PluginSpec>>,
 }
 
 /// `[practice]`.
@@ -99,7 +103,7 @@ pub struct PracticeSpec {
     pub timezone: Spanned<String>,
     /// ISO 4217 currency (default USD).
     #[serde(default = "usd")]
-    pub currency: String,
+    pub currency: Spanned<String>,
     /// Organisation NPI.
     #[serde(default)]
     pub npi: String,
@@ -126,8 +130,8 @@ pub struct PracticeSpec {
     pub automation: Option<Spanned<AutomationSpec>>,
 }
 
-fn usd() -> String {
-    "USD".into()
+fn usd() -> Spanned<String> {
+    Spanned::new(0..0, "USD".into())
 }
 
 /// `[practice.provider]`.
@@ -154,13 +158,13 @@ pub struct AutomationSpec {
     pub bills: Option<String>,
     /// 1–31.
     #[serde(default)]
-    pub superbill_day: Option<u8>,
+    pub superbill_day: Option<i64>,
     /// Sharing default for new clients.
     #[serde(default)]
     pub share: Option<bool>,
     /// Minutes before a document is emailed.
     #[serde(default)]
-    pub share_delay_minutes: Option<u32>,
+    pub share_delay_minutes: Option<i64>,
     /// Nightly autopay.
     #[serde(default)]
     pub autopay: Option<bool>,
@@ -290,8 +294,8 @@ pub enum Action {
     },
     /// The practice's automation settings change.
     SetPractice {
-        /// The keys to change.
-        changes: toml::Table,
+        /// The change.
+        change: AutomationChange,
     },
     /// A scheduled appointment is completed.
     CompleteAppointment {
@@ -315,6 +319,27 @@ impl fmt::Display for Action {
     }
 }
 
+/// A `set_practice` action's keys as a change to the automation settings.
+fn automation_change(fields: &toml::Table) -> Result<AutomationChange, String> {
+    let mut change = AutomationChange::default();
+    for (key, value) in fields {
+        let number = || value.as_integer().ok_or_else(|| format!("set_practice `{key}` must be a number"));
+        let flag = || value.as_bool().ok_or_else(|| format!("set_practice `{key}` must be true or false"));
+        match key.as_str() {
+            "bills" => {
+                change.bills =
+                    Some(value.as_str().ok_or_else(|| "set_practice `bills` must be text".to_string())?.into())
+            }
+            "superbill_day" => change.superbill_day = Some(number()?),
+            "share" => change.share = Some(flag()?),
+            "share_delay_minutes" => change.share_delay_minutes = Some(number()?),
+            "autopay" => change.autopay = Some(flag()?),
+            other => return Err(format!("set_practice cannot change `{other}`")),
+        }
+    }
+    Ok(change)
+}
+
 /// Reads a practice-local date-time: `2026-01-05T10:00` or with seconds.
 pub fn parse_local(text: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
@@ -327,45 +352,44 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
-/// Whether `code` is a place-of-service code: two digits.
-pub fn is_place_of_service(code: &str) -> bool {
-    code.len() == 2 && code.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// Reads an appointment status.
 pub fn parse_status(text: &str) -> Option<AppointmentStatus> {
-    match text {
-        "completed" => Some(AppointmentStatus::Completed),
-        "scheduled" => Some(AppointmentStatus::Scheduled),
-        "cancelled" => Some(AppointmentStatus::Cancelled),
-        "no_show" => Some(AppointmentStatus::NoShow),
-        _ => None,
-    }
+    text.parse().ok()
 }
 
 impl AutomationSpec {
-    /// The settings, from defaults changed by these keys.
-    pub fn apply(&self, mut settings: AutomationSettings) -> Result<AutomationSettings, String> {
-        if let Some(bills) = &self.bills {
-            settings.bills = bills.parse::<BillCreation>()?;
-        }
-        if let Some(day) = self.superbill_day {
-            settings.superbill_day = day;
-        }
-        if let Some(share) = self.share {
-            settings.share = share;
-        }
-        if let Some(delay) = self.share_delay_minutes {
-            settings.share_delay_minutes = delay;
-        }
-        if let Some(autopay) = self.autopay {
-            settings.autopay = autopay;
-        }
-        match settings.problems().first() {
-            Some(problem) => Err(problem.clone()),
-            None => Ok(settings),
+    /// The change these keys make to the default settings.
+    pub fn change(&self) -> AutomationChange {
+        AutomationChange {
+            bills: self.bills.clone(),
+            superbill_day: self.superbill_day,
+            share: self.share,
+            share_delay_minutes: self.share_delay_minutes,
+            autopay: self.autopay,
         }
     }
+}
+
+/// `[plugins.<slot>]`: a plugin for one of the practice's slots, with its configuration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginSpec {
+    /// The component, relative to the scenario file.
+    pub file: String,
+    /// Its configuration, as a table (sent to the plugin as JSON).
+    #[serde(default)]
+    pub config: Option<toml::Table>,
+}
+
+/// A plugin a scenario or the command line puts in a slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginChoice {
+    /// The slot.
+    pub slot: Slot,
+    /// The component file.
+    pub file: PathBuf,
+    /// Its configuration (JSON text; empty for the plugin's defaults).
+    pub config: String,
 }
 
 /// A read, checked scenario.
@@ -377,8 +401,12 @@ pub struct LoadedScenario {
     pub scenario: Scenario,
     /// The practice's time zone.
     pub timezone: chrono_tz::Tz,
+    /// The practice's currency.
+    pub currency: Currency,
     /// The practice's settings.
     pub automation: AutomationSettings,
+    /// Plugins the scenario puts in the practice's slots, files relative to the scenario.
+    pub plugins: Vec<PluginChoice>,
     /// Appointments' practice-local starts and statuses, in file order.
     pub appointments: Vec<(NaiveDateTime, AppointmentStatus)>,
     /// Actions in time order (file order for equal times).
@@ -405,21 +433,35 @@ pub fn parse(file: &str, text: &str) -> Result<LoadedScenario, ScenarioError> {
         let offset = e.span().map_or(0, |span| span.start);
         error(offset, e.message().to_string())
     })?;
-    let timezone = scenario.practice.timezone.get_ref().parse::<chrono_tz::Tz>().map_err(|_| {
-        error(
-            scenario.practice.timezone.span().start,
-            format!(
-                "unknown time zone `{}`: use an IANA name such as America/New_York",
-                scenario.practice.timezone.get_ref()
-            ),
-        )
-    })?;
+    let timezone = crate::domain::parse_timezone(scenario.practice.timezone.get_ref())
+        .map_err(|message| error(scenario.practice.timezone.span().start, message))?;
     let automation = match &scenario.practice.automation {
-        Some(spec) => {
-            spec.get_ref().apply(AutomationSettings::default()).map_err(|message| error(spec.span().start, message))?
-        }
+        Some(spec) => spec
+            .get_ref()
+            .change()
+            .applied_to(&AutomationSettings::default())
+            .map_err(|problems| error(spec.span().start, problems.join("; ")))?,
         None => AutomationSettings::default(),
     };
+    let currency = scenario
+        .practice
+        .currency
+        .get_ref()
+        .parse::<Currency>()
+        .map_err(|problem| error(scenario.practice.currency.span().start, problem.to_string()))?;
+    let mut plugins = vec![];
+    for (slot, spec) in &scenario.plugins {
+        let at = spec.span().start;
+        let slot = Slot::parse(slot).map_err(|problem| error(at, format!("[plugins.{slot}]: {problem}")))?;
+        let spec = spec.get_ref();
+        let config = match &spec.config {
+            None => String::new(),
+            Some(table) => serde_json::to_string(table)
+                .map_err(|problem| error(at, format!("[plugins.{slot}] config cannot be JSON: {problem}")))?,
+        };
+        let base = std::path::Path::new(file).parent().unwrap_or(std::path::Path::new(""));
+        plugins.push(PluginChoice { slot, file: base.join(&spec.file), config });
+    }
     if let Some(code) = &scenario.practice.place_of_service
         && !is_place_of_service(code.get_ref())
     {
@@ -535,7 +577,13 @@ pub fn parse(file: &str, text: &str) -> Result<LoadedScenario, ScenarioError> {
                 changes.remove("id");
                 Action::SetClient { id, changes }
             }
-            "set_practice" => Action::SetPractice { changes: spec.fields.clone() },
+            "set_practice" => {
+                let change = automation_change(&spec.fields).map_err(|message| error(offset, message))?;
+                change
+                    .applied_to(&AutomationSettings::default())
+                    .map_err(|problems| error(offset, problems.join("; ")))?;
+                Action::SetPractice { change }
+            }
             "complete_appointment" => Action::CompleteAppointment { id: text_field("id")? },
             other => {
                 return Err(error(
@@ -549,7 +597,16 @@ pub fn parse(file: &str, text: &str) -> Result<LoadedScenario, ScenarioError> {
         actions.push(TimedAction { at, action });
     }
     actions.sort_by_key(|action| action.at);
-    Ok(LoadedScenario { file: file.to_string(), scenario, timezone, automation, appointments, actions })
+    Ok(LoadedScenario {
+        file: file.to_string(),
+        scenario,
+        timezone,
+        currency,
+        automation,
+        plugins,
+        appointments,
+        actions,
+    })
 }
 
 #[cfg(test)]
@@ -562,7 +619,7 @@ mod tests {
     fn a_minimal_scenario_uses_the_documented_defaults() {
         let loaded = parse("s.toml", MINIMAL).unwrap();
         assert_eq!(loaded.automation, AutomationSettings::default());
-        assert_eq!(loaded.scenario.practice.currency, "USD");
+        assert_eq!(loaded.currency, Currency::USD);
     }
 
     #[test]

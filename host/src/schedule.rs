@@ -9,19 +9,10 @@
 //! Everything here is pure: no clock, no I/O, no storage.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::str::FromStr;
 
+pub use crate::domain::RunKind;
 use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::{GapInfo, Tz};
-
-/// Autopay runs half an hour after billing so that the night's bills exist
-/// before anything is charged.
-const HALF_PAST_MIDNIGHT: NaiveTime = match NaiveTime::from_hms_opt(0, 30, 0) {
-    Some(time) => time,
-    // Evaluated at compile time, so this can never fire at run time.
-    None => panic!("00:30 is a valid time of day"),
-};
 
 /// Days of slack around a window when enumerating candidate dates.
 ///
@@ -90,70 +81,6 @@ pub fn to_local(tz: Tz, instant: DateTime<Utc>) -> NaiveDateTime {
         Some(local) => local,
         None if offset.local_minus_utc() > 0 => NaiveDateTime::MAX,
         None => NaiveDateTime::MIN,
-    }
-}
-
-/// The kinds of scheduled run the engine performs for a practice.
-///
-/// Ordering is Bill < Superbill < Autopay, which is the order runs sharing an
-/// instant must execute in: charges need the night's bills to exist.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RunKind {
-    /// Issues bills for sessions according to the practice's billing cadence.
-    Bill,
-    /// Issues the monthly superbills clients submit to insurers.
-    Superbill,
-    /// Charges saved payment methods for outstanding balances.
-    Autopay,
-}
-
-impl RunKind {
-    /// Stable name used in storage keys and configuration; never change it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunKind::Bill => "bill",
-            RunKind::Superbill => "superbill",
-            RunKind::Autopay => "autopay",
-        }
-    }
-
-    /// Practice-local time of day the run fires; autopay trails billing by
-    /// half an hour so it charges against the bills just issued.
-    pub fn local_time(self) -> NaiveTime {
-        match self {
-            RunKind::Bill | RunKind::Superbill => NaiveTime::MIN,
-            RunKind::Autopay => HALF_PAST_MIDNIGHT,
-        }
-    }
-}
-
-/// Rejection of a run kind name, kept so the caller can report what was typed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseRunKindError {
-    /// The text that did not name a run kind.
-    pub input: String,
-}
-
-impl fmt::Display for ParseRunKindError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown run kind {:?}; expected one of: bill, superbill, autopay", self.input)
-    }
-}
-
-impl std::error::Error for ParseRunKindError {}
-
-impl FromStr for RunKind {
-    type Err = ParseRunKindError;
-
-    /// Accepts exactly the names produced by [`RunKind::as_str`], so stored
-    /// keys round-trip and nothing else is silently accepted.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "bill" => Ok(RunKind::Bill),
-            "superbill" => Ok(RunKind::Superbill),
-            "autopay" => Ok(RunKind::Autopay),
-            _ => Err(ParseRunKindError { input: s.to_owned() }),
-        }
     }
 }
 
@@ -670,7 +597,7 @@ mod tests {
             assert_eq!(kind.as_str().parse::<RunKind>(), Ok(kind));
         }
         let err = "Bill".parse::<RunKind>().expect_err("names are case-sensitive");
-        assert_eq!(err.input, "Bill");
+        assert_eq!(err.given, "Bill");
         assert!(err.to_string().contains("bill, superbill, autopay"));
         assert_eq!(RunKind::Bill.local_time(), hm(0, 0));
         assert_eq!(RunKind::Superbill.local_time(), hm(0, 0));

@@ -2,16 +2,16 @@
 //! behaviour over time. The clock jumps from one due moment (a run, a share, an action) to the
 //! next, so a month takes a fraction of a second.
 
-use crate::engine::{Engine, EngineError, Event};
-use crate::mail::{FileOutbox, Mailer};
-use crate::payments::SandboxGateway;
-use crate::plugin::{PluginRuntime, Slot};
-use crate::scenario::{Action, LoadedScenario};
+use crate::app::App;
+use crate::domain::{
+    AppointmentStatus, DEFAULT_PLACE_OF_SERVICE, Event, EventKind, NewAppointment, NewClient, NewPractice, NewService,
+    PracticeId, Provider,
+};
+use crate::engine::{Engine, EngineError};
+use crate::scenario::{Action, LoadedScenario, PluginChoice};
 use crate::schedule::local_instant;
-use crate::store::{self, NewAppointment, NewClient, NewPractice, NewService, Provider, Store, StoreError};
+use crate::store::StoreError;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use std::path::PathBuf;
-use std::sync::Arc;
 
 /// How a simulation runs.
 #[derive(Clone, Debug)]
@@ -20,15 +20,11 @@ pub struct SimulationOptions {
     pub from: NaiveDate,
     /// The last practice-local day simulated, to its end.
     pub until: NaiveDate,
-    /// The database; a fresh SQLite file in `work_dir` when `None`.
-    pub database_url: Option<String>,
-    /// Plugins for slots, as component files.
-    pub plugins: Vec<(Slot, PathBuf)>,
-    /// Where the SQLite file and the outbox go.
-    pub work_dir: PathBuf,
+    /// Plugins for slots, with their configuration; they override the scenario's `[plugins]`.
+    pub plugins: Vec<PluginChoice>,
 }
 
-/// Why a simulation could not run.
+/// Why a simulation could not run, or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum SimulateError {
     /// The window is empty.
@@ -39,7 +35,7 @@ pub enum SimulateError {
         /// Until.
         until: NaiveDate,
     },
-    /// A plugin file could not be read or loaded.
+    /// A plugin file could not be read or loaded, or refused its configuration.
     #[error("plugin {path}: {reason}")]
     Plugin {
         /// The file.
@@ -47,14 +43,19 @@ pub enum SimulateError {
         /// Why.
         reason: String,
     },
-    /// A scenario action could not be applied.
+    /// A scenario action could not be applied; the simulation stopped there.
     #[error("action at {at}: {reason}")]
     Action {
         /// When.
         at: NaiveDateTime,
-        /// Why.
+        /// Why, with the failed run that explains it, if one does.
         reason: String,
+        /// Everything that happened before, in time order.
+        events: Vec<Event>,
     },
+    /// The application could not start.
+    #[error(transparent)]
+    App(#[from] crate::app::AppError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -70,8 +71,6 @@ pub struct Simulation {
     pub timezone: chrono_tz::Tz,
     /// Everything that happened, in time order.
     pub events: Vec<Event>,
-    /// Where the file outbox wrote emails (empty when another mailer sent them).
-    pub outbox: PathBuf,
 }
 
 /// How far a simulation has come, in practice-local days of its window.
@@ -83,41 +82,18 @@ pub struct Progress {
     pub days: u64,
 }
 
-/// Runs `scenario` from `options.from` to the end of `options.until`, writing emails to the file
-/// outbox in `options.work_dir/outbox`.
-pub async fn run(
-    loaded: &LoadedScenario,
-    options: &SimulationOptions,
-    runtime: Arc<PluginRuntime>,
-) -> Result<Simulation, SimulateError> {
-    run_with_progress(loaded, options, runtime, None, &mut |_| {}).await
+/// Runs `scenario` on `app` from `options.from` to the end of `options.until`.
+pub async fn run(loaded: &LoadedScenario, options: &SimulationOptions, app: &App) -> Result<Simulation, SimulateError> {
+    run_with_progress(loaded, options, app, &mut |_| {}).await
 }
 
-/// Runs `scenario` as [`run`] does, sending emails through `mailer` (e.g. an
-/// [`SmtpMailer`](crate::mail::SmtpMailer)).
-pub async fn run_with_mailer(
-    loaded: &LoadedScenario,
-    options: &SimulationOptions,
-    runtime: Arc<PluginRuntime>,
-    mailer: Arc<dyn Mailer>,
-) -> Result<Simulation, SimulateError> {
-    run_with_progress(loaded, options, runtime, Some(mailer), &mut |_| {}).await
-}
-
-/// Runs `scenario` as [`run`] does (or through `mailer` when one is given, as
-/// [`run_with_mailer`] does), telling `progress` how far it has come after every step.
+/// Runs `scenario` as [`run`] does, telling `progress` how far it has come after every step.
 pub async fn run_with_progress(
     loaded: &LoadedScenario,
     options: &SimulationOptions,
-    runtime: Arc<PluginRuntime>,
-    mailer: Option<Arc<dyn Mailer>>,
+    app: &App,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Simulation, SimulateError> {
-    let outbox = options.work_dir.join("outbox");
-    let (mailer, outbox) = match mailer {
-        Some(mailer) => (mailer, PathBuf::new()),
-        None => (Arc::new(FileOutbox::new(&outbox)) as Arc<dyn Mailer>, outbox),
-    };
     if options.until < options.from {
         return Err(SimulateError::EmptyWindow { from: options.from, until: options.until });
     }
@@ -129,23 +105,54 @@ pub async fn run_with_progress(
         u64::try_from((instant.with_timezone(&tz).date_naive() - options.from).num_days()).unwrap_or(0)
     };
     let days = days_before(end) + 1;
+    let engine = &app.engine;
+    let practice = set_up(loaded, options, app, start).await?;
 
-    std::fs::create_dir_all(&options.work_dir)
-        .map_err(|error| SimulateError::Action { at: start.naive_utc(), reason: error.to_string() })?;
-    let url = options
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", options.work_dir.join("autobill.db").display()));
-    let store = Store::connect(&url).await?;
-    let engine = Engine::new(store.clone(), runtime.clone(), Arc::new(SandboxGateway), mailer, "simulate")?;
+    let mut actions = loaded.actions.iter().peekable();
+    let mut now = start;
+    loop {
+        let next_run = engine.next_due(now).await?;
+        let next_action = actions.peek().map(|action| at(action.at));
+        let next = match (next_run, next_action) {
+            (Some(run), Some(action)) => run.min(action),
+            (Some(run), None) => run,
+            (None, Some(action)) => action,
+            (None, None) => now + Duration::days(2),
+        };
+        if next > end {
+            break;
+        }
+        while let Some(action) = actions.next_if(|action| at(action.at) <= next) {
+            if let Err(reason) = apply(engine, practice, &action.action, at(action.at)).await {
+                let events = engine.events(practice).await?;
+                let reason = explained(reason, &events);
+                return Err(SimulateError::Action { at: action.at, reason, events });
+            }
+        }
+        engine.tick(next).await?;
+        now = next;
+        progress(Progress { days_done: days_before(next).min(days), days });
+    }
+    progress(Progress { days_done: days, days });
+    Ok(Simulation { timezone: tz, events: engine.events(practice).await? })
+}
 
+/// Creates the scenario's practice, plugins, services, clients and appointments; gives the practice.
+async fn set_up(
+    loaded: &LoadedScenario,
+    options: &SimulationOptions,
+    app: &App,
+    start: DateTime<Utc>,
+) -> Result<PracticeId, SimulateError> {
+    let store = &app.store;
     let spec = &loaded.scenario;
+    let tz = loaded.timezone;
     let practice = store
         .create_practice(
             &NewPractice {
                 name: spec.practice.name.clone(),
                 timezone: tz,
-                currency: spec.practice.currency.clone(),
+                currency: loaded.currency,
                 npi: spec.practice.npi.clone(),
                 tax_id: spec.practice.tax_id.clone(),
                 address: spec.practice.address.clone(),
@@ -160,22 +167,30 @@ pub async fn run_with_progress(
                     .practice
                     .place_of_service
                     .as_ref()
-                    .map_or(store::DEFAULT_PLACE_OF_SERVICE.to_string(), |code| code.get_ref().clone()),
+                    .map_or(DEFAULT_PLACE_OF_SERVICE.to_string(), |code| code.get_ref().clone()),
                 automation: loaded.automation.clone(),
             },
             start,
         )
         .await?;
-    for (slot, path) in &options.plugins {
-        let failed = |reason: String| SimulateError::Plugin { path: path.display().to_string(), reason };
-        let bytes = std::fs::read(path).map_err(|error| failed(error.to_string()))?;
-        let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-        let plugin = runtime.load(&name, &bytes).map_err(|error| failed(error.to_string()))?;
-        if !plugin.fills(*slot) {
-            return Err(failed(format!("it does not fill the {slot} slot (it fills: {:?})", plugin.slots())));
+    let chosen = loaded
+        .plugins
+        .iter()
+        .filter(|choice| !options.plugins.iter().any(|given| given.slot == choice.slot))
+        .chain(&options.plugins);
+    for choice in chosen {
+        let failed = |reason: String| SimulateError::Plugin { path: choice.file.display().to_string(), reason };
+        let bytes = std::fs::read(&choice.file).map_err(|error| failed(error.to_string()))?;
+        let name = choice.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        let plugin = app.runtime.load(&name, &bytes).map_err(|error| failed(error.to_string()))?;
+        if !plugin.fills(choice.slot) {
+            return Err(failed(format!("it does not fill the {} slot (it fills: {:?})", choice.slot, plugin.slots())));
         }
+        plugin
+            .check_config(choice.slot, &choice.config)
+            .map_err(|error| failed(format!("its configuration was refused: {error}")))?;
         store.save_plugin(&plugin.id().to_hex(), &name, &bytes, start).await?;
-        store.assign_plugin(practice, *slot, &plugin.id().to_hex(), "").await?;
+        store.assign_plugin(practice, choice.slot, &plugin.id().to_hex(), &choice.config).await?;
     }
     for service in &spec.service {
         let service = service.get_ref();
@@ -216,7 +231,7 @@ pub async fn run_with_progress(
             practice,
             client: client.id,
             reference: &a.id,
-            starts_at: at(*start_local),
+            starts_at: local_instant(tz, start_local.date(), start_local.time()),
             local_date: start_local.date(),
             status: *status,
             services: &services,
@@ -224,64 +239,48 @@ pub async fn run_with_progress(
         store.create_appointment(&appointment).await?;
     }
     for warning in loaded.automation.warnings() {
-        engine.warn(practice, warning, start).await?;
+        app.engine.warn(practice, warning, start).await?;
     }
-
-    let mut actions = loaded.actions.iter().peekable();
-    let mut now = start;
-    loop {
-        let next_run = engine.next_due(now).await?;
-        let next_action = actions.peek().map(|action| at(action.at));
-        let next = match (next_run, next_action) {
-            (Some(run), Some(action)) => run.min(action),
-            (Some(run), None) => run,
-            (None, Some(action)) => action,
-            (None, None) => now + Duration::days(2),
-        };
-        if next > end {
-            break;
-        }
-        while let Some(action) = actions.next_if(|action| at(action.at) <= next) {
-            apply(&engine, practice, action.at, &action.action, at(action.at)).await?;
-        }
-        engine.tick(next).await?;
-        now = next;
-        progress(Progress { days_done: days_before(next).min(days), days });
-    }
-    progress(Progress { days_done: days, days });
-    Ok(Simulation { timezone: tz, events: engine.events(practice).await?, outbox })
+    Ok(practice)
 }
 
-async fn apply(
-    engine: &Engine,
-    practice: i64,
-    local: NaiveDateTime,
-    action: &Action,
-    now: DateTime<Utc>,
-) -> Result<(), SimulateError> {
-    let failed = |reason: String| SimulateError::Action { at: local, reason };
+/// A failed action's reason, with the failed run that explains it when there is one: an action
+/// on a bill the bill run did not make because it failed.
+fn explained(reason: String, events: &[Event]) -> String {
+    let failed = events.iter().rev().find_map(|event| match &event.kind {
+        EventKind::RunFailed { run, reason } => Some((run.clone(), reason.clone())),
+        _ => None,
+    });
+    match failed {
+        Some((run, why)) => {
+            let (kind, date) = run.split_once(':').unwrap_or((run.as_str(), ""));
+            format!("{reason} (the {kind} run of {date} failed: {why})")
+        }
+        None => reason,
+    }
+}
+
+/// Applies one action at `now`; the error says what went wrong for people.
+async fn apply(engine: &Engine, practice: PracticeId, action: &Action, now: DateTime<Utc>) -> Result<(), String> {
     let store = engine.store();
+    let text = |error: &dyn std::fmt::Display| error.to_string();
     match action {
         Action::OpenPendedBills => {
-            engine.open_pended_bills(practice, now).await?;
+            engine.open_pended_bills(practice, now).await.map_err(|error| text(&error))?;
         }
         Action::AddProduct { appointment, name, amount } => {
-            engine
-                .add_product(practice, appointment, name, *amount, now)
-                .await
-                .map_err(|error| failed(error.to_string()))?;
+            engine.add_product(practice, appointment, name, *amount, now).await.map_err(|error| text(&error))?;
         }
         Action::CompleteAppointment { id } => {
             store
-                .set_appointment_status(practice, id, crate::domain::AppointmentStatus::Completed)
+                .set_appointment_status(practice, id, AppointmentStatus::Completed)
                 .await
-                .map_err(|error| failed(error.to_string()))?;
+                .map_err(|error| text(&error))?;
         }
         Action::SetClient { id, changes } => {
-            let mut client = store.client_by_reference(practice, id).await?;
+            let mut client = store.client_by_reference(practice, id).await.map_err(|error| text(&error))?;
             for (key, value) in changes {
-                let flag =
-                    || value.as_bool().ok_or_else(|| failed(format!("set_client `{key}` must be true or false")));
+                let flag = || value.as_bool().ok_or_else(|| format!("set_client `{key}` must be true or false"));
                 match key.as_str() {
                     "name" => client.name = value.as_str().unwrap_or_default().to_string(),
                     "email" => client.email = value.as_str().filter(|email| !email.is_empty()).map(str::to_string),
@@ -295,45 +294,43 @@ async fn apply(
                         client.birth_date = match text {
                             "" => None,
                             text => Some(crate::scenario::parse_date(text).ok_or_else(|| {
-                                failed(format!("set_client birth_date `{text}` is not a date like 1990-04-12"))
+                                format!("set_client birth_date `{text}` is not a date like 1990-04-12")
                             })?),
                         };
                     }
-                    other => return Err(failed(format!("set_client cannot change `{other}`"))),
+                    other => return Err(format!("set_client cannot change `{other}`")),
                 }
             }
-            store.update_client(&client).await?;
+            store.update_client(&client).await.map_err(|error| text(&error))?;
         }
-        Action::SetPractice { changes } => {
-            let mut automation = store.practice(practice).await?.automation;
-            for (key, value) in changes {
-                let number =
-                    || value.as_integer().ok_or_else(|| failed(format!("set_practice `{key}` must be a number")));
-                let flag =
-                    || value.as_bool().ok_or_else(|| failed(format!("set_practice `{key}` must be true or false")));
-                match key.as_str() {
-                    "bills" => automation.bills = value.as_str().unwrap_or_default().parse().map_err(failed)?,
-                    "superbill_day" => {
-                        automation.superbill_day =
-                            u8::try_from(number()?).map_err(|_| failed("superbill_day must be 1 to 31".into()))?
-                    }
-                    "share" => automation.share = flag()?,
-                    "share_delay_minutes" => {
-                        automation.share_delay_minutes = u32::try_from(number()?)
-                            .map_err(|_| failed("share_delay_minutes must be 0 to 10080".into()))?
-                    }
-                    "autopay" => automation.autopay = flag()?,
-                    other => return Err(failed(format!("set_practice cannot change `{other}`"))),
-                }
-            }
-            if let Some(problem) = automation.problems().first() {
-                return Err(failed(problem.clone()));
-            }
-            store.update_automation(practice, &automation).await?;
-            for warning in automation.warnings() {
-                engine.warn(practice, warning, now).await?;
-            }
+        Action::SetPractice { change } => {
+            engine.change_automation(practice, change, now).await.map_err(|error| text(&error))?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::BillId;
+
+    #[test]
+    fn an_action_that_fails_after_a_failed_run_names_the_run() {
+        let events = [
+            Event {
+                at: DateTime::UNIX_EPOCH,
+                kind: EventKind::BillOpened { bill: BillId::new(1), client: "a".into() },
+            },
+            Event {
+                at: DateTime::UNIX_EPOCH,
+                kind: EventKind::RunFailed { run: "bill:2026-01-07".into(), reason: "plugin `x` failed".into() },
+            },
+        ];
+        assert_eq!(
+            explained("appointment ben-1 is on no bill yet".into(), &events),
+            "appointment ben-1 is on no bill yet (the bill run of 2026-01-07 failed: plugin `x` failed)"
+        );
+        assert_eq!(explained("no".into(), &events[..1]), "no");
+    }
 }

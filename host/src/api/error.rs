@@ -65,7 +65,8 @@ impl ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
-    fn internal(error: impl std::fmt::Display) -> Self {
+    /// 500: the server failed; the details go to the log, not to the caller.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!("request failed: {error}");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -86,7 +87,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound { what, id } => ApiError::not_found(format!("{what} {id} does not exist")),
-            StoreError::Database(sqlx::Error::Database(ref db)) if db.is_unique_violation() => {
+            error if error.is_unique_violation() => {
                 ApiError::conflict("that already exists: references and codes are unique within a practice")
             }
             other => ApiError::internal(other),
@@ -98,7 +99,8 @@ impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
         match error {
             EngineError::Store(store) => store.into(),
-            EngineError::Invalid(message) => ApiError::conflict(message),
+            EngineError::Invalid(message) => ApiError::invalid(message),
+            EngineError::Conflict(message) => ApiError::conflict(message),
             EngineError::Policy(policy) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "policy_failed", policy.to_string())
             }
@@ -108,12 +110,6 @@ impl From<EngineError> for ApiError {
                 format!("plugin {id} could not be loaded: {reason}"),
             ),
         }
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> Self {
-        StoreError::Database(error).into()
     }
 }
 

@@ -12,10 +12,13 @@ mod practices;
 mod records;
 mod reports;
 
+use crate::app::App;
+use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::PracticeId;
 use crate::engine::Engine;
 use crate::plugin::PluginRuntime;
-use crate::serve::{Clock, TickRequest};
+use crate::serve::TickRequest;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
@@ -46,18 +49,20 @@ struct Inner {
 }
 
 impl AppState {
-    /// The state of a server; `ticks` is the scheduler's request channel, given only when the
-    /// test clock is on.
-    pub(crate) fn new(
-        store: Store,
-        engine: Arc<Engine>,
-        runtime: Arc<PluginRuntime>,
-        clock: Arc<dyn Clock>,
-        config: &Config,
-        ticks: Option<mpsc::Sender<TickRequest>>,
-    ) -> Self {
-        let operator_hash = token_hash(&config.server.operator_token);
-        AppState { inner: Arc::new(Inner { store, engine, runtime, clock, operator_hash, ticks }) }
+    /// The state of a server over `app`; `ticks` is the scheduler's request channel, given only
+    /// when the test clock is on.
+    pub(crate) fn new(app: &App, ticks: Option<mpsc::Sender<TickRequest>>) -> Self {
+        let operator_hash = token_hash(&app.config.server.operator_token);
+        AppState {
+            inner: Arc::new(Inner {
+                store: app.store.clone(),
+                engine: app.engine.clone(),
+                runtime: app.runtime.clone(),
+                clock: app.clock.clone(),
+                operator_hash,
+                ticks,
+            }),
+        }
     }
 
     fn store(&self) -> &Store {
@@ -76,7 +81,7 @@ pub enum Caller {
     /// The platform operator.
     Operator,
     /// A practice's own system.
-    Practice(i64),
+    Practice(PracticeId),
 }
 
 impl Caller {
@@ -91,7 +96,7 @@ impl Caller {
     }
 
     /// Refuses a practice token of another practice, answering as if the practice did not exist.
-    pub fn practice(self, id: i64) -> Result<(), ApiError> {
+    pub fn practice(self, id: PracticeId) -> Result<(), ApiError> {
         match self {
             Caller::Practice(own) if own != id => Err(ApiError::not_found(format!(
                 "practice {id} does not exist for this token; a practice token sees only its own practice"

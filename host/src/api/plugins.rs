@@ -3,10 +3,9 @@
 
 use super::error::{ApiError, Body, ErrorBody, Path, RawBody};
 use super::{AppState, Caller};
+use crate::domain::{PracticeId, Slot};
 use crate::engine::dry_run::DryRun;
-use crate::plugin::Slot;
-use crate::plugin::registry::{self, PluginSummary, RegistryError};
-use crate::store::queries::PluginRow;
+use crate::registry::{self, PluginSummary, RegistryError};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -26,6 +25,19 @@ pub struct PluginView {
     pub contract_version: Option<String>,
     /// The slots it fills.
     pub slots: Vec<String>,
+}
+
+/// A stored plugin.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PluginRow {
+    /// The SHA-256 of its bytes, hex.
+    pub id: String,
+    /// The name it was uploaded under.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: i64,
+    /// When it was uploaded, RFC 3339.
+    pub created_at: String,
 }
 
 /// A plugin for a slot, with the practice's configuration for it.
@@ -60,7 +72,7 @@ pub struct AssignmentView {
 }
 
 fn slot(name: &str) -> Result<Slot, ApiError> {
-    name.parse::<Slot>().map_err(|error| ApiError::not_found(error.to_string()))
+    Slot::parse(name).map_err(|error| ApiError::not_found(error.to_string()))
 }
 
 impl From<RegistryError> for ApiError {
@@ -123,7 +135,17 @@ pub(super) async fn upload(
     responses((status = 200, body = Vec<PluginRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<PluginRow>>, ApiError> {
     caller.operator()?;
-    Ok(Json(state.store().plugins().await?))
+    let rows = state.store().plugins().await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|row| PluginRow {
+                id: row.id,
+                name: row.name,
+                size: row.size,
+                created_at: row.created_at.to_rfc3339(),
+            })
+            .collect(),
+    ))
 }
 
 /// Lists what fills each of the practice's slots.
@@ -132,7 +154,7 @@ pub(super) async fn list(State(state): State<AppState>, caller: Caller) -> Resul
 pub(super) async fn assignments(
     State(state): State<AppState>,
     caller: Caller,
-    Path(practice): Path<i64>,
+    Path(practice): Path<PracticeId>,
 ) -> Result<Json<Vec<AssignmentView>>, ApiError> {
     caller.practice(practice)?;
     state.store().practice(practice).await?;
@@ -141,11 +163,11 @@ pub(super) async fn assignments(
         Slot::ALL
             .into_iter()
             .map(|slot| {
-                let found = assigned.iter().find(|(s, _, _)| *s == slot);
+                let found = assigned.iter().find(|assignment| assignment.slot == slot);
                 AssignmentView {
                     slot: slot.as_str().into(),
-                    plugin_id: found.map_or_else(|| "default".into(), |(_, id, _)| id.clone()),
-                    config: found.map(|(_, _, config)| config.clone()).unwrap_or_default(),
+                    plugin_id: found.map_or_else(|| "default".into(), |assignment| assignment.plugin.clone()),
+                    config: found.map(|assignment| assignment.config.clone()).unwrap_or_default(),
                 }
             })
             .collect(),
@@ -161,14 +183,14 @@ pub(super) async fn assignments(
 pub(super) async fn assign(
     State(state): State<AppState>,
     caller: Caller,
-    Path((practice, slot_name)): Path<(i64, String)>,
+    Path((practice, slot_name)): Path<(PracticeId, String)>,
     Body(input): Body<AssignInput>,
 ) -> Result<Json<AssignmentView>, ApiError> {
     caller.practice(practice)?;
     let slot = slot(&slot_name)?;
     let config = input.config.unwrap_or_default();
     registry::assign(state.store(), &state.inner.runtime, practice, slot, &input.plugin_id, &config).await?;
-    tracing::info!(practice, slot = slot.as_str(), plugin = %input.plugin_id, "plugin assigned");
+    tracing::info!(practice = practice.get(), slot = slot.as_str(), plugin = %input.plugin_id, "plugin assigned");
     Ok(Json(AssignmentView { slot: slot.as_str().into(), plugin_id: input.plugin_id, config }))
 }
 
@@ -181,7 +203,7 @@ pub(super) async fn assign(
 pub(super) async fn dry_run(
     State(state): State<AppState>,
     caller: Caller,
-    Path((practice, slot_name)): Path<(i64, String)>,
+    Path((practice, slot_name)): Path<(PracticeId, String)>,
     Body(input): Body<DryRunInput>,
 ) -> Result<Json<DryRun>, ApiError> {
     caller.practice(practice)?;

@@ -3,9 +3,10 @@
 
 use super::error::{ApiError, Body, ErrorBody, Path};
 use super::{AppState, Caller, token_hash};
-use crate::domain::{AutomationSettings, BillCreation, MAX_SHARE_DELAY_MINUTES};
-use crate::scenario::is_place_of_service;
-use crate::store::{DEFAULT_PLACE_OF_SERVICE, NewPractice, Practice, Provider};
+use crate::domain::{
+    AutomationChange, AutomationSettings, Currency, DEFAULT_PLACE_OF_SERVICE, NewPractice, Practice, PracticeId,
+    Provider, is_place_of_service, parse_timezone, practice_name,
+};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,6 +27,19 @@ pub struct AutomationInput {
     pub share_delay_minutes: Option<i64>,
     /// Whether open bills are charged to default cards nightly.
     pub autopay: Option<bool>,
+}
+
+impl AutomationInput {
+    /// The change this input asks for.
+    pub fn change(&self) -> AutomationChange {
+        AutomationChange {
+            bills: self.bills.clone(),
+            superbill_day: self.superbill_day,
+            share: self.share,
+            share_delay_minutes: self.share_delay_minutes,
+            autopay: self.autopay,
+        }
+    }
 }
 
 /// The settings in force.
@@ -132,7 +146,8 @@ pub struct PracticeInput {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct PracticeView {
     /// Its id.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: PracticeId,
     /// Its name.
     pub name: String,
     /// IANA time zone.
@@ -163,7 +178,8 @@ pub struct PracticeView {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct TokenView {
     /// The practice it belongs to.
-    pub practice_id: i64,
+    #[schema(value_type = i64)]
+    pub practice_id: PracticeId,
     /// The token; send it as `Authorization: Bearer TOKEN`.
     pub token: String,
 }
@@ -183,7 +199,7 @@ fn view(practice: &Practice) -> PracticeView {
         id: practice.id,
         name: practice.name.clone(),
         timezone: practice.timezone.name().into(),
-        currency: practice.currency.clone(),
+        currency: practice.currency.code().to_string(),
         npi: practice.npi.clone(),
         tax_id: practice.tax_id.clone(),
         address: practice.address.clone(),
@@ -198,37 +214,6 @@ fn view(practice: &Practice) -> PracticeView {
         automation: view_automation(&practice.automation),
         warnings: practice.automation.warnings(),
     }
-}
-
-/// Applies a change to settings, collecting every problem.
-fn apply(mut settings: AutomationSettings, input: &AutomationInput, problems: &mut Vec<String>) -> AutomationSettings {
-    if let Some(bills) = &input.bills {
-        match bills.parse::<BillCreation>() {
-            Ok(bills) => settings.bills = bills,
-            Err(problem) => problems.push(problem),
-        }
-    }
-    if let Some(day) = input.superbill_day {
-        match u8::try_from(day).ok().filter(|day| (1..=31).contains(day)) {
-            Some(day) => settings.superbill_day = day,
-            None => problems.push(format!("superbill_day is {day}; choose a day from 1 to 31")),
-        }
-    }
-    if let Some(delay) = input.share_delay_minutes {
-        match u32::try_from(delay).ok().filter(|delay| *delay <= MAX_SHARE_DELAY_MINUTES) {
-            Some(delay) => settings.share_delay_minutes = delay,
-            None => problems
-                .push(format!("share_delay_minutes is {delay}; choose 0 to {MAX_SHARE_DELAY_MINUTES} (one week)")),
-        }
-    }
-    if let Some(share) = input.share {
-        settings.share = share;
-    }
-    if let Some(autopay) = input.autopay {
-        settings.autopay = autopay;
-    }
-    problems.extend(settings.problems());
-    settings
 }
 
 fn checked(problems: Vec<String>) -> Result<(), ApiError> {
@@ -258,8 +243,10 @@ pub(super) fn email(problems: &mut Vec<String>, name: &str, value: &str) {
 
 /// Checks the details a create or a change gives, collecting every problem.
 fn check_details(problems: &mut Vec<String>, details: &PracticePatch) {
-    if let Some(name) = &details.name {
-        text(problems, "name", name, true, 200);
+    if let Some(name) = &details.name
+        && let Err(problem) = practice_name(name)
+    {
+        problems.push(problem);
     }
     for (name, value) in
         [("npi", &details.npi), ("tax_id", &details.tax_id), ("address", &details.address), ("phone", &details.phone)]
@@ -318,16 +305,18 @@ pub(super) async fn create(
             place_of_service: input.place_of_service.clone(),
         },
     );
-    let timezone = input.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
-        format!("timezone `{}` is not a known time zone; use an IANA name such as America/New_York", input.timezone)
-    });
-    let timezone = timezone.map_err(|problem| problems.push(problem)).ok();
-    let currency = input.currency.clone().unwrap_or_else(|| "USD".into());
-    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-        problems.push(format!("currency `{currency}` is not an ISO 4217 code such as USD"));
-    }
-    let automation = apply(AutomationSettings::default(), &input.automation.clone().unwrap_or_default(), &mut problems);
+    let timezone =
+        parse_timezone(&input.timezone).map_err(|problem| problems.push(format!("timezone: {problem}"))).ok();
+    let currency = match &input.currency {
+        None => Some(Currency::USD),
+        Some(code) => code.parse::<Currency>().map_err(|error| problems.push(error.to_string())).ok(),
+    };
+    let change = input.automation.as_ref().map(AutomationInput::change).unwrap_or_default();
+    let automation = change.applied_to(&AutomationSettings::default()).map_err(|found| problems.extend(found)).ok();
     checked(problems)?;
+    let (Some(currency), Some(automation)) = (currency, automation) else {
+        return Err(ApiError::invalid("the practice is incomplete"));
+    };
     let new = NewPractice {
         name: input.name.trim().to_string(),
         timezone: timezone.unwrap_or(chrono_tz::UTC),
@@ -342,7 +331,7 @@ pub(super) async fn create(
         automation,
     };
     let id = state.store().create_practice(&new, state.inner.clock.now()).await?;
-    tracing::info!(practice = id, "practice created");
+    tracing::info!(practice = id.get(), "practice created");
     Ok((StatusCode::CREATED, Json(view(&state.store().practice(id).await?))))
 }
 
@@ -360,7 +349,7 @@ pub(super) async fn list(State(state): State<AppState>, caller: Caller) -> Resul
 pub(super) async fn read(
     State(state): State<AppState>,
     caller: Caller,
-    Path(practice): Path<i64>,
+    Path(practice): Path<PracticeId>,
 ) -> Result<Json<PracticeView>, ApiError> {
     caller.practice(practice)?;
     Ok(Json(view(&state.store().practice(practice).await?)))
@@ -374,7 +363,7 @@ pub(super) async fn read(
 pub(super) async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<PracticeId>,
     Body(input): Body<PracticePatch>,
 ) -> Result<Json<PracticeView>, ApiError> {
     caller.practice(id)?;
@@ -392,7 +381,7 @@ pub(super) async fn update(
     practice.provider = provider(practice.provider, input.provider);
     practice.place_of_service = input.place_of_service.unwrap_or(practice.place_of_service);
     state.store().update_practice_details(&practice).await?;
-    tracing::info!(practice = id, "practice details changed");
+    tracing::info!(practice = id.get(), "practice details changed");
     Ok(Json(view(&state.store().practice(id).await?)))
 }
 
@@ -402,7 +391,7 @@ pub(super) async fn update(
 pub(super) async fn automation(
     State(state): State<AppState>,
     caller: Caller,
-    Path(practice): Path<i64>,
+    Path(practice): Path<PracticeId>,
 ) -> Result<Json<AutomationAnswer>, ApiError> {
     caller.practice(practice)?;
     let practice = state.store().practice(practice).await?;
@@ -420,21 +409,12 @@ pub(super) async fn automation(
 pub(super) async fn update_automation(
     State(state): State<AppState>,
     caller: Caller,
-    Path(practice): Path<i64>,
+    Path(practice): Path<PracticeId>,
     Body(input): Body<AutomationInput>,
 ) -> Result<Json<AutomationAnswer>, ApiError> {
     caller.practice(practice)?;
-    let current = state.store().practice(practice).await?;
-    let mut problems = vec![];
-    let settings = apply(current.automation, &input, &mut problems);
-    checked(problems)?;
-    state.store().update_automation(practice, &settings).await?;
-    let warnings = settings.warnings();
-    for warning in &warnings {
-        state.inner.engine.warn(practice, warning.clone(), state.inner.clock.now()).await?;
-    }
-    tracing::info!(practice, "automation settings changed");
-    Ok(Json(AutomationAnswer { automation: view_automation(&settings), warnings }))
+    let changed = state.inner.engine.change_automation(practice, &input.change(), state.inner.clock.now()).await?;
+    Ok(Json(AutomationAnswer { automation: view_automation(&changed.settings), warnings: changed.warnings }))
 }
 
 /// Makes a new token for a practice (operator only). The token is in this answer only.
@@ -443,7 +423,7 @@ pub(super) async fn update_automation(
 pub(super) async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
-    Path(practice): Path<i64>,
+    Path(practice): Path<PracticeId>,
 ) -> Result<(StatusCode, Json<TokenView>), ApiError> {
     caller.operator()?;
     state.store().practice(practice).await?;
@@ -453,6 +433,6 @@ pub(super) async fn create_token(
     })?;
     let token = format!("abt_{}", bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>());
     state.store().save_api_token(practice, &token_hash(&token), state.inner.clock.now()).await?;
-    tracing::info!(practice, "practice token created");
+    tracing::info!(practice = practice.get(), "practice token created");
     Ok((StatusCode::CREATED, Json(TokenView { practice_id: practice, token })))
 }

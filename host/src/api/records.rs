@@ -4,10 +4,12 @@
 use super::error::{ApiError, Body, ErrorBody, Path};
 use super::practices::{email, text};
 use super::{AppState, Caller};
-use crate::domain::AppointmentStatus;
+use crate::domain::{
+    AppointmentId, AppointmentStatus, Client, ClientId, NewAppointment, NewClient, Practice, PracticeId,
+};
 use crate::schedule::local_instant;
-use crate::store::queries::{AppointmentRow, ServiceRow};
-use crate::store::{Client, NewAppointment, NewClient};
+use crate::store::records::StatusChange;
+use crate::store::views::{AppointmentRow, ServiceRow};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -87,7 +89,8 @@ pub struct ClientPatch {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ClientView {
     /// Its id.
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: ClientId,
     /// The practice's reference.
     pub reference: String,
     /// Name.
@@ -119,7 +122,8 @@ pub struct AppointmentInput {
     /// The practice's own reference, unique in the practice.
     pub reference: String,
     /// The client's id.
-    pub client_id: i64,
+    #[schema(value_type = i64)]
+    pub client_id: ClientId,
     /// Start: practice-local `YYYY-MM-DDTHH:MM`, or RFC 3339 with an offset.
     pub starts_at: String,
     /// scheduled (default), completed, cancelled or no_show.
@@ -128,7 +132,7 @@ pub struct AppointmentInput {
     pub services: Vec<String>,
 }
 
-fn view(client: Client, autopay_paused: Option<String>) -> ClientView {
+fn view(client: Client) -> ClientView {
     ClientView {
         id: client.id,
         reference: client.reference,
@@ -141,7 +145,7 @@ fn view(client: Client, autopay_paused: Option<String>) -> ClientView {
         card: client.card,
         diagnosis: client.diagnosis,
         birth_date: client.birth_date.map(|date| date.format("%Y-%m-%d").to_string()),
-        autopay_paused,
+        autopay_paused: client.autopay_paused,
     }
 }
 
@@ -173,7 +177,7 @@ fn birth_date(problems: &mut Vec<String>, value: &str, today: NaiveDate) -> Opti
 }
 
 /// Today in the practice's time zone.
-fn today(state: &AppState, practice: &crate::store::Practice) -> NaiveDate {
+fn today(state: &AppState, practice: &Practice) -> NaiveDate {
     state.inner.clock.now().with_timezone(&practice.timezone).date_naive()
 }
 
@@ -192,7 +196,7 @@ fn checked(problems: Vec<String>) -> Result<(), ApiError> {
     if problems.is_empty() { Ok(()) } else { Err(ApiError::invalid(problems.join("; "))) }
 }
 
-async fn practice(state: &AppState, caller: Caller, id: i64) -> Result<crate::store::Practice, ApiError> {
+async fn practice(state: &AppState, caller: Caller, id: PracticeId) -> Result<Practice, ApiError> {
     caller.practice(id)?;
     Ok(state.store().practice(id).await?)
 }
@@ -204,7 +208,7 @@ async fn practice(state: &AppState, caller: Caller, id: i64) -> Result<crate::st
 pub(super) async fn create_service(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<PracticeId>,
     Body(input): Body<ServiceInput>,
 ) -> Result<(StatusCode, Json<ServiceRow>), ApiError> {
     practice(&state, caller, id).await?;
@@ -218,9 +222,7 @@ pub(super) async fn create_service(
     checked(problems)?;
     let cpt = input.cpt_code.as_deref().filter(|code| !code.trim().is_empty());
     let service = state.store().create_service(id, input.code.trim(), &input.name, input.fee, cpt).await?;
-    let services = state.store().services(id).await?;
-    let row = services.into_iter().find(|row| row.id == service).ok_or_else(|| ApiError::not_found("service"))?;
-    Ok((StatusCode::CREATED, Json(row)))
+    Ok((StatusCode::CREATED, Json(state.store().service(id, service).await?)))
 }
 
 /// Lists the practice's services.
@@ -229,7 +231,7 @@ pub(super) async fn create_service(
 pub(super) async fn services(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<PracticeId>,
 ) -> Result<Json<Vec<ServiceRow>>, ApiError> {
     practice(&state, caller, id).await?;
     Ok(Json(state.store().services(id).await?))
@@ -242,7 +244,7 @@ pub(super) async fn services(
 pub(super) async fn create_client(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<PracticeId>,
     Body(input): Body<ClientInput>,
 ) -> Result<(StatusCode, Json<ClientView>), ApiError> {
     let practice = practice(&state, caller, id).await?;
@@ -267,9 +269,8 @@ pub(super) async fn create_client(
         birth_date: born,
     };
     let client = state.store().create_client(id, &new).await?;
-    tracing::info!(practice = id, client, "client created");
-    let (client, paused) = state.store().practice_client(id, client).await?;
-    Ok((StatusCode::CREATED, Json(view(client, paused))))
+    tracing::info!(practice = id.get(), client = client.get(), "client created");
+    Ok((StatusCode::CREATED, Json(view(state.store().practice_client(id, client).await?))))
 }
 
 /// Lists the practice's clients.
@@ -278,15 +279,10 @@ pub(super) async fn create_client(
 pub(super) async fn clients(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<PracticeId>,
 ) -> Result<Json<Vec<ClientView>>, ApiError> {
     practice(&state, caller, id).await?;
-    let mut views = vec![];
-    for client in state.store().clients(id).await? {
-        let (client, paused) = state.store().practice_client(id, client.id).await?;
-        views.push(view(client, paused));
-    }
-    Ok(Json(views))
+    Ok(Json(state.store().clients(id).await?.into_iter().map(view).collect()))
 }
 
 /// Reads a client.
@@ -296,11 +292,10 @@ pub(super) async fn clients(
 pub(super) async fn client(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, client)): Path<(i64, i64)>,
+    Path((id, client)): Path<(PracticeId, ClientId)>,
 ) -> Result<Json<ClientView>, ApiError> {
     practice(&state, caller, id).await?;
-    let (client, paused) = state.store().practice_client(id, client).await?;
-    Ok(Json(view(client, paused)))
+    Ok(Json(view(state.store().practice_client(id, client).await?)))
 }
 
 /// Changes a client's billing settings and communication preferences.
@@ -311,11 +306,11 @@ pub(super) async fn client(
 pub(super) async fn update_client(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, client)): Path<(i64, i64)>,
+    Path((id, client)): Path<(PracticeId, ClientId)>,
     Body(input): Body<ClientPatch>,
 ) -> Result<Json<ClientView>, ApiError> {
     let practice = practice(&state, caller, id).await?;
-    let (mut client, _) = state.store().practice_client(id, client).await?;
+    let mut client = state.store().practice_client(id, client).await?;
     let mut problems = vec![];
     if let Some(name) = &input.name {
         text(&mut problems, "name", name, true, 200);
@@ -345,19 +340,8 @@ pub(super) async fn update_client(
     client.auto_share = input.auto_share.unwrap_or(client.auto_share);
     client.autopay = input.autopay.unwrap_or(client.autopay);
     state.store().update_client(&client).await?;
-    tracing::info!(practice = id, client = client.id, "client settings changed");
-    let (client, paused) = state.store().practice_client(id, client.id).await?;
-    Ok(Json(view(client, paused)))
-}
-
-fn parse_status(status: &str) -> Result<AppointmentStatus, String> {
-    match status {
-        "scheduled" => Ok(AppointmentStatus::Scheduled),
-        "completed" => Ok(AppointmentStatus::Completed),
-        "cancelled" => Ok(AppointmentStatus::Cancelled),
-        "no_show" => Ok(AppointmentStatus::NoShow),
-        other => Err(format!("status `{other}` is not one of scheduled, completed, cancelled, no_show")),
-    }
+    tracing::info!(practice = id.get(), client = client.id.get(), "client settings changed");
+    Ok(Json(view(state.store().practice_client(id, client.id).await?)))
 }
 
 /// Books an appointment with its services.
@@ -367,13 +351,19 @@ fn parse_status(status: &str) -> Result<AppointmentStatus, String> {
 pub(super) async fn create_appointment(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<PracticeId>,
     Body(input): Body<AppointmentInput>,
 ) -> Result<(StatusCode, Json<AppointmentRow>), ApiError> {
     let practice = practice(&state, caller, id).await?;
     let mut problems = vec![];
     text(&mut problems, "reference", &input.reference, true, 100);
-    let status = parse_status(input.status.as_deref().unwrap_or("scheduled")).map_err(|p| problems.push(p)).ok();
+    let status = input
+        .status
+        .as_deref()
+        .unwrap_or(AppointmentStatus::Scheduled.as_str())
+        .parse::<AppointmentStatus>()
+        .map_err(|problem| problems.push(format!("status: {problem}")))
+        .ok();
     let starts_at: Option<DateTime<Utc>> = match DateTime::parse_from_rfc3339(&input.starts_at) {
         Ok(at) => Some(at.with_timezone(&Utc)),
         Err(_) => ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -401,7 +391,7 @@ pub(super) async fn create_appointment(
         }
     }
     let client = match state.store().practice_client(id, input.client_id).await {
-        Ok((client, _)) => Some(client),
+        Ok(client) => Some(client),
         Err(crate::store::StoreError::NotFound { .. }) => {
             problems.push(format!("client {} does not exist in this practice", input.client_id));
             None
@@ -422,7 +412,7 @@ pub(super) async fn create_appointment(
         services: &services,
     };
     let appointment = state.store().create_appointment(&new).await?;
-    tracing::info!(practice = id, appointment, "appointment booked");
+    tracing::info!(practice = id.get(), appointment = appointment.get(), "appointment booked");
     Ok((StatusCode::CREATED, Json(state.store().appointment(id, appointment).await?)))
 }
 
@@ -432,7 +422,7 @@ pub(super) async fn create_appointment(
 pub(super) async fn appointments(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Path(id): Path<PracticeId>,
 ) -> Result<Json<Vec<AppointmentRow>>, ApiError> {
     practice(&state, caller, id).await?;
     Ok(Json(state.store().appointments(id).await?))
@@ -445,7 +435,7 @@ pub(super) async fn appointments(
 pub(super) async fn appointment(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, appointment)): Path<(i64, i64)>,
+    Path((id, appointment)): Path<(PracticeId, AppointmentId)>,
 ) -> Result<Json<AppointmentRow>, ApiError> {
     practice(&state, caller, id).await?;
     Ok(Json(state.store().appointment(id, appointment).await?))
@@ -454,13 +444,21 @@ pub(super) async fn appointment(
 async fn set_status(
     state: &AppState,
     caller: Caller,
-    id: i64,
-    appointment: i64,
+    id: PracticeId,
+    appointment: AppointmentId,
     status: AppointmentStatus,
 ) -> Result<Json<AppointmentRow>, ApiError> {
     practice(state, caller, id).await?;
-    state.store().set_appointment_status_by_id(id, appointment, status).await?.map_err(ApiError::conflict)?;
-    tracing::info!(practice = id, appointment, status = status.as_str(), "appointment status changed");
+    if let StatusChange::AlreadyOn(reason) = state.store().set_appointment_status_by_id(id, appointment, status).await?
+    {
+        return Err(ApiError::conflict(reason));
+    }
+    tracing::info!(
+        practice = id.get(),
+        appointment = appointment.get(),
+        status = status.as_str(),
+        "appointment status changed"
+    );
     Ok(Json(state.store().appointment(id, appointment).await?))
 }
 
@@ -471,7 +469,7 @@ async fn set_status(
 pub(super) async fn complete_appointment(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, appointment)): Path<(i64, i64)>,
+    Path((id, appointment)): Path<(PracticeId, AppointmentId)>,
 ) -> Result<Json<AppointmentRow>, ApiError> {
     set_status(&state, caller, id, appointment, AppointmentStatus::Completed).await
 }
@@ -483,7 +481,7 @@ pub(super) async fn complete_appointment(
 pub(super) async fn cancel_appointment(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, appointment)): Path<(i64, i64)>,
+    Path((id, appointment)): Path<(PracticeId, AppointmentId)>,
 ) -> Result<Json<AppointmentRow>, ApiError> {
     set_status(&state, caller, id, appointment, AppointmentStatus::Cancelled).await
 }

@@ -3,10 +3,9 @@
 
 use super::error::{ApiError, Body, ErrorBody, Path};
 use super::{AppState, Caller};
-use crate::domain::DocumentKind;
-use crate::pdf::{self, PdfError};
-use crate::store::StoreError;
-use crate::store::queries::{AttemptRow, BillDetail, BillRow, PaymentRow, RunRow, ShareRow, SuperbillRow};
+use crate::domain::{BillId, DocumentId, PracticeId, SuperbillId};
+use crate::pdf;
+use crate::store::views::{AttemptRow, BillDetail, BillRow, PaymentRow, RunRow, ShareRow, SuperbillRow};
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
@@ -34,7 +33,7 @@ pub struct EventView {
     pub event: serde_json::Value,
 }
 
-async fn check(state: &AppState, caller: Caller, practice: i64) -> Result<(), ApiError> {
+async fn check(state: &AppState, caller: Caller, practice: PracticeId) -> Result<(), ApiError> {
     caller.practice(practice)?;
     state.store().practice(practice).await?;
     Ok(())
@@ -46,7 +45,7 @@ async fn check(state: &AppState, caller: Caller, practice: i64) -> Result<(), Ap
 pub(super) async fn bills(
     State(state): State<AppState>,
     caller: Caller,
-    Path(practice): Path<i64>,
+    Path(practice): Path<PracticeId>,
 ) -> Result<Json<Vec<BillRow>>, ApiError> {
     check(&state, caller, practice).await?;
     Ok(Json(state.store().bills(practice).await?))
@@ -59,7 +58,7 @@ pub(super) async fn bills(
 pub(super) async fn bill(
     State(state): State<AppState>,
     caller: Caller,
-    Path((practice, bill)): Path<(i64, i64)>,
+    Path((practice, bill)): Path<(PracticeId, BillId)>,
 ) -> Result<Json<BillDetail>, ApiError> {
     check(&state, caller, practice).await?;
     Ok(Json(state.store().bill_detail(practice, bill).await?))
@@ -72,7 +71,7 @@ pub(super) async fn bill(
 pub(super) async fn open_bill(
     State(state): State<AppState>,
     caller: Caller,
-    Path((practice, bill)): Path<(i64, i64)>,
+    Path((practice, bill)): Path<(PracticeId, BillId)>,
 ) -> Result<Json<BillDetail>, ApiError> {
     check(&state, caller, practice).await?;
     state.inner.engine.open_bill(practice, bill, state.inner.clock.now()).await?;
@@ -87,21 +86,18 @@ pub(super) async fn open_bill(
 pub(super) async fn add_product(
     State(state): State<AppState>,
     caller: Caller,
-    Path((practice, bill)): Path<(i64, i64)>,
+    Path((practice, bill)): Path<(PracticeId, BillId)>,
     Body(input): Body<ProductInput>,
 ) -> Result<Json<BillDetail>, ApiError> {
     check(&state, caller, practice).await?;
     if input.name.chars().count() > 200 {
         return Err(ApiError::invalid("name is longer than 200 characters"));
     }
-    let engine = &state.inner.engine;
-    engine
+    state
+        .inner
+        .engine
         .add_product_to_bill(practice, bill, input.name.trim(), input.amount, state.inner.clock.now())
-        .await
-        .map_err(|error| match error {
-            crate::engine::EngineError::Invalid(message) if !message.starts_with("bill ") => ApiError::invalid(message),
-            other => other.into(),
-        })?;
+        .await?;
     Ok(Json(state.store().bill_detail(practice, bill).await?))
 }
 
@@ -113,7 +109,7 @@ pub(super) async fn add_product(
 pub(super) async fn void_bill(
     State(state): State<AppState>,
     caller: Caller,
-    Path((practice, bill)): Path<(i64, i64)>,
+    Path((practice, bill)): Path<(PracticeId, BillId)>,
 ) -> Result<Json<BillDetail>, ApiError> {
     check(&state, caller, practice).await?;
     state.inner.engine.void_bill(practice, bill, state.inner.clock.now()).await?;
@@ -125,22 +121,16 @@ pub(super) async fn void_bill(
 async fn document_pdf(
     state: &AppState,
     caller: Caller,
-    practice: i64,
-    kind: DocumentKind,
-    id: i64,
+    practice: PracticeId,
+    id: DocumentId,
 ) -> Result<Response, ApiError> {
     check(state, caller, practice).await?;
-    let not_found = || ApiError::from(StoreError::NotFound { what: kind.as_str(), id: id.to_string() });
-    let document = match pdf::load_document(state.store(), kind, id).await {
-        Ok(document) if document.practice().id == practice => document,
-        Ok(_) => return Err(not_found()),
-        Err(PdfError::Store(error)) => return Err(error.into()),
-    };
+    let document = state.store().practice_document(practice, id).await?;
     let disposition = format!("inline; filename=\"{}\"", document.file_name());
-    Ok((
-        [(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, disposition)],
-        document.render(),
-    )
+    let bytes = tokio::task::spawn_blocking(move || pdf::render(&document))
+        .await
+        .map_err(|error| ApiError::internal(format!("rendering the PDF: {error}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
         .into_response())
 }
 
@@ -152,9 +142,9 @@ async fn document_pdf(
 pub(super) async fn bill_pdf(
     State(state): State<AppState>,
     caller: Caller,
-    Path((practice, bill)): Path<(i64, i64)>,
+    Path((practice, bill)): Path<(PracticeId, BillId)>,
 ) -> Result<Response, ApiError> {
-    document_pdf(&state, caller, practice, DocumentKind::Bill, bill).await
+    document_pdf(&state, caller, practice, DocumentId::Bill(bill)).await
 }
 
 /// Lists the practice's superbills, newest first.
@@ -163,7 +153,7 @@ pub(super) async fn bill_pdf(
 pub(super) async fn superbills(
     State(state): State<AppState>,
     caller: Caller,
-    Path(practice): Path<i64>,
+    Path(practice): Path<PracticeId>,
 ) -> Result<Json<Vec<SuperbillRow>>, ApiError> {
     check(&state, caller, practice).await?;
     Ok(Json(state.store().superbills(practice).await?))
@@ -176,7 +166,7 @@ pub(super) async fn superbills(
 pub(super) async fn superbill(
     State(state): State<AppState>,
     caller: Caller,
-    Path((practice, superbill)): Path<(i64, i64)>,
+    Path((practice, superbill)): Path<(PracticeId, SuperbillId)>,
 ) -> Result<Json<SuperbillRow>, ApiError> {
     check(&state, caller, practice).await?;
     Ok(Json(state.store().superbill(practice, superbill).await?))
@@ -190,9 +180,9 @@ pub(super) async fn superbill(
 pub(super) async fn superbill_pdf(
     State(state): State<AppState>,
     caller: Caller,
-    Path((practice, superbill)): Path<(i64, i64)>,
+    Path((practice, superbill)): Path<(PracticeId, SuperbillId)>,
 ) -> Result<Response, ApiError> {
-    document_pdf(&state, caller, practice, DocumentKind::Superbill, superbill).await
+    document_pdf(&state, caller, practice, DocumentId::Superbill(superbill)).await
 }
 
 /// Lists the payments taken, newest first.
@@ -201,7 +191,7 @@ pub(super) async fn superbill_pdf(
 pub(super) async fn payments(
     State(state): State<AppState>,
     caller: Caller,
-    Path(practice): Path<i64>,
+    Path(practice): Path<PracticeId>,
 ) -> Result<Json<Vec<PaymentRow>>, ApiError> {
     check(&state, caller, practice).await?;
     Ok(Json(state.store().payments(practice).await?))
@@ -213,7 +203,7 @@ pub(super) async fn payments(
 pub(super) async fn attempts(
     State(state): State<AppState>,
     caller: Caller,
-    Path(practice): Path<i64>,
+    Path(practice): Path<PracticeId>,
 ) -> Result<Json<Vec<AttemptRow>>, ApiError> {
     check(&state, caller, practice).await?;
     Ok(Json(state.store().attempts(practice).await?))
@@ -225,7 +215,7 @@ pub(super) async fn attempts(
 pub(super) async fn shares(
     State(state): State<AppState>,
     caller: Caller,
-    Path(practice): Path<i64>,
+    Path(practice): Path<PracticeId>,
 ) -> Result<Json<Vec<ShareRow>>, ApiError> {
     check(&state, caller, practice).await?;
     Ok(Json(state.store().shares(practice).await?))
@@ -237,7 +227,7 @@ pub(super) async fn shares(
 pub(super) async fn runs(
     State(state): State<AppState>,
     caller: Caller,
-    Path(practice): Path<i64>,
+    Path(practice): Path<PracticeId>,
 ) -> Result<Json<Vec<RunRow>>, ApiError> {
     check(&state, caller, practice).await?;
     Ok(Json(state.store().runs(practice).await?))
@@ -249,7 +239,7 @@ pub(super) async fn runs(
 pub(super) async fn events(
     State(state): State<AppState>,
     caller: Caller,
-    Path(practice): Path<i64>,
+    Path(practice): Path<PracticeId>,
 ) -> Result<Json<Vec<EventView>>, ApiError> {
     check(&state, caller, practice).await?;
     let tz = state.store().practice(practice).await?.timezone;

@@ -3,7 +3,7 @@
 
 use super::json::{self, Answer, Call, Day};
 use crate::plugin::policy as host;
-use crate::plugin::{Plugin, PolicyError, Slot};
+use crate::plugin::{Plugin, PolicyCode, PolicyError, Slot};
 use chrono::{DateTime, NaiveTime, Utc};
 
 /// The moment a call runs at when its case names none: 05:00 UTC on the call's date (the run

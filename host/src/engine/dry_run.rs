@@ -1,14 +1,12 @@
 //! A dry run: what a plugin would decide for a practice's current data, computed by the real
 //! plugin calls and the host's checks, and written nowhere.
 
-use super::documents::{self, candidate_lines, client_billing};
-use super::{Engine, EngineError, Policy};
-use crate::plugin::policy::{self, ShareDecision};
-use crate::plugin::{Plugin, Slot};
-use crate::store;
-use chrono::{DateTime, Datelike, Duration, Utc};
+use super::decide;
+use super::{Engine, EngineError};
+use crate::domain::{BillStatus, ClientId, DocumentKind, PracticeId, ShareAnswer, Slot};
+use crate::plugin::{ConfiguredPolicy, Plugin};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
-use sqlx::Row;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
@@ -19,9 +17,11 @@ const SHARE_SAMPLE: i64 = 500;
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct PlannedBill {
     /// The client's id.
-    pub client_id: i64,
+    #[schema(value_type = i64)]
+    pub client_id: ClientId,
     /// open or pended.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: BillStatus,
     /// Total in minor units.
     pub total: i64,
     /// Its lines, as `APPOINTMENT:SERVICE`.
@@ -32,7 +32,8 @@ pub struct PlannedBill {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct PlannedSuperbill {
     /// The client's id.
-    pub client_id: i64,
+    #[schema(value_type = i64)]
+    pub client_id: ClientId,
     /// Total fees in minor units.
     pub total: i64,
     /// Its lines, as `APPOINTMENT:SERVICE`.
@@ -43,11 +44,13 @@ pub struct PlannedSuperbill {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct PlannedShare {
     /// bill or superbill.
-    pub document_kind: String,
+    #[schema(value_type = String)]
+    pub document_kind: DocumentKind,
     /// The document's id.
     pub document_id: i64,
     /// The client's id.
-    pub client_id: i64,
+    #[schema(value_type = i64)]
+    pub client_id: ClientId,
     /// send or skip.
     pub decision: String,
     /// Minutes after creation, when sent.
@@ -60,7 +63,8 @@ pub struct PlannedShare {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DryRun {
     /// The slot.
-    pub slot: String,
+    #[schema(value_type = String)]
+    pub slot: Slot,
     /// The plugin's name.
     pub plugin: String,
     /// The practice-local date the dry run is for, `YYYY-MM-DD`.
@@ -82,8 +86,8 @@ pub struct DryRun {
     pub shares: Option<Vec<PlannedShare>>,
 }
 
-fn id(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or_default()
+fn date_text(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
 }
 
 impl Engine {
@@ -91,56 +95,48 @@ impl Engine {
     /// decide for the practice's current data at `now`. Nothing is written.
     pub async fn dry_run(
         &self,
-        practice_id: i64,
+        practice: PracticeId,
         slot: Slot,
         plugin: Option<(Plugin, String)>,
         now: DateTime<Utc>,
     ) -> Result<DryRun, EngineError> {
-        let practice = self.store.practice(practice_id).await?;
-        let mut policies = self.policies(practice_id).await?;
+        let practice = self.store.practice(practice).await?;
+        let mut policies = self.policies(practice.id).await?;
         if let Some((plugin, config)) = plugin {
-            let chosen: (Arc<dyn Policy>, String) = (Arc::new(plugin), config);
-            match slot {
-                Slot::BillCadence => policies.cadence = chosen,
-                Slot::SuperbillInclusion => policies.superbill = chosen,
-                Slot::ShareFilter => policies.share = chosen,
-            }
+            policies = policies.with(slot, ConfiguredPolicy::new(Arc::new(plugin), config));
         }
-        let plugin = match slot {
-            Slot::BillCadence => &policies.cadence.0,
-            Slot::SuperbillInclusion => &policies.superbill.0,
-            Slot::ShareFilter => &policies.share.0,
-        };
+        let policy = policies.slot(slot);
         let today = now.with_timezone(&practice.timezone).date_naive();
-        let ctx = policies.context(&practice, slot);
-        let mut connection = self.store.pool().acquire().await?;
         let mut report = DryRun {
-            slot: slot.as_str().into(),
-            plugin: plugin.name().into(),
-            date: store::date_text(today),
+            slot,
+            plugin: policy.name().into(),
+            date: date_text(today),
             bill_run_dates: None,
             bills: None,
             superbill_day: None,
             superbills: None,
             shares: None,
         };
+        // Read in a transaction that is rolled back: the dry run writes nothing.
+        let mut tx = self.store.begin().await?;
         match slot {
             Slot::BillCadence => {
-                let dates = plugin.bill_run_dates(now, &ctx, today, today + Duration::days(30))?;
-                report.bill_run_dates = Some(dates.into_iter().map(store::date_text).collect());
+                let dates = policy.bill_run_dates(now, &practice, today, today + Duration::days(30))?;
+                report.bill_run_dates = Some(dates.into_iter().map(date_text).collect());
                 let tomorrow = today + Duration::days(1);
-                let candidates = candidate_lines(&mut connection, practice.id, "bill_id", tomorrow).await?;
+                let read = self.store.candidate_lines(&mut tx, practice.id, DocumentKind::Bill, tomorrow).await?;
+                let candidates = decide::documents::billable(read);
                 let mut bills = vec![];
                 if !candidates.lines.is_empty() {
-                    let plans = plugin.group_lines(now, &ctx, tomorrow, &candidates.catalog, &candidates.lines)?;
-                    for plan in plans {
-                        let fee =
-                            |line: &u64| candidates.lines.iter().find(|l| l.line_id == *line).map_or(0, |l| l.fee);
+                    let plans = policy.group_lines(now, &practice, tomorrow, &candidates)?;
+                    let names: std::collections::HashMap<_, _> =
+                        candidates.lines.iter().map(|line| (line.id, candidates.line_name(line))).collect();
+                    for (plan, bill) in plans.iter().zip(decide::documents::new_bills(&candidates, &plans)) {
                         bills.push(PlannedBill {
-                            client_id: id(plan.client_id),
-                            status: if plan.status == policy::BillStatus::Open { "open" } else { "pended" }.into(),
-                            total: plan.lines.iter().map(fee).sum(),
-                            lines: plan.lines.iter().filter_map(|line| candidates.names.get(line).cloned()).collect(),
+                            client_id: bill.client,
+                            status: bill.status,
+                            total: bill.total,
+                            lines: plan.lines.iter().filter_map(|line| names.get(line).cloned()).collect(),
                         });
                     }
                 }
@@ -148,91 +144,47 @@ impl Engine {
             }
             Slot::SuperbillInclusion => {
                 let month = u8::try_from(today.month()).unwrap_or(1);
-                report.superbill_day = Some(plugin.superbill_run_day(now, &ctx, today.year(), month)?);
-                let candidates = candidate_lines(&mut connection, practice.id, "superbill_id", today).await?;
+                report.superbill_day = Some(policy.superbill_run_day(now, &practice, today.year(), month)?);
+                let read = self.store.candidate_lines(&mut tx, practice.id, DocumentKind::Superbill, today).await?;
+                let candidates = decide::documents::billable(read);
                 let mut superbills = vec![];
                 if !candidates.lines.is_empty() {
-                    let mut billing: Vec<_> = candidates.clients.values().map(client_billing).collect();
-                    billing.sort_by_key(|client| client.client_id);
-                    let plans =
-                        plugin.select_lines(now, &ctx, today, &billing, &candidates.catalog, &candidates.lines)?;
-                    for plan in plans {
-                        let lines: Vec<_> =
-                            candidates.lines.iter().filter(|line| plan.lines.contains(&line.line_id)).collect();
+                    let plans = policy.select_lines(now, &practice, today, &candidates)?;
+                    let names: std::collections::HashMap<_, _> =
+                        candidates.lines.iter().map(|line| (line.id, candidates.line_name(line))).collect();
+                    for (plan, superbill) in plans.iter().zip(decide::documents::new_superbills(&candidates, &plans)) {
                         superbills.push(PlannedSuperbill {
-                            client_id: id(plan.client_id),
-                            total: lines.iter().map(|line| line.fee).sum(),
-                            lines: lines
-                                .iter()
-                                .filter_map(|line| candidates.names.get(&line.line_id).cloned())
-                                .collect(),
+                            client_id: superbill.client,
+                            total: superbill.total,
+                            lines: plan.lines.iter().filter_map(|line| names.get(line).cloned()).collect(),
                         });
                     }
                 }
                 report.superbills = Some(superbills);
             }
             Slot::ShareFilter => {
-                let rows = sqlx::query(
-                    "SELECT 'bill', id, client_id, total, paid, status FROM bills WHERE practice_id = $1 AND created_at >= $2
-                     UNION ALL SELECT 'superbill', id, client_id, total, paid, 'issued' FROM superbills WHERE practice_id = $1 AND created_at >= $2
-                     ORDER BY 2 DESC LIMIT $3",
-                )
-                .bind(practice.id)
-                .bind(store::seconds(now - Duration::days(31)))
-                .bind(SHARE_SAMPLE)
-                .fetch_all(&mut *connection)
-                .await?;
-                let clients = documents::clients(&mut connection, practice.id).await?;
-                let mut requests = vec![];
-                let mut documents = vec![];
-                for row in &rows {
-                    let (kind, document, client, total, paid, status): (String, i64, i64, i64, i64, String) = (
-                        row.try_get(0)?,
-                        row.try_get(1)?,
-                        row.try_get(2)?,
-                        row.try_get(3)?,
-                        row.try_get(4)?,
-                        row.try_get(5)?,
-                    );
-                    let Some(owner) = clients.get(&client) else { continue };
-                    requests.push(policy::ShareRequest {
-                        document: policy::Document {
-                            document_id: u64::try_from(document).unwrap_or_default(),
-                            kind: if kind == "bill" {
-                                policy::DocumentKind::Bill
-                            } else {
-                                policy::DocumentKind::Superbill
-                            },
-                            client_id: u64::try_from(client).unwrap_or_default(),
-                            total,
-                            paid,
-                            status: match status.as_str() {
-                                "pended" => policy::DocumentStatus::Pended,
-                                "paid" => policy::DocumentStatus::Paid,
-                                "void" => policy::DocumentStatus::Void,
-                                "issued" => policy::DocumentStatus::Issued,
-                                _ => policy::DocumentStatus::Open,
-                            },
-                        },
-                        client: client_billing(owner),
-                    });
-                    documents.push((kind, document, client));
-                }
-                let decisions =
-                    if requests.is_empty() { vec![] } else { plugin.decide_shares(now, &ctx, &requests)? };
+                let documents =
+                    self.store.recent_documents(practice.id, now - Duration::days(31), SHARE_SAMPLE).await?;
+                let clients: std::collections::HashMap<_, _> =
+                    self.store.clients(practice.id).await?.into_iter().map(|client| (client.id, client)).collect();
+                let asked: Vec<_> = documents
+                    .into_iter()
+                    .filter_map(|document| clients.get(&document.client).map(|client| (document, client)))
+                    .collect();
+                let answers = if asked.is_empty() { vec![] } else { policy.decide_shares(now, &practice, &asked)? };
                 report.shares = Some(
-                    documents
-                        .into_iter()
-                        .zip(decisions)
-                        .map(|((kind, document, client), decision)| {
-                            let (decision, delay_minutes, reason) = match decision {
-                                ShareDecision::Send(delay) => ("send", u32::try_from(delay).ok(), None),
-                                ShareDecision::Skip(reason) => ("skip", None, Some(reason)),
+                    asked
+                        .iter()
+                        .zip(answers)
+                        .map(|((document, _), answer)| {
+                            let (decision, delay_minutes, reason) = match answer {
+                                ShareAnswer::Send { delay_minutes } => ("send", Some(delay_minutes), None),
+                                ShareAnswer::Skip { reason } => ("skip", None, Some(reason)),
                             };
                             PlannedShare {
-                                document_kind: kind,
-                                document_id: document,
-                                client_id: client,
+                                document_kind: document.id.kind(),
+                                document_id: document.id.get(),
+                                client_id: document.client,
                                 decision: decision.into(),
                                 delay_minutes,
                                 reason,
@@ -242,6 +194,7 @@ impl Engine {
                 );
             }
         }
+        drop(tx);
         Ok(report)
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod stripe;
 
+use crate::domain::Currency;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -19,8 +20,8 @@ pub struct ChargeRequest {
     pub card: String,
     /// Amount in minor units.
     pub amount: i64,
-    /// ISO 4217 currency.
-    pub currency: String,
+    /// The currency, whose minor units `amount` counts.
+    pub currency: Currency,
 }
 
 /// How a charge ended.

@@ -172,7 +172,8 @@ impl StripeGateway {
         }
         let key = IdempotencyKey::new(&request.idempotency_key)
             .map_err(|error| PaymentError(format!("idempotency key `{}`: {error}", request.idempotency_key)))?;
-        let currency: Currency = request.currency.to_ascii_lowercase().parse().unwrap_or_else(|never| match never {});
+        let currency: Currency =
+            request.currency.code().to_ascii_lowercase().parse().unwrap_or_else(|never| match never {});
         let mut create = CreatePaymentIntent::new(request.amount, currency)
             .confirm(true)
             .off_session(CreatePaymentIntentOffSession::Bool(true))
@@ -277,8 +278,12 @@ mod tests {
         let mut config = StripeConfig::new(SecretKey::new("sk_test_x"));
         config.api_base = Some("http://127.0.0.1:9".into());
         let gateway = StripeGateway::new(config).expect("a gateway");
-        let request =
-            ChargeRequest { idempotency_key: "k".into(), card: "visa".into(), amount: 100, currency: "USD".into() };
+        let request = ChargeRequest {
+            idempotency_key: "k".into(),
+            card: "visa".into(),
+            amount: 100,
+            currency: crate::domain::Currency::USD,
+        };
         let outcome = gateway.charge(&request).await.expect("no call is made");
         assert_eq!(outcome, ChargeOutcome::Declined { code: "invalid_card_reference".into(), retryable: false });
     }

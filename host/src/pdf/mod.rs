@@ -1,8 +1,7 @@
 //! Billing documents as PDF: a bill for the client and a superbill for the client's insurer.
 //!
-//! [`document_pdf`] loads a document from the store and renders it. Loading ([`load_document`])
-//! and rendering ([`Document::render`]) are separate, so the layouts are tested without a
-//! database. Pages are US Letter and use the PDF's built-in Helvetica faces (nothing is
+//! [`render`] renders a [`Document`] the store loaded; it reads nothing itself, so the layouts
+//! are tested without a database. Pages are US Letter and use the PDF's built-in Helvetica faces (nothing is
 //! embedded), so files stay small and their text can be extracted and searched.
 //!
 //! A superbill carries what an insurer needs to reimburse the client: the patient's name and date
@@ -13,370 +12,31 @@
 mod layout;
 mod render;
 
-use crate::domain::{BillStatus, DocumentKind};
-use crate::store::{self, Client, Practice, Store, StoreError};
-use chrono::NaiveDate;
-use sqlx::Row;
+use crate::domain::Document;
 
-/// Why a document could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum PdfError {
-    /// The document or something it refers to could not be read.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for PdfError {
-    fn from(error: sqlx::Error) -> Self {
-        PdfError::Store(StoreError::Database(error))
+/// The document as PDF.
+pub fn render(document: &Document) -> Vec<u8> {
+    match document {
+        Document::Bill(bill) => render::bill(bill),
+        Document::Superbill(superbill) => render::superbill(superbill),
     }
-}
-
-/// A bill as its PDF shows it.
-#[derive(Clone, Debug)]
-pub struct BillDocument {
-    /// The bill's id, its number on the page.
-    pub id: i64,
-    /// The practice that issued it.
-    pub practice: Practice,
-    /// The client it bills.
-    pub client: Client,
-    /// Its status.
-    pub status: BillStatus,
-    /// The practice-local date it was opened (created, while pended).
-    pub issued: NaiveDate,
-    /// Services delivered, by date of service.
-    pub lines: Vec<BillLine>,
-    /// Products a person added.
-    pub products: Vec<BillProduct>,
-    /// Payments received.
-    pub payments: Vec<BillPayment>,
-    /// Services plus products, in minor units.
-    pub total: i64,
-    /// Paid so far, in minor units.
-    pub paid: i64,
-}
-
-/// One service on a bill.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BillLine {
-    /// The practice-local date of service.
-    pub date: NaiveDate,
-    /// The service's name.
-    pub service: String,
-    /// The practice's code for the service.
-    pub code: String,
-    /// The fee, in minor units.
-    pub fee: i64,
-}
-
-/// A product on a bill, e.g. a card fee.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BillProduct {
-    /// Its name.
-    pub name: String,
-    /// Its amount, in minor units.
-    pub amount: i64,
-}
-
-/// A payment against a bill.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BillPayment {
-    /// The practice-local date it was taken.
-    pub date: NaiveDate,
-    /// How, e.g. `Card (autopay)`.
-    pub method: String,
-    /// The amount, in minor units.
-    pub amount: i64,
-}
-
-impl BillDocument {
-    /// The status as the bill states it: Paid, Open, Pended or Void.
-    pub fn status_label(&self) -> &'static str {
-        match self.status {
-            BillStatus::Paid => "Paid",
-            BillStatus::Open => "Open",
-            BillStatus::Pended => "Pended",
-            BillStatus::Void => "Void",
-        }
-    }
-}
-
-/// A superbill as its PDF shows it.
-#[derive(Clone, Debug)]
-pub struct SuperbillDocument {
-    /// The superbill's id, its number on the page.
-    pub id: i64,
-    /// The practice, with its NPI, tax id and rendering provider.
-    pub practice: Practice,
-    /// The patient.
-    pub client: Client,
-    /// The practice-local date it was created.
-    pub issued: NaiveDate,
-    /// The services, by date of service.
-    pub lines: Vec<SuperbillLine>,
-}
-
-/// One service on a superbill.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SuperbillLine {
-    /// The practice-local date of service.
-    pub date: NaiveDate,
-    /// The place-of-service code, e.g. `11` office or `10` telehealth in the patient's home.
-    pub place_of_service: String,
-    /// The CPT code.
-    pub cpt: String,
-    /// CPT modifiers, e.g. `95`.
-    pub modifiers: Vec<String>,
-    /// Units of service.
-    pub units: u32,
-    /// The ICD-10 codes linked to the line.
-    pub diagnoses: Vec<String>,
-    /// The service's name.
-    pub description: String,
-    /// The fee charged, in minor units.
-    pub fee: i64,
-    /// What has been paid against the line, in minor units.
-    pub paid: i64,
-}
-
-impl SuperbillDocument {
-    /// The sum of the lines' fees.
-    pub fn total(&self) -> i64 {
-        self.lines.iter().map(|line| line.fee).sum()
-    }
-
-    /// The sum of what has been paid against the lines.
-    pub fn paid(&self) -> i64 {
-        self.lines.iter().map(|line| line.paid).sum()
-    }
-
-    /// Every ICD-10 code on the superbill, in first-seen order.
-    pub fn diagnoses(&self) -> Vec<String> {
-        let mut codes: Vec<String> = vec![];
-        for code in self.lines.iter().flat_map(|line| &line.diagnoses) {
-            if !codes.contains(code) {
-                codes.push(code.clone());
-            }
-        }
-        codes
-    }
-}
-
-/// A bill or a superbill, loaded and ready to render.
-#[derive(Clone, Debug)]
-pub enum Document {
-    /// A bill.
-    Bill(BillDocument),
-    /// A superbill.
-    Superbill(SuperbillDocument),
-}
-
-impl Document {
-    /// Bill or superbill.
-    pub fn kind(&self) -> DocumentKind {
-        match self {
-            Document::Bill(_) => DocumentKind::Bill,
-            Document::Superbill(_) => DocumentKind::Superbill,
-        }
-    }
-
-    /// The document's id.
-    pub fn id(&self) -> i64 {
-        match self {
-            Document::Bill(bill) => bill.id,
-            Document::Superbill(superbill) => superbill.id,
-        }
-    }
-
-    /// The practice that issued it.
-    pub fn practice(&self) -> &Practice {
-        match self {
-            Document::Bill(bill) => &bill.practice,
-            Document::Superbill(superbill) => &superbill.practice,
-        }
-    }
-
-    /// Its total, in minor units.
-    pub fn total(&self) -> i64 {
-        match self {
-            Document::Bill(bill) => bill.total,
-            Document::Superbill(superbill) => superbill.total(),
-        }
-    }
-
-    /// What has been paid, in minor units.
-    pub fn paid(&self) -> i64 {
-        match self {
-            Document::Bill(bill) => bill.paid,
-            Document::Superbill(superbill) => superbill.paid(),
-        }
-    }
-
-    /// Its status for people: a bill's Paid, Open, Pended or Void; a superbill is Issued.
-    pub fn status_label(&self) -> &'static str {
-        match self {
-            Document::Bill(bill) => bill.status_label(),
-            Document::Superbill(_) => "Issued",
-        }
-    }
-
-    /// Whether it was voided (a void document is never sent).
-    pub fn is_void(&self) -> bool {
-        matches!(self, Document::Bill(BillDocument { status: BillStatus::Void, .. }))
-    }
-
-    /// The attachment's file name: `bill-N.pdf` or `superbill-N.pdf`.
-    pub fn file_name(&self) -> String {
-        format!("{}-{}.pdf", self.kind().as_str(), self.id())
-    }
-
-    /// The PDF.
-    pub fn render(&self) -> Vec<u8> {
-        match self {
-            Document::Bill(bill) => render::bill(bill),
-            Document::Superbill(superbill) => render::superbill(superbill),
-        }
-    }
-}
-
-/// Loads a document and renders it as PDF.
-pub async fn document_pdf(store: &Store, kind: DocumentKind, id: i64) -> Result<Vec<u8>, PdfError> {
-    Ok(load_document(store, kind, id).await?.render())
-}
-
-/// Loads everything a document's PDF shows.
-pub async fn load_document(store: &Store, kind: DocumentKind, id: i64) -> Result<Document, PdfError> {
-    match kind {
-        DocumentKind::Bill => load_bill(store, id).await.map(Document::Bill),
-        DocumentKind::Superbill => load_superbill(store, id).await.map(Document::Superbill),
-    }
-}
-
-fn local_date(practice: &Practice, seconds: i64) -> NaiveDate {
-    store::instant(seconds).with_timezone(&practice.timezone).date_naive()
-}
-
-async fn load_bill(store: &Store, id: i64) -> Result<BillDocument, PdfError> {
-    let pool = store.pool();
-    let row = sqlx::query(
-        "SELECT practice_id, client_id, status, total, paid, created_at, opened_at FROM bills WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?
-    .ok_or(StoreError::NotFound { what: "bill", id: id.to_string() })?;
-    let practice = store.practice(row.try_get(0)?).await?;
-    let client = store.client(row.try_get(1)?).await?;
-    let status: String = row.try_get(2)?;
-    let status = BillStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("bill status `{status}`")))?;
-    let opened: Option<i64> = row.try_get(6)?;
-    let issued = local_date(&practice, opened.unwrap_or(row.try_get(5)?));
-
-    let rows = sqlx::query(
-        "SELECT l.local_date, s.name, s.code, l.fee FROM service_lines l JOIN services s ON s.id = l.service_id
-         WHERE l.bill_id = $1 ORDER BY l.local_date, l.id",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
-    let mut lines = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let date: String = row.try_get(0)?;
-        lines.push(BillLine {
-            date: store::parse_date(&date)?,
-            service: row.try_get(1)?,
-            code: row.try_get(2)?,
-            fee: row.try_get(3)?,
-        });
-    }
-    let rows = sqlx::query("SELECT name, amount FROM bill_products WHERE bill_id = $1 ORDER BY id")
-        .bind(id)
-        .fetch_all(pool)
-        .await?;
-    let products = rows
-        .iter()
-        .map(|row| Ok(BillProduct { name: row.try_get(0)?, amount: row.try_get(1)? }))
-        .collect::<Result<_, sqlx::Error>>()?;
-    let rows = sqlx::query("SELECT created_at, amount FROM payments WHERE bill_id = $1 ORDER BY created_at, id")
-        .bind(id)
-        .fetch_all(pool)
-        .await?;
-    let payments = rows
-        .iter()
-        .map(|row| {
-            Ok(BillPayment {
-                date: local_date(&practice, row.try_get(0)?),
-                method: "Card (autopay)".to_string(),
-                amount: row.try_get(1)?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
-    Ok(BillDocument {
-        id,
-        status,
-        issued,
-        lines,
-        products,
-        payments,
-        total: row.try_get(3)?,
-        paid: row.try_get(4)?,
-        practice,
-        client,
-    })
-}
-
-async fn load_superbill(store: &Store, id: i64) -> Result<SuperbillDocument, PdfError> {
-    let pool = store.pool();
-    let row = sqlx::query("SELECT practice_id, client_id, created_at FROM superbills WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(StoreError::NotFound { what: "superbill", id: id.to_string() })?;
-    let practice = store.practice(row.try_get(0)?).await?;
-    let client = store.client(row.try_get(1)?).await?;
-    let issued = local_date(&practice, row.try_get(2)?);
-    let rows = sqlx::query(
-        "SELECT l.local_date, s.name, s.cpt_code, s.modifiers, s.units, l.fee, l.paid
-         FROM service_lines l JOIN services s ON s.id = l.service_id
-         WHERE l.superbill_id = $1 ORDER BY l.local_date, l.id",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
-    let mut lines = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let date: String = row.try_get(0)?;
-        let cpt: Option<String> = row.try_get(2)?;
-        let modifiers: String = row.try_get(3)?;
-        let units: i64 = row.try_get(4)?;
-        lines.push(SuperbillLine {
-            date: store::parse_date(&date)?,
-            place_of_service: practice.place_of_service.clone(),
-            cpt: cpt.unwrap_or_default(),
-            modifiers: modifiers.split(',').filter(|m| !m.is_empty()).map(str::to_string).collect(),
-            units: u32::try_from(units).map_err(|_| StoreError::Corrupt(format!("units `{units}`")))?,
-            diagnoses: client.diagnosis.clone(),
-            description: row.try_get(1)?,
-            fee: row.try_get(5)?,
-            paid: row.try_get(6)?,
-        });
-    }
-    Ok(SuperbillDocument { id, issued, lines, practice, client })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::AutomationSettings;
-    use crate::store::Provider;
+    use crate::domain::{
+        AutomationSettings, BillDocument, BillId, BillLine, BillPayment, BillProduct, BillStatus, Client, ClientId,
+        Currency, Practice, PracticeId, Provider, SuperbillDocument, SuperbillId, SuperbillLine,
+    };
+    use chrono::NaiveDate;
 
     fn practice() -> Practice {
         Practice {
-            id: 1,
+            id: PracticeId::new(1),
             name: "Lakeside Therapy".into(),
             timezone: chrono_tz::America::New_York,
-            currency: "USD".into(),
+            currency: Currency::USD,
             npi: "1234567893".into(),
             tax_id: "12-3456789".into(),
             address: "12 Lake Street, Burlington, VT 05401".into(),
@@ -391,7 +51,7 @@ mod tests {
 
     fn client() -> Client {
         Client {
-            id: 7,
+            id: ClientId::new(7),
             reference: "ana".into(),
             name: "Ana Alvarez".into(),
             email: Some("ana@example.com".into()),
@@ -402,6 +62,7 @@ mod tests {
             card: Some("visa".into()),
             diagnosis: vec!["F41.1".into(), "F32.9".into()],
             birth_date: NaiveDate::from_ymd_opt(1990, 4, 12),
+            autopay_paused: None,
         }
     }
 
@@ -444,7 +105,7 @@ mod tests {
     #[test]
     fn a_paid_bill_shows_its_lines_products_payments_and_status() {
         let bill = Document::Bill(BillDocument {
-            id: 12,
+            id: BillId::new(12),
             practice: practice(),
             client: client(),
             status: BillStatus::Paid,
@@ -461,7 +122,7 @@ mod tests {
             paid: 16_350,
         });
         assert_eq!(bill.file_name(), "bill-12.pdf");
-        let pdf = bill.render();
+        let pdf = render(&bill);
         assert!(pdf.starts_with(b"%PDF-"), "a PDF header");
         assert!(pdf.ends_with(b"%%EOF") || pdf.ends_with(b"%%EOF\n"), "a PDF trailer");
         let text = shown(&pdf);
@@ -501,7 +162,7 @@ mod tests {
             paid,
         };
         let superbill = Document::Superbill(SuperbillDocument {
-            id: 3,
+            id: SuperbillId::new(3),
             practice: practice(),
             client: client(),
             issued: day(31),
@@ -509,7 +170,7 @@ mod tests {
         });
         assert_eq!((superbill.total(), superbill.paid(), superbill.status_label()), (32_000, 16_000, "Issued"));
         assert_eq!(superbill.file_name(), "superbill-3.pdf");
-        let text = shown(&superbill.render());
+        let text = shown(&render(&superbill));
         for expected in [
             "SUPERBILL",
             "Ana Alvarez",
@@ -549,13 +210,13 @@ mod tests {
             })
             .collect();
         let superbill = Document::Superbill(SuperbillDocument {
-            id: 4,
+            id: SuperbillId::new(4),
             practice: practice(),
             client: client(),
             issued: day(31),
             lines,
         });
-        let pdf = superbill.render();
+        let pdf = render(&superbill);
         let text = String::from_utf8_lossy(&pdf);
         assert!(text.contains("/Count 3") || text.contains("/Count 2"), "more than one page");
         assert!(shown(&pdf).contains("page 2 of"));

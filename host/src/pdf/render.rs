@@ -1,9 +1,7 @@
 //! The layouts: a bill for the client, a superbill for the client's insurer.
 
 use super::layout::{MARGIN, PAGE_WIDTH, Style, TOP, Writer, bold, regular, wrap};
-use super::{BillDocument, SuperbillDocument};
-use crate::domain::format_money;
-use crate::store::Practice;
+use crate::domain::{BillDocument, Practice, SuperbillDocument};
 use chrono::NaiveDate;
 
 const RIGHT: f32 = PAGE_WIDTH - MARGIN;
@@ -78,8 +76,7 @@ fn table_head(w: &mut Writer, columns: &[(f32, &str, bool)], size: f32) {
 
 /// A bill for the client: what was delivered, added, paid and is still owed.
 pub(super) fn bill(doc: &BillDocument) -> Vec<u8> {
-    let currency = doc.practice.currency.as_str();
-    let money = |amount: i64| format_money(amount, currency);
+    let money = |amount: i64| doc.practice.currency.format(amount);
     let mut w = Writer::new(format!("{} - Bill #{}", doc.practice.name, doc.id));
     let facts = [
         ("Bill #", doc.id.to_string()),
@@ -187,8 +184,7 @@ const SB_LEADING: f32 = 10.5;
 /// A superbill for the client's insurer: who provided what, where, when, for which diagnoses,
 /// at what fee, and what the client has paid.
 pub(super) fn superbill(doc: &SuperbillDocument) -> Vec<u8> {
-    let currency = doc.practice.currency.as_str();
-    let money = |amount: i64| format_money(amount, currency);
+    let money = |amount: i64| doc.practice.currency.format(amount);
     let practice = &doc.practice;
     let mut w = Writer::new(format!("{} - Superbill #{}", practice.name, doc.id));
     let period = match (doc.lines.first(), doc.lines.last()) {

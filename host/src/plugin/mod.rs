@@ -9,13 +9,19 @@
 //! - Answers are checked by [`validate`]; a bad one is a [`PolicyError`] naming the plugin, the
 //!   policy and the problem, and nothing it decided is applied.
 //! - Plugins are identified by the SHA-256 of their bytes ([`PluginId`]).
-//! - [`registry`] adds, lists and assigns stored plugins, for the HTTP API and the CLI alike.
+//! - [`PolicyCode`] is what the engine calls, in the contract's types; [`ConfiguredPolicy`] asks it
+//!   in the host's types, converting with [`convert`]. The month-end benchmark implements
+//!   [`PolicyCode`] with the default policy compiled natively, to measure the WebAssembly boundary.
 
 mod bindings;
+mod configured;
 pub mod contract;
-pub mod registry;
+pub mod convert;
 mod sandbox;
 pub mod validate;
+
+pub use crate::domain::Slot;
+pub use configured::ConfiguredPolicy;
 
 /// Paths of the plugins built from this workspace, and the bytes of the built-in default.
 pub mod artifacts {
@@ -36,7 +42,6 @@ use sandbox::Sandbox;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
@@ -72,52 +77,6 @@ impl Default for PluginLimits {
     }
 }
 
-/// A policy slot a practice fills with a plugin.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Slot {
-    /// When bill runs happen and how lines are grouped into bills.
-    BillCadence,
-    /// When superbills are made and which lines they hold.
-    SuperbillInclusion,
-    /// Which documents are emailed, and when.
-    ShareFilter,
-}
-
-impl Slot {
-    /// Every slot, in contract order.
-    pub const ALL: [Slot; 3] = [Slot::BillCadence, Slot::SuperbillInclusion, Slot::ShareFilter];
-
-    /// The slot's name in configuration and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Slot::BillCadence => "bill_cadence",
-            Slot::SuperbillInclusion => "superbill_inclusion",
-            Slot::ShareFilter => "share_filter",
-        }
-    }
-}
-
-impl fmt::Display for Slot {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A slot name that is not one of the three.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown policy slot `{0}`: use bill_cadence, superbill_inclusion or share_filter")]
-pub struct UnknownSlot(String);
-
-impl FromStr for Slot {
-    type Err = UnknownSlot;
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Slot::ALL
-            .into_iter()
-            .find(|slot| slot.as_str() == name.replace('-', "_"))
-            .ok_or_else(|| UnknownSlot(name.to_string()))
-    }
-}
-
 /// A plugin's identity: the SHA-256 of its component bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PluginId([u8; 32]);
@@ -131,6 +90,18 @@ impl PluginId {
     /// The id in lowercase hex, as stored and shown.
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// The id written in hex, if `text` is one.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        if text.len() != 64 || !text.is_ascii() {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
+            *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        }
+        Some(PluginId(bytes))
     }
 }
 
@@ -271,6 +242,12 @@ impl PluginRuntime {
     /// The built-in default plugin, which fills every slot with the documented behaviour.
     pub fn load_default(&self) -> Result<Plugin, LoadError> {
         self.load("default", artifacts::DEFAULT_COMPONENT)
+    }
+
+    /// The plugin with this id, if it is compiled already, under `name`.
+    pub fn compiled(&self, id: PluginId, name: &str) -> Option<Plugin> {
+        let loaded = self.loaded.lock().ok()?;
+        loaded.get(&id).map(|plugin| Plugin { name: name.into(), inner: plugin.inner.clone() })
     }
 
     /// Checks and compiles a component. Loading the same bytes again (under any name) reuses the
@@ -439,134 +416,6 @@ impl Plugin {
         }
     }
 
-    /// The dates from `first` to `last` at whose 12:00 am a bill run is due. `at` is the run's
-    /// time, which is all the plugin's clock shows.
-    pub fn bill_run_dates(
-        &self,
-        at: DateTime<Utc>,
-        practice: &PracticeContext,
-        first: NaiveDate,
-        last: NaiveDate,
-    ) -> Result<Vec<NaiveDate>, PolicyError> {
-        let policy = "bill-cadence.bill-run-dates";
-        let (first, last) = (to_policy_date(first), to_policy_date(last));
-        let dates = self.call(
-            at,
-            policy,
-            &practice.config,
-            |store, instance, indices: &bill_cadence::GuestIndices| {
-                indices.load(&mut *store, instance)?.call_bill_run_dates(&mut *store, practice, first, last)
-            },
-            |plugin| plugin.cadence.as_ref(),
-            Slot::BillCadence,
-        )?;
-        validate::run_dates(&first, &last, &dates).map_err(|reason| self.invalid(policy, reason))
-    }
-
-    /// Groups unbilled lines into bills, checked: only given lines, each once, never an empty bill.
-    pub fn group_lines(
-        &self,
-        at: DateTime<Utc>,
-        practice: &PracticeContext,
-        run_date: NaiveDate,
-        catalog: &Catalog,
-        lines: &[ServiceLine],
-    ) -> Result<Vec<BillPlan>, PolicyError> {
-        let policy = "bill-cadence.group-lines";
-        let run_date = to_policy_date(run_date);
-        let bills = self.call(
-            at,
-            policy,
-            &practice.config,
-            |store, instance, indices: &bill_cadence::GuestIndices| {
-                indices.load(&mut *store, instance)?.call_group_lines(&mut *store, practice, run_date, catalog, lines)
-            },
-            |plugin| plugin.cadence.as_ref(),
-            Slot::BillCadence,
-        )?;
-        validate::bill_plans(lines, &bills).map_err(|reason| self.invalid(policy, reason))?;
-        Ok(bills)
-    }
-
-    /// The day of the month superbills are made, checked to exist in that month.
-    pub fn superbill_run_day(
-        &self,
-        at: DateTime<Utc>,
-        practice: &PracticeContext,
-        year: i32,
-        month: u8,
-    ) -> Result<u8, PolicyError> {
-        let policy = "superbill-inclusion.superbill-run-day";
-        let day = self.call(
-            at,
-            policy,
-            &practice.config,
-            |store, instance, indices: &superbill_inclusion::GuestIndices| {
-                indices.load(&mut *store, instance)?.call_superbill_run_day(&mut *store, practice, year, month)
-            },
-            |plugin| plugin.superbill.as_ref(),
-            Slot::SuperbillInclusion,
-        )?;
-        validate::superbill_day(year, month, day).map_err(|reason| self.invalid(policy, reason))?;
-        Ok(day)
-    }
-
-    /// Picks the superbills to create, checked like bills.
-    pub fn select_lines(
-        &self,
-        at: DateTime<Utc>,
-        practice: &PracticeContext,
-        run_date: NaiveDate,
-        clients: &[ClientBilling],
-        catalog: &Catalog,
-        lines: &[ServiceLine],
-    ) -> Result<Vec<SuperbillPlan>, PolicyError> {
-        let policy = "superbill-inclusion.select-lines";
-        let run_date = to_policy_date(run_date);
-        let superbills = self.call(
-            at,
-            policy,
-            &practice.config,
-            |store, instance, indices: &superbill_inclusion::GuestIndices| {
-                indices.load(&mut *store, instance)?.call_select_lines(
-                    &mut *store,
-                    practice,
-                    run_date,
-                    clients,
-                    catalog,
-                    lines,
-                )
-            },
-            |plugin| plugin.superbill.as_ref(),
-            Slot::SuperbillInclusion,
-        )?;
-        validate::superbill_plans(lines, &superbills).map_err(|reason| self.invalid(policy, reason))?;
-        Ok(superbills)
-    }
-
-    /// Decides, per document, whether it is emailed and after what delay; checked to give one
-    /// bounded decision per request.
-    pub fn decide_shares(
-        &self,
-        at: DateTime<Utc>,
-        practice: &PracticeContext,
-        requests: &[ShareRequest],
-    ) -> Result<Vec<ShareDecision>, PolicyError> {
-        let policy = "share-filter.decide-shares";
-        let decisions = self.call(
-            at,
-            policy,
-            &practice.config,
-            |store, instance, indices: &share_filter::GuestIndices| {
-                indices.load(&mut *store, instance)?.call_decide_shares(&mut *store, practice, requests)
-            },
-            |plugin| plugin.share.as_ref(),
-            Slot::ShareFilter,
-        )?;
-        validate::share_decisions(requests.len(), &decisions).map_err(|reason| self.invalid(policy, reason))?;
-        Ok(decisions)
-    }
-
     fn invalid(&self, policy: &'static str, reason: String) -> PolicyError {
         self.error(policy, PolicyProblem::InvalidDecision(reason))
     }
@@ -620,6 +469,190 @@ impl Plugin {
         std::thread::scope(|scope| scope.spawn(execute).join()).unwrap_or_else(|_| {
             Err(self.error(policy, PolicyProblem::Trap("the thread running the plugin call panicked".into())))
         })
+    }
+}
+
+/// Policy code the engine calls, in the contract's types: a loaded [`Plugin`], or the same
+/// decisions made some other way. Every implementation checks its answers with [`validate`]
+/// before giving them, so a bad answer is a [`PolicyError`], never applied.
+pub trait PolicyCode: Send + Sync {
+    /// The name shown in errors and dry runs.
+    fn name(&self) -> &str;
+
+    /// The dates from `first` to `last` at whose 12:00 am a bill run is due. `at` is the run's
+    /// time, which is all the policy's clock shows.
+    fn bill_run_dates(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, PolicyError>;
+
+    /// Groups unbilled lines into bills, checked: only given lines, each once, never an empty bill.
+    fn group_lines(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        run_date: NaiveDate,
+        catalog: &Catalog,
+        lines: &[ServiceLine],
+    ) -> Result<Vec<BillPlan>, PolicyError>;
+
+    /// The day of the month superbills are made, checked to exist in that month.
+    fn superbill_run_day(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        year: i32,
+        month: u8,
+    ) -> Result<u8, PolicyError>;
+
+    /// Picks the superbills to create, checked like bills.
+    fn select_lines(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        run_date: NaiveDate,
+        clients: &[ClientBilling],
+        catalog: &Catalog,
+        lines: &[ServiceLine],
+    ) -> Result<Vec<SuperbillPlan>, PolicyError>;
+
+    /// Decides, per document, whether it is emailed and after what delay; checked to give one
+    /// bounded decision per request.
+    fn decide_shares(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        requests: &[ShareRequest],
+    ) -> Result<Vec<ShareDecision>, PolicyError>;
+}
+
+impl PolicyCode for Plugin {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn bill_run_dates(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, PolicyError> {
+        let policy = "bill-cadence.bill-run-dates";
+        let (first, last) = (to_policy_date(first), to_policy_date(last));
+        let dates = self.call(
+            at,
+            policy,
+            &practice.config,
+            |store, instance, indices: &bill_cadence::GuestIndices| {
+                indices.load(&mut *store, instance)?.call_bill_run_dates(&mut *store, practice, first, last)
+            },
+            |plugin| plugin.cadence.as_ref(),
+            Slot::BillCadence,
+        )?;
+        validate::run_dates(&first, &last, &dates).map_err(|reason| self.invalid(policy, reason))
+    }
+
+    fn group_lines(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        run_date: NaiveDate,
+        catalog: &Catalog,
+        lines: &[ServiceLine],
+    ) -> Result<Vec<BillPlan>, PolicyError> {
+        let policy = "bill-cadence.group-lines";
+        let run_date = to_policy_date(run_date);
+        let bills = self.call(
+            at,
+            policy,
+            &practice.config,
+            |store, instance, indices: &bill_cadence::GuestIndices| {
+                indices.load(&mut *store, instance)?.call_group_lines(&mut *store, practice, run_date, catalog, lines)
+            },
+            |plugin| plugin.cadence.as_ref(),
+            Slot::BillCadence,
+        )?;
+        validate::bill_plans(lines, &bills).map_err(|reason| self.invalid(policy, reason))?;
+        Ok(bills)
+    }
+
+    fn superbill_run_day(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        year: i32,
+        month: u8,
+    ) -> Result<u8, PolicyError> {
+        let policy = "superbill-inclusion.superbill-run-day";
+        let day = self.call(
+            at,
+            policy,
+            &practice.config,
+            |store, instance, indices: &superbill_inclusion::GuestIndices| {
+                indices.load(&mut *store, instance)?.call_superbill_run_day(&mut *store, practice, year, month)
+            },
+            |plugin| plugin.superbill.as_ref(),
+            Slot::SuperbillInclusion,
+        )?;
+        validate::superbill_day(year, month, day).map_err(|reason| self.invalid(policy, reason))?;
+        Ok(day)
+    }
+
+    fn select_lines(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        run_date: NaiveDate,
+        clients: &[ClientBilling],
+        catalog: &Catalog,
+        lines: &[ServiceLine],
+    ) -> Result<Vec<SuperbillPlan>, PolicyError> {
+        let policy = "superbill-inclusion.select-lines";
+        let run_date = to_policy_date(run_date);
+        let superbills = self.call(
+            at,
+            policy,
+            &practice.config,
+            |store, instance, indices: &superbill_inclusion::GuestIndices| {
+                indices.load(&mut *store, instance)?.call_select_lines(
+                    &mut *store,
+                    practice,
+                    run_date,
+                    clients,
+                    catalog,
+                    lines,
+                )
+            },
+            |plugin| plugin.superbill.as_ref(),
+            Slot::SuperbillInclusion,
+        )?;
+        validate::superbill_plans(lines, &superbills).map_err(|reason| self.invalid(policy, reason))?;
+        Ok(superbills)
+    }
+
+    fn decide_shares(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        requests: &[ShareRequest],
+    ) -> Result<Vec<ShareDecision>, PolicyError> {
+        let policy = "share-filter.decide-shares";
+        let decisions = self.call(
+            at,
+            policy,
+            &practice.config,
+            |store, instance, indices: &share_filter::GuestIndices| {
+                indices.load(&mut *store, instance)?.call_decide_shares(&mut *store, practice, requests)
+            },
+            |plugin| plugin.share.as_ref(),
+            Slot::ShareFilter,
+        )?;
+        validate::share_decisions(requests.len(), &decisions).map_err(|reason| self.invalid(policy, reason))?;
+        Ok(decisions)
     }
 }
 

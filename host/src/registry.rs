@@ -3,7 +3,8 @@
 //! and assign a stored plugin to a practice's slot once it fills the slot and accepts the
 //! configuration. Nothing is written unless every check passed.
 
-use super::{LoadError, Plugin, PluginId, PluginRuntime, PolicyError, Slot};
+use crate::domain::{PracticeId, Slot};
+use crate::plugin::{LoadError, Plugin, PluginId, PluginRuntime, PolicyError};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -111,22 +112,28 @@ pub async fn add(
     Ok(PluginSummary::of(&plugin, bytes.len()))
 }
 
-/// Every stored plugin, oldest first, each loaded to tell its contract version and slots.
+/// Every stored plugin, oldest first, each as the runtime sees it (its contract version and
+/// slots). A plugin compiled already is not read again: its bytes are read only to compile it.
 pub async fn list(store: &Store, runtime: &PluginRuntime) -> Result<Vec<StoredPlugin>, RegistryError> {
     let mut listed = vec![];
     for row in store.plugins().await? {
-        let (name, bytes) = store.plugin(&row.id).await?;
-        let created_at = DateTime::parse_from_rfc3339(&row.created_at)
-            .map_err(|_| StoreError::Corrupt(format!("plugin time `{}`", row.created_at)))?
-            .with_timezone(&Utc);
-        let (summary, problem) = match runtime.load(&name, &bytes) {
-            Ok(plugin) => (PluginSummary::of(&plugin, bytes.len()), None),
+        let size = usize::try_from(row.size).unwrap_or(usize::MAX);
+        let compiled = PluginId::from_hex(&row.id).and_then(|id| runtime.compiled(id, &row.name));
+        let loaded = match compiled {
+            Some(plugin) => Ok(plugin),
+            None => {
+                let (name, bytes) = store.plugin(&row.id).await?;
+                runtime.load(&name, &bytes)
+            }
+        };
+        let (summary, problem) = match loaded {
+            Ok(plugin) => (PluginSummary::of(&plugin, size), None),
             Err(error) => (
-                PluginSummary { id: row.id, name, size: bytes.len(), contract_version: None, slots: vec![] },
+                PluginSummary { id: row.id, name: row.name, size, contract_version: None, slots: vec![] },
                 Some(error.to_string()),
             ),
         };
-        listed.push(StoredPlugin { summary, created_at, problem });
+        listed.push(StoredPlugin { summary, created_at: row.created_at, problem });
     }
     Ok(listed)
 }
@@ -161,7 +168,7 @@ pub async fn checked(
 pub async fn assign(
     store: &Store,
     runtime: &PluginRuntime,
-    practice: i64,
+    practice: PracticeId,
     slot: Slot,
     id: &str,
     config: &str,

@@ -1,0 +1,85 @@
+//! The one wiring every command uses. `serve`, `tick`, `simulate` and `demo` each read a
+//! [`Config`] and start an [`App`] from it: the store, the plugin runtime, the payment gateway
+//! (Stripe when `[stripe]` is configured, otherwise the sandbox), the mailer (SMTP when `[smtp]`
+//! is configured, otherwise the file outbox), the clock and the engine over them. What runs from
+//! cron is what runs in the server.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::engine::{Engine, EngineError};
+use crate::mail::{FileOutbox, MailError, Mailer};
+use crate::payments::stripe::StripeConfigError;
+use crate::payments::{PaymentGateway, SandboxGateway};
+use crate::plugin::{LoadError, PluginRuntime};
+use crate::store::{Store, StoreError};
+use std::sync::Arc;
+
+/// Why an application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The engine could not be set up.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The plugin runtime could not be set up.
+    #[error(transparent)]
+    Plugin(#[from] LoadError),
+    /// The `[stripe]` settings cannot make a gateway.
+    #[error(transparent)]
+    Stripe(#[from] StripeConfigError),
+    /// The `[smtp]` settings cannot make a mailer.
+    #[error(transparent)]
+    Mail(#[from] MailError),
+}
+
+/// A command's application: everything built from its configuration.
+pub struct App {
+    /// The configuration it was built from.
+    pub config: Config,
+    /// The database.
+    pub store: Store,
+    /// The plugin runtime.
+    pub runtime: Arc<PluginRuntime>,
+    /// The engine, over the store, the runtime, the gateway and the mailer.
+    pub engine: Arc<Engine>,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Where payments go, for people: `Stripe (…)` or `the sandbox gateway`.
+    pub payments: String,
+    /// Where emails go, for people: `SMTP host:port` or `the outbox folder …`.
+    pub emails: String,
+}
+
+impl App {
+    /// Opens the database (applying pending migrations), starts the plugin runtime, and builds
+    /// the payment gateway, the mailer and the engine the configuration describes.
+    pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<App, AppError> {
+        let store = Store::connect(&config.database_url).await?;
+        let runtime = Arc::new(PluginRuntime::new(config.plugin_limits())?);
+        let (gateway, payments): (Arc<dyn PaymentGateway>, String) = match &config.stripe {
+            Some(stripe) => (
+                Arc::new(stripe.gateway()?),
+                format!("Stripe ({})", stripe.api_base.as_deref().unwrap_or("api.stripe.com")),
+            ),
+            None => (Arc::new(SandboxGateway), "the sandbox gateway (no [stripe] configured)".to_string()),
+        };
+        let (mailer, emails): (Arc<dyn Mailer>, String) = match &config.smtp {
+            Some(smtp) => (Arc::new(smtp.mailer()?), format!("SMTP {}:{}", smtp.host, smtp.port)),
+            None => (
+                Arc::new(FileOutbox::new(&config.outbox_dir)),
+                format!("the outbox folder {} (no [smtp] configured)", config.outbox_dir.display()),
+            ),
+        };
+        let sender = config.smtp.as_ref().and_then(|smtp| smtp.from.clone());
+        let mut engine =
+            Engine::new(store.clone(), runtime.clone(), gateway, mailer, config.scheduler.host_id.clone())?
+                .with_sender(sender);
+        if let Some(workers) = config.scheduler.run_workers {
+            engine.set_run_workers(workers);
+        }
+        tracing::info!(payments = %payments, emails = %emails, "application started");
+        Ok(App { config, store, runtime, engine: Arc::new(engine), clock, payments, emails })
+    }
+}

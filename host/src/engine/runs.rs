@@ -1,0 +1,260 @@
+//! Runs: which are due (recorded once per practice, kind and local date), claiming them so each
+//! runs exactly once, and executing each: read, decide, apply in one transaction, and for
+//! autopay, execute the charges.
+
+use super::decide;
+use super::{Engine, EngineError, Policies, TickReport};
+use crate::domain::{Client, ClientId, DocumentKind, DocumentToShare, EventKind, Practice, RunKind};
+use crate::plugin::PolicyError;
+use crate::schedule::{self, DueRun};
+use crate::store::Tx;
+use crate::store::runs::ClaimedRun;
+use chrono::{DateTime, Duration, Utc};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+impl Engine {
+    /// Does everything due by `now`: records due runs, executes them in order, and sends the
+    /// shares whose delay has passed.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
+        self.schedule(&self.store.practices().await?, now).await?;
+        let (runs_done, runs_failed) = self.work_runs(now).await?;
+        let shares_handled = self.dispatch_shares(now).await?;
+        Ok(TickReport { runs_done, runs_failed, shares_handled })
+    }
+
+    /// The next instant after `after` at which a run or a share is due, looking at most two
+    /// days ahead; `None` when nothing is.
+    pub async fn next_due(&self, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, EngineError> {
+        let horizon = after + Duration::days(2);
+        let mut next = self.store.next_share_due(after).await?;
+        for practice in self.store.practices().await? {
+            let policies = self.policies(practice.id).await?;
+            if let Some(run) = due_runs(&practice, &policies, after, horizon).0.first() {
+                next = Some(next.map_or(run.at, |n| n.min(run.at)));
+            }
+        }
+        Ok(next)
+    }
+
+    /// Records each practice's runs due in `(scheduled_until, now]` and moves its mark to `now`,
+    /// all in one transaction.
+    async fn schedule(&self, practices: &[Practice], now: DateTime<Utc>) -> Result<(), EngineError> {
+        let mut due = vec![];
+        for practice in practices.iter().filter(|practice| now > practice.scheduled_until) {
+            let policies = self.policies(practice.id).await?;
+            let (runs, failures) = due_runs(practice, &policies, practice.scheduled_until, now);
+            due.push((practice.id, runs, failures));
+        }
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        for (practice, runs, failures) in due {
+            self.store.record_due_runs(&mut tx, practice, &runs).await?;
+            let failures: Vec<EventKind> = failures
+                .into_iter()
+                .map(|failure| EventKind::RunFailed { run: "schedule".into(), reason: failure.to_string() })
+                .collect();
+            self.store.record_events(&mut tx, practice, now, &failures).await?;
+            self.store.mark_scheduled(&mut tx, practice, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Executes due runs with the engine's run workers until none is left to claim; gives how
+    /// many were done and how many failed.
+    async fn work_runs(&self, now: DateTime<Utc>) -> Result<(usize, usize), EngineError> {
+        let workers = (0..self.run_workers).map(|_| self.work_runs_in_turn(now));
+        let (mut done, mut failed) = (0, 0);
+        for result in futures_util::future::join_all(workers).await {
+            let (worker_done, worker_failed) = result?;
+            done += worker_done;
+            failed += worker_failed;
+        }
+        Ok((done, failed))
+    }
+
+    /// One run worker: claims and executes due runs one after another until none is left.
+    async fn work_runs_in_turn(&self, now: DateTime<Utc>) -> Result<(usize, usize), EngineError> {
+        let (mut done, mut failed) = (0, 0);
+        while let Some(run) = self.store.claim_next_run(&self.host_id, now, now + self.lease).await? {
+            match self.execute(&run).await {
+                Ok(()) => done += 1,
+                Err(error) => {
+                    self.fail_run(&run, &error.to_string(), now).await?;
+                    failed += 1;
+                }
+            }
+        }
+        Ok((done, failed))
+    }
+
+    async fn execute(&self, run: &ClaimedRun) -> Result<(), EngineError> {
+        let practice = self.store.practice(run.practice).await?;
+        let policies = self.policies(practice.id).await?;
+        match run.kind {
+            RunKind::Bill => self.bill_run(run, &practice, &policies).await,
+            RunKind::Superbill => self.superbill_run(run, &practice, &policies).await,
+            RunKind::Autopay => self.autopay_run(run, &practice).await,
+        }
+    }
+
+    /// Marks a run done inside its transaction; fails if the claim was lost meanwhile.
+    async fn finish_run(&self, tx: &mut Tx, run: &ClaimedRun) -> Result<(), EngineError> {
+        if !self.store.finish_run(tx, run, &self.host_id).await? {
+            return Err(EngineError::Conflict(format!("run {} was taken over by another host", run.id)));
+        }
+        Ok(())
+    }
+
+    async fn fail_run(&self, run: &ClaimedRun, reason: &str, now: DateTime<Utc>) -> Result<(), EngineError> {
+        tracing::warn!(
+            run = run.id.get(),
+            practice = run.practice.get(),
+            kind = run.kind.as_str(),
+            "run failed: {reason}"
+        );
+        let mut tx = self.store.begin().await?;
+        self.store.fail_run(&mut tx, run.id, reason, now).await?;
+        let event = EventKind::RunFailed { run: run.name(), reason: reason.to_string() };
+        self.store.record_event(&mut tx, run.practice, run.at, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Bills the billable lines dated before the run's date that are on no bill yet, as the
+    /// cadence policy groups them, and decides the open bills' shares.
+    async fn bill_run(&self, run: &ClaimedRun, practice: &Practice, policies: &Policies) -> Result<(), EngineError> {
+        let mut tx = self.store.begin().await?;
+        let read = self.store.candidate_lines(&mut tx, practice.id, DocumentKind::Bill, run.local_date).await?;
+        let candidates = decide::documents::billable(read);
+        if !candidates.lines.is_empty() {
+            let plans = policies.cadence.group_lines(run.at, practice, run.local_date, &candidates)?;
+            let bills = decide::documents::new_bills(&candidates, &plans);
+            let ids = self.store.insert_bills(&mut tx, practice.id, &bills, run.at).await?;
+            let events = decide::documents::bill_events(&candidates, &bills, &ids);
+            self.store.record_events(&mut tx, practice.id, run.at, &events).await?;
+            let shared = decide::documents::bills_to_share(&bills, &ids);
+            self.share_documents(&mut tx, practice, policies, &shared, &candidates.clients, run.at).await?;
+        }
+        self.finish_run(&mut tx, run).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Makes superbills of the lines on no superbill yet, as the inclusion policy picks them, and
+    /// decides their shares.
+    async fn superbill_run(
+        &self,
+        run: &ClaimedRun,
+        practice: &Practice,
+        policies: &Policies,
+    ) -> Result<(), EngineError> {
+        let mut tx = self.store.begin().await?;
+        let read = self.store.candidate_lines(&mut tx, practice.id, DocumentKind::Superbill, run.local_date).await?;
+        let candidates = decide::documents::billable(read);
+        if !candidates.lines.is_empty() {
+            let plans = policies.superbill.select_lines(run.at, practice, run.local_date, &candidates)?;
+            let superbills = decide::documents::new_superbills(&candidates, &plans);
+            let ids = self.store.insert_superbills(&mut tx, practice.id, &superbills, run.at).await?;
+            let events = decide::documents::superbill_events(&candidates, &superbills, &ids);
+            self.store.record_events(&mut tx, practice.id, run.at, &events).await?;
+            let shared = decide::documents::superbills_to_share(&superbills, &ids);
+            self.share_documents(&mut tx, practice, policies, &shared, &candidates.clients, run.at).await?;
+        }
+        self.finish_run(&mut tx, run).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Asks the share policy about `documents` and records its decisions inside `tx`.
+    pub(super) async fn share_documents(
+        &self,
+        tx: &mut Tx,
+        practice: &Practice,
+        policies: &Policies,
+        documents: &[DocumentToShare],
+        clients: &HashMap<ClientId, Client>,
+        at: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        if documents.is_empty() {
+            return Ok(());
+        }
+        let mut asked = Vec::with_capacity(documents.len());
+        for document in documents {
+            let client = clients.get(&document.client).ok_or_else(|| crate::store::StoreError::NotFound {
+                what: "client",
+                id: document.client.to_string(),
+            })?;
+            asked.push((document.clone(), client));
+        }
+        let answers = policies.share.decide_shares(at, practice, &asked)?;
+        let (shares, skipped) = decide::shares::decided(at, &asked, answers);
+        self.store.insert_shares(tx, practice.id, &shares).await?;
+        self.store.record_events(tx, practice.id, at, &skipped).await?;
+        Ok(())
+    }
+
+    /// Charges the open bills of clients with autopay on and a card on file, once a night each:
+    /// the night's attempts are written (with their idempotency keys) and committed before the
+    /// provider is called, then each charge is sent and its outcome recorded. A charge that cannot
+    /// reach the provider stays pending, to be sent again with the same key, and fails the run.
+    async fn autopay_run(&self, run: &ClaimedRun, practice: &Practice) -> Result<(), EngineError> {
+        let candidates = self.store.autopay_candidates(practice.id, run.at).await?;
+        let mut charges = decide::autopay::charges(run.at, &candidates, self.max_autopay_attempts);
+        let new: Vec<usize> = (0..charges.len()).filter(|index| charges[*index].attempt.is_none()).collect();
+        if !new.is_empty() {
+            let mut tx = self.store.begin().await?;
+            let written: Vec<_> = new.iter().map(|index| charges[*index].clone()).collect();
+            let ids = self.store.insert_attempts(&mut tx, practice.id, &written).await?;
+            tx.commit().await?;
+            for (index, id) in new.into_iter().zip(ids) {
+                charges[index].attempt = Some(id);
+            }
+        }
+        let unreachable = self.charge_all(practice, &charges, run.at).await?;
+        if !unreachable.is_empty() {
+            return Err(EngineError::Conflict(format!(
+                "{} charge(s) could not reach the payment provider and are sent again, with the same idempotency keys, on the next autopay run: {}",
+                unreachable.len(),
+                unreachable.join("; ")
+            )));
+        }
+        let mut tx = self.store.begin().await?;
+        self.finish_run(&mut tx, run).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The runs due for a practice in `(after, until]`, and the policy failures met on the way.
+fn due_runs(
+    practice: &Practice,
+    policies: &Policies,
+    after: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> (Vec<DueRun>, Vec<PolicyError>) {
+    let failures = RefCell::new(vec![]);
+    let runs = schedule::due_runs(
+        practice.timezone,
+        after,
+        until,
+        |first, last| {
+            policies.cadence.bill_run_dates(until, practice, first, last).unwrap_or_else(|error| {
+                failures.borrow_mut().push(error);
+                vec![]
+            })
+        },
+        |year, month| {
+            let month = u8::try_from(month).unwrap_or_default();
+            policies.superbill.superbill_run_day(until, practice, year, month).map(u32::from).unwrap_or_else(|error| {
+                failures.borrow_mut().push(error);
+                0
+            })
+        },
+        practice.automation.autopay,
+    );
+    (runs, failures.into_inner())
+}
