@@ -5,17 +5,18 @@
 #[macro_use]
 mod support;
 
-use autobill::engine::{Engine, Event, EventKind};
+use autobill::domain::{Currency, Event, EventKind, PracticeId};
+use autobill::engine::Engine;
 use autobill::mail::FileOutbox;
 use autobill::payments::SandboxGateway;
-use autobill::scenario;
+use autobill::scenario::{self, PluginChoice};
 use autobill::schedule::local_instant;
 use autobill::simulate::{self, SimulationOptions};
 use autobill::store::Store;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use sqlx::Row;
 use std::sync::Arc;
-use support::db::{count, database, runtime};
+use support::db::{count, database, runtime, simulation_app};
 
 const PRACTICE: &str = r#"
 [practice]
@@ -55,19 +56,14 @@ async fn simulate_with(
     scenario: &str,
     from: (i32, u32, u32),
     until: (i32, u32, u32),
-    plugins: Vec<(autobill::plugin::Slot, std::path::PathBuf)>,
+    plugins: Vec<PluginChoice>,
 ) -> Vec<Event> {
     let db = database(backend).await;
     let loaded = scenario::parse("test.toml", scenario).unwrap_or_else(|error| panic!("{error}"));
     let work = tempfile::tempdir().expect("a temporary folder");
-    let options = SimulationOptions {
-        from: day(from),
-        until: day(until),
-        database_url: Some(db.url.clone()),
-        plugins,
-        work_dir: work.path().to_path_buf(),
-    };
-    simulate::run(&loaded, &options, runtime()).await.unwrap_or_else(|error| panic!("{error}")).events
+    let app = simulation_app(&db.url, work.path()).await;
+    let options = SimulationOptions { from: day(from), until: day(until), plugins };
+    simulate::run(&loaded, &options, &app).await.unwrap_or_else(|error| panic!("{error}")).events
 }
 
 fn day((year, month, day): (i32, u32, u32)) -> NaiveDate {
@@ -103,6 +99,7 @@ on_both_backends!(
     run_workers_bill_each_run_once_and_each_practices_runs_in_order,
     a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates,
     a_plugin_that_panics_fails_its_run_with_the_reason_and_the_host_goes_on,
+    a_failing_share_filter_holds_the_shares_and_billing_goes_on_until_it_is_unassigned,
     an_unreachable_provider_leaves_the_charge_pending_for_a_resend_with_the_same_key_and_card,
     the_practice_share_setting_is_the_default_for_new_clients_only,
     a_run_larger_than_one_statement_gives_each_bill_its_own_clients_lines_events_and_share,
@@ -134,7 +131,7 @@ async fn daily_bills_are_created_at_midnight_charged_at_half_past_and_shared_aft
     assert_eq!(local(&events, NY, "payment_succeeded"), ["2026-03-08 00:30"]);
     assert_eq!(local(&events, NY, "document_shared"), ["2026-03-08 01:00"]);
     let created = events.iter().find_map(|e| match &e.kind {
-        EventKind::BillCreated { total, lines, status, .. } => Some((*total, lines.clone(), status.clone())),
+        EventKind::BillCreated { total, lines, status, .. } => Some((*total, lines.clone(), status.to_string())),
         _ => None,
     });
     assert_eq!(created, Some((20_000, vec!["a1:90837".to_string(), "a1:GROUP".to_string()], "open".to_string())));
@@ -169,7 +166,7 @@ async fn manual_bills_stay_pended_until_a_person_opens_them(backend: &str) {
     let statuses: Vec<String> = events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::BillCreated { status, .. } => Some(status.clone()),
+            EventKind::BillCreated { status, .. } => Some(status.to_string()),
             _ => None,
         })
         .collect();
@@ -334,7 +331,7 @@ async fn engine_with_visits(
     host: &str,
     clients: usize,
     days: &[(i32, u32, u32)],
-) -> (Engine, i64, DateTime<Utc>) {
+) -> (Engine, PracticeId, DateTime<Utc>) {
     let store = Store::connect(url).await.expect("the store connects");
     let engine = engine_on(&store, host);
     let practices = store.practices().await.expect("practices");
@@ -352,14 +349,19 @@ fn visits_created() -> DateTime<Utc> {
 
 /// Adds a New York practice with daily bills, no sharing and no autopay, of `clients` clients,
 /// each with one completed visit on each of the days given; returns the practice.
-async fn add_practice_with_visits(store: &Store, name: &str, clients: usize, days: &[(i32, u32, u32)]) -> i64 {
+async fn add_practice_with_visits(
+    store: &Store,
+    name: &str,
+    clients: usize,
+    days: &[(i32, u32, u32)],
+) -> PracticeId {
     let settings = autobill::domain::AutomationSettings { autopay: false, share: false, ..Default::default() };
     let practice = store
         .create_practice(
-            &autobill::store::NewPractice {
+            &autobill::domain::NewPractice {
                 name: name.into(),
                 timezone: NY,
-                currency: "USD".into(),
+                currency: Currency::USD,
                 npi: String::new(),
                 tax_id: String::new(),
                 address: String::new(),
@@ -376,7 +378,7 @@ async fn add_practice_with_visits(store: &Store, name: &str, clients: usize, day
         let client = store
             .create_client(
                 practice,
-                &autobill::store::NewClient {
+                &autobill::domain::NewClient {
                     reference: format!("c{n}"),
                     name: format!("C {n}"),
                     ..Default::default()
@@ -387,7 +389,7 @@ async fn add_practice_with_visits(store: &Store, name: &str, clients: usize, day
         for (i, d) in days.iter().enumerate() {
             let start = local_instant(NY, day(*d), NaiveTime::from_hms_opt(10, 0, 0).unwrap_or_default());
             let reference = format!("c{n}-{i}");
-            let appointment = autobill::store::NewAppointment {
+            let appointment = autobill::domain::NewAppointment {
                 practice,
                 client,
                 reference: &reference,
@@ -483,7 +485,7 @@ async fn run_workers_bill_each_run_once_and_each_practices_runs_in_order(backend
         // Events are numbered as they are written: in the order the practice's runs committed.
         let billed: Vec<i64> =
             sqlx::query_scalar("SELECT at FROM events WHERE practice_id = $1 AND kind = 'bill_created' ORDER BY id")
-                .bind(practice.id)
+                .bind(practice.id.get())
                 .fetch_all(store.pool())
                 .await
                 .expect("bill events");
@@ -503,7 +505,7 @@ async fn a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates
     // transaction never committed, so only its claim (with a lease) is left behind.
     let mut tx = store.pool().begin().await.expect("a transaction");
     sqlx::query("INSERT INTO runs (practice_id, kind, local_date, due_at, status, claimed_by, lease_until, attempts) VALUES ($1, 'bill', '2026-01-06', $2, 'running', 'crashed', $3, 1)")
-        .bind(practice)
+        .bind(practice.get())
         .bind(local_instant(NY, day((2026, 1, 6)), NaiveTime::MIN).timestamp())
         .bind((now + Duration::minutes(10)).timestamp())
         .execute(&mut *tx)
@@ -531,12 +533,25 @@ async fn a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates
     assert_eq!(other.tick(later + Duration::hours(1)).await.expect("a tick").runs_done, 0);
 }
 
+/// Stores a plugin component and puts it in a practice's slot without the checks an operator's
+/// assignment makes: as if the plugin had been assigned while it worked, and broke since.
+async fn assign_unchecked(store: &Store, practice: PracticeId, slot: autobill::domain::Slot, file: &str) {
+    let bytes = std::fs::read(file).expect("the fixture is built");
+    let id = autobill::plugin::PluginId::of(&bytes).to_hex();
+    store.save_plugin(&id, "broken", &bytes, Utc::now()).await.expect("the plugin is stored");
+    store.assign_plugin(practice, slot, &id, "").await.expect("the plugin is assigned");
+}
+
 async fn a_plugin_that_panics_fails_its_run_with_the_reason_and_the_host_goes_on(backend: &str) {
-    let scenario = practice("America/New_York", "daily", 1)
-        + &client("ana", "")
-        + &appointment("a1", "ana", "2026-01-05T10:00", "completed", "\"90837\"");
-    let trap = (autobill::plugin::Slot::ShareFilter, std::path::PathBuf::from(autobill::plugin::artifacts::TRAP));
-    let events = simulate_with(backend, &scenario, (2026, 1, 5), (2026, 1, 7), vec![trap]).await;
+    let db = database(backend).await;
+    let store = Store::connect(&db.url).await.expect("the store connects");
+    let broken = add_practice_with_visits(&store, "Broken", 1, &[(2026, 1, 5)]).await;
+    let working = add_practice_with_visits(&store, "Working", 1, &[(2026, 1, 5)]).await;
+    assign_unchecked(&store, broken, autobill::domain::Slot::BillCadence, autobill::plugin::artifacts::TRAP).await;
+    let engine = engine_on(&store, "host");
+    let night = local_instant(NY, day((2026, 1, 6)), NaiveTime::from_hms_opt(1, 0, 0).unwrap_or_default());
+    engine.tick(night).await.expect("the tick goes on");
+    let events = engine.events(broken).await.expect("events");
     let failures: Vec<String> = events
         .iter()
         .filter_map(|e| match &e.kind {
@@ -546,10 +561,88 @@ async fn a_plugin_that_panics_fails_its_run_with_the_reason_and_the_host_goes_on
         .collect();
     assert!(!failures.is_empty(), "{events:?}");
     assert!(
-        failures.iter().all(|f| f.contains("deliberate failure") && f.contains("share-filter.decide-shares")),
+        failures.iter().all(|f| f.contains("deliberate failure") && f.contains("bill-cadence.bill-run-dates")),
         "{failures:?}"
     );
-    assert!(local(&events, NY, "bill_created").is_empty(), "nothing the failed run decided is applied");
+    assert!(local(&events, NY, "bill_created").is_empty(), "nothing the failed policy decided is applied");
+    let other = engine.events(working).await.expect("events");
+    assert_eq!(
+        local(&other, NY, "bill_created"),
+        ["2026-01-06 00:00"],
+        "the other practice's runs in the same tick complete"
+    );
+}
+
+async fn a_failing_share_filter_holds_the_shares_and_billing_goes_on_until_it_is_unassigned(backend: &str) {
+    let db = database(backend).await;
+    let store = Store::connect(&db.url).await.expect("the store connects");
+    let created = local_instant(NY, day((2026, 1, 5)), NaiveTime::MIN);
+    let automation = autobill::domain::AutomationSettings {
+        autopay: true,
+        share: true,
+        share_delay_minutes: 60,
+        ..Default::default()
+    };
+    let new = autobill::domain::NewPractice {
+        name: "P".into(),
+        timezone: NY,
+        currency: Currency::USD,
+        automation,
+        ..Default::default()
+    };
+    let practice = store.create_practice(&new, created).await.expect("a practice");
+    let service = store.create_service(practice, "90837", "Therapy", 15_000, None).await.expect("a service");
+    let client = autobill::domain::NewClient {
+        reference: "ana".into(),
+        name: "Ana".into(),
+        email: Some("ana@example.com".into()),
+        email_enabled: true,
+        autopay: true,
+        card: Some("visa".into()),
+        ..Default::default()
+    };
+    let client = store.create_client(practice, &client).await.expect("a client");
+    let appointment = autobill::domain::NewAppointment {
+        practice,
+        client,
+        reference: "a1",
+        starts_at: created + Duration::hours(10),
+        local_date: day((2026, 1, 5)),
+        status: autobill::domain::AppointmentStatus::Completed,
+        services: &[(service, 15_000)],
+    };
+    store.create_appointment(&appointment).await.expect("an appointment");
+    assign_unchecked(&store, practice, autobill::domain::Slot::ShareFilter, autobill::plugin::artifacts::TRAP).await;
+    let engine = engine_on(&store, "host");
+
+    let morning = local_instant(NY, day((2026, 1, 6)), NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default());
+    let report = engine.tick(morning).await.expect("a tick");
+    assert_eq!(report.runs_failed, 0, "a broken share filter fails no run");
+    let events = engine.events(practice).await.expect("events");
+    assert_eq!(local(&events, NY, "bill_created"), ["2026-01-06 00:00"], "the bill is made");
+    assert_eq!(local(&events, NY, "payment_succeeded"), ["2026-01-06 00:30"], "and charged");
+    assert!(local(&events, NY, "document_shared").is_empty(), "its share is held");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM shares WHERE status = 'held'").await, 1);
+    let reason: String = sqlx::query_scalar("SELECT reason FROM shares")
+        .fetch_one(store.pool())
+        .await
+        .expect("the share's reason");
+    assert!(reason.starts_with("the share filter failed: "), "{reason}");
+    assert!(
+        events.iter().any(|e| matches!(&e.kind, EventKind::Warning { message } if message.contains("held"))),
+        "staff are told: {events:?}"
+    );
+
+    assert!(store.unassign_plugin(practice, autobill::domain::Slot::ShareFilter).await.expect("unassigned"));
+    let later = morning + Duration::hours(2);
+    engine.tick(later).await.expect("a tick");
+    engine.tick(later + Duration::hours(1)).await.expect("a tick");
+    let events = engine.events(practice).await.expect("events");
+    assert_eq!(
+        local(&events, NY, "document_shared"),
+        ["2026-01-06 12:00"],
+        "decided again once the plugin is unassigned, and sent after its delay"
+    );
 }
 
 /// A gateway whose network to one card's bank is down on demand, recording every request.
@@ -580,17 +673,17 @@ async fn an_unreachable_provider_leaves_the_charge_pending_for_a_resend_with_the
     let store = Store::connect(&db.url).await.expect("the store");
     let created = local_instant(NY, day((2026, 1, 5)), NaiveTime::MIN);
     let automation = autobill::domain::AutomationSettings { autopay: true, ..Default::default() };
-    let new = autobill::store::NewPractice {
+    let new = autobill::domain::NewPractice {
         name: "P".into(),
         timezone: NY,
-        currency: "USD".into(),
+        currency: Currency::USD,
         automation,
         ..Default::default()
     };
     let practice = store.create_practice(&new, created).await.expect("a practice");
     let service = store.create_service(practice, "90837", "Therapy", 15_000, None).await.expect("a service");
     for (name, card) in [("a", "card-a"), ("b", "card-b")] {
-        let new = autobill::store::NewClient {
+        let new = autobill::domain::NewClient {
             reference: name.into(),
             name: name.into(),
             autopay: true,
@@ -598,7 +691,7 @@ async fn an_unreachable_provider_leaves_the_charge_pending_for_a_resend_with_the
             ..Default::default()
         };
         let client = store.create_client(practice, &new).await.expect("a client");
-        let appointment = autobill::store::NewAppointment {
+        let appointment = autobill::domain::NewAppointment {
             practice,
             client,
             reference: name,
@@ -641,9 +734,9 @@ async fn the_practice_share_setting_is_the_default_for_new_clients_only(backend:
     let db = database(backend).await;
     let store = Store::connect(&db.url).await.expect("the store");
     let new =
-        autobill::store::NewPractice { name: "P".into(), timezone: NY, currency: "USD".into(), ..Default::default() };
+        autobill::domain::NewPractice { name: "P".into(), timezone: NY, currency: Currency::USD, ..Default::default() };
     let practice = store.create_practice(&new, Utc::now()).await.expect("a practice");
-    let client = |reference: &str| autobill::store::NewClient {
+    let client = |reference: &str| autobill::domain::NewClient {
         reference: reference.into(),
         name: reference.into(),
         ..Default::default()
@@ -651,9 +744,11 @@ async fn the_practice_share_setting_is_the_default_for_new_clients_only(backend:
     let before = store.create_client(practice, &client("before")).await.expect("a client");
     let mut automation = store.practice(practice).await.expect("the practice").automation;
     automation.share = true;
-    store.update_automation(practice, &automation).await.expect("sharing on");
+    let mut tx = store.begin().await.expect("a transaction");
+    store.update_automation(&mut tx, practice, &automation).await.expect("sharing on");
+    tx.commit().await.expect("sharing on");
     let after = store.create_client(practice, &client("after")).await.expect("a client");
-    let explicit = autobill::store::NewClient { auto_share: Some(false), ..client("explicit") };
+    let explicit = autobill::domain::NewClient { auto_share: Some(false), ..client("explicit") };
     let explicit = store.create_client(practice, &explicit).await.expect("a client");
     assert!(!store.client(before).await.expect("before").auto_share, "an existing client keeps its own switch");
     assert!(store.client(after).await.expect("after").auto_share, "a new client starts from the practice setting");
@@ -705,7 +800,7 @@ async fn a_run_larger_than_one_statement_gives_each_bill_its_own_clients_lines_e
     for event in &events {
         if let EventKind::BillCreated { bill, client, lines, .. } = &event.kind {
             created += 1;
-            assert_eq!(owners.get(bill), Some(client), "bill {bill}'s event names its client");
+            assert_eq!(owners.get(&bill.get()), Some(client), "bill {bill}'s event names its client");
             assert_eq!(lines, &[format!("{client}-0:90837")], "bill {bill}'s event names its line");
         }
     }

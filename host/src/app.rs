@@ -56,8 +56,18 @@ impl App {
     /// Opens the database (applying pending migrations), starts the plugin runtime, and builds
     /// the payment gateway, the mailer and the engine the configuration describes.
     pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<App, AppError> {
-        let store = Store::connect(&config.database_url).await?;
         let runtime = Arc::new(PluginRuntime::new(config.plugin_limits())?);
+        App::start_with_runtime(config, clock, runtime).await
+    }
+
+    /// Starts as [`App::start`] does, on a plugin runtime that already exists (one process's
+    /// runtime keeps every plugin it compiled, so several applications can share it).
+    pub async fn start_with_runtime(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        runtime: Arc<PluginRuntime>,
+    ) -> Result<App, AppError> {
+        let store = Store::connect(&config.database_url).await?;
         let (gateway, payments): (Arc<dyn PaymentGateway>, String) = match &config.stripe {
             Some(stripe) => (
                 Arc::new(stripe.gateway()?),

@@ -19,6 +19,7 @@ impl Engine {
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
         self.schedule(&self.store.practices().await?, now).await?;
         let (runs_done, runs_failed) = self.work_runs(now).await?;
+        self.decide_held_shares(now).await?;
         let shares_handled = self.dispatch_shares(now).await?;
         Ok(TickReport { runs_done, runs_failed, shares_handled })
     }
@@ -169,7 +170,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Asks the share policy about `documents` and records its decisions inside `tx`.
+    /// Asks the share policy about `documents` and records its decisions inside `tx`. When the
+    /// policy fails, the documents are made all the same and their shares are held, to be decided
+    /// again on a later tick: a broken share filter never stops billing.
     pub(super) async fn share_documents(
         &self,
         tx: &mut Tx,
@@ -190,10 +193,16 @@ impl Engine {
             })?;
             asked.push((document.clone(), client));
         }
-        let answers = policies.share.decide_shares(at, practice, &asked)?;
-        let (shares, skipped) = decide::shares::decided(at, &asked, answers);
+        let (shares, events) = match policies.share.decide_shares(at, practice, &asked) {
+            Ok(answers) => decide::shares::decided(at, &asked, answers),
+            Err(failure) => {
+                tracing::warn!(practice = practice.id.get(), "share filter failed; shares held: {failure}");
+                let (shares, warning) = decide::shares::held(&asked, &failure.to_string());
+                (shares, vec![warning])
+            }
+        };
         self.store.insert_shares(tx, practice.id, &shares).await?;
-        self.store.record_events(tx, practice.id, at, &skipped).await?;
+        self.store.record_events(tx, practice.id, at, &events).await?;
         Ok(())
     }
 
@@ -228,6 +237,37 @@ impl Engine {
         Ok(())
     }
 }
+
+impl Engine {
+    /// Asks each practice's share policy again about the shares it failed to decide, a bounded
+    /// batch a tick; what it decides now is recorded as if decided at `now`. Shares it still
+    /// cannot decide stay held.
+    async fn decide_held_shares(&self, now: DateTime<Utc>) -> Result<(), EngineError> {
+        for practice in self.store.practices_with_held_shares().await? {
+            let held = self.store.held_shares(practice, HELD_SHARES_PER_TICK).await?;
+            let practice = self.store.practice(practice).await?;
+            let policies = self.policies(practice.id).await?;
+            let clients: HashMap<ClientId, Client> =
+                self.store.clients(practice.id).await?.into_iter().map(|client| (client.id, client)).collect();
+            let known: Vec<_> =
+                held.iter().filter_map(|share| clients.get(&share.document.client).map(|client| (share, client))).collect();
+            let asked: Vec<(DocumentToShare, &Client)> =
+                known.iter().map(|(share, client)| (share.document.clone(), *client)).collect();
+            let Ok(answers) = policies.share.decide_shares(now, &practice, &asked) else { continue };
+            let (decided, skipped) = decide::shares::decided(now, &asked, answers);
+            let mut tx = self.store.begin().await?;
+            for ((share, _), decision) in known.iter().zip(&decided) {
+                self.store.decide_held_share(&mut tx, share.id, decision).await?;
+            }
+            self.store.record_events(&mut tx, practice.id, now, &skipped).await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+/// How many held shares of a practice are decided again a tick.
+const HELD_SHARES_PER_TICK: i64 = 500;
 
 /// The runs due for a practice in `(after, until]`, and the policy failures met on the way.
 fn due_runs(

@@ -95,6 +95,16 @@ impl Store {
         Ok(())
     }
 
+    /// Gives a practice's slot back to the built-in default policy; `false` if no plugin filled it.
+    pub async fn unassign_plugin(&self, practice: PracticeId, slot: Slot) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM plugin_assignments WHERE practice_id = $1 AND slot = $2")
+            .bind(practice.get())
+            .bind(slot.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// A practice's plugin assignments.
     pub async fn assignments(&self, practice: PracticeId) -> Result<Vec<Assignment>, StoreError> {
         let rows = sqlx::query(

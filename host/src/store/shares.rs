@@ -5,7 +5,7 @@
 
 use super::batch::{self, Value};
 use super::{Dialect, Store, StoreError, Tx, instant, parse, seconds};
-use crate::domain::{ClientId, DocumentId, NewShare, PracticeId, ShareId, ShareStatus};
+use crate::domain::{ClientId, DocumentId, DocumentToShare, NewShare, PracticeId, ShareId, ShareStatus};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -46,6 +46,15 @@ const CLAIM_DUE_SQLITE: &str = "UPDATE shares SET status = $1, claimed_at = $2, 
 const CLAIM_DUE_POSTGRES: &str = "UPDATE shares SET status = $1, claimed_at = $2, attempts = attempts + 1
  WHERE id IN (SELECT id FROM shares WHERE status = $3 AND due_at <= $2 ORDER BY due_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
  RETURNING id, practice_id, document_kind, document_id, client_id, attempts, due_at";
+
+/// A share held because the share filter failed when its document was made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldShare {
+    /// The share.
+    pub id: ShareId,
+    /// The document.
+    pub document: DocumentToShare,
+}
 
 impl Store {
     /// Records the share rows a run decided; a document that already has one keeps it.
@@ -227,6 +236,65 @@ impl Store {
             .map(|row| row.try_get(0))
             .transpose()?;
         Ok(Err(status.map(|status| parse("share status", &status)).transpose()?))
+    }
+
+    /// Up to `limit` shares of a practice held because its share filter failed, oldest first,
+    /// each with its document as it stands now.
+    pub async fn held_shares(&self, practice: PracticeId, limit: i64) -> Result<Vec<HeldShare>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.document_kind, s.document_id, s.client_id, b.total, b.paid, b.status, sb.total, sb.paid
+             FROM shares s
+             LEFT JOIN bills b ON s.document_kind = $1 AND b.id = s.document_id
+             LEFT JOIN superbills sb ON s.document_kind = $2 AND sb.id = s.document_id
+             WHERE s.practice_id = $3 AND s.status = $4 ORDER BY s.id LIMIT $5",
+        )
+        .bind(crate::domain::DocumentKind::Bill.as_str())
+        .bind(crate::domain::DocumentKind::Superbill.as_str())
+        .bind(practice.get())
+        .bind(ShareStatus::Held.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get(1)?;
+                let id = DocumentId::of(parse("document kind", &kind)?, row.try_get(2)?);
+                let (total, paid, status) = match id {
+                    DocumentId::Bill(_) => {
+                        let status: String = row.try_get(6)?;
+                        (row.try_get(4)?, row.try_get(5)?, Some(parse("bill status", &status)?))
+                    }
+                    DocumentId::Superbill(_) => (row.try_get(7)?, row.try_get(8)?, None),
+                };
+                Ok(HeldShare {
+                    id: ShareId::new(row.try_get(0)?),
+                    document: DocumentToShare { id, client: ClientId::new(row.try_get(3)?), total, paid, status },
+                })
+            })
+            .collect()
+    }
+
+    /// The practices with shares held because their share filter failed.
+    pub async fn practices_with_held_shares(&self) -> Result<Vec<PracticeId>, StoreError> {
+        let rows = sqlx::query("SELECT DISTINCT practice_id FROM shares WHERE status = $1 ORDER BY practice_id")
+            .bind(ShareStatus::Held.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok(PracticeId::new(row.try_get(0)?))).collect()
+    }
+
+    /// Records the decision about a held share: pending with its due time, or skipped with its
+    /// reason; `false` if it was no longer held.
+    pub async fn decide_held_share(&self, tx: &mut Tx, share: ShareId, decided: &NewShare) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE shares SET status = $1, due_at = $2, reason = $3 WHERE id = $4 AND status = $5")
+            .bind(decided.status.as_str())
+            .bind(decided.due_at.map(seconds))
+            .bind(decided.reason.as_deref())
+            .bind(share.get())
+            .bind(ShareStatus::Held.as_str())
+            .execute(tx.conn())
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// The earliest due time after `after` of a pending share.

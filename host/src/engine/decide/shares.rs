@@ -71,6 +71,29 @@ pub fn decided(
     (shares, skipped)
 }
 
+/// The share rows for documents whose share filter failed: held, with the failure as their
+/// reason, to be decided again on a later tick; and a warning that tells staff.
+pub fn held(documents: &[(DocumentToShare, &Client)], failure: &str) -> (Vec<NewShare>, EventKind) {
+    let reason = format!("the share filter failed: {failure}");
+    let shares = documents
+        .iter()
+        .map(|(document, _)| NewShare {
+            document: document.id,
+            client: document.client,
+            status: ShareStatus::Held,
+            due_at: None,
+            reason: Some(reason.clone()),
+        })
+        .collect();
+    let warning = EventKind::Warning {
+        message: format!(
+            "the shares of {} document(s) are held until the share filter works again or is unassigned: {reason}",
+            documents.len()
+        ),
+    };
+    (shares, warning)
+}
+
 /// Checks again, when a share comes due, that the document may go to the client, whatever the
 /// share policy decided earlier: the address to send to, or why nothing is sent.
 pub fn recheck(
@@ -194,6 +217,25 @@ mod tests {
         assert_eq!(shares[0].due_at, Some(at + Duration::minutes(60)));
         assert_eq!((shares[1].status, shares[1].reason.as_deref()), (ShareStatus::Skipped, Some("no")));
         assert_eq!(events.len(), 1);
+    }
+
+    #[test]
+    fn a_failing_share_filter_holds_the_shares_with_its_reason() {
+        let owner = client();
+        let document = DocumentToShare {
+            id: DocumentId::Bill(BillId::new(1)),
+            client: owner.id,
+            total: 100,
+            paid: 0,
+            status: Some(BillStatus::Open),
+        };
+        let (shares, warning) = held(&[(document, &owner)], "plugin `x` failed in share-filter.decide-shares: boom");
+        assert_eq!(shares[0].status, ShareStatus::Held);
+        assert_eq!(
+            shares[0].reason.as_deref(),
+            Some("the share filter failed: plugin `x` failed in share-filter.decide-shares: boom")
+        );
+        assert!(matches!(warning, EventKind::Warning { message } if message.contains("held until the share filter works")));
     }
 
     #[test]
