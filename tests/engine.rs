@@ -16,7 +16,7 @@ use autobill::store::Store;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use sqlx::Row;
 use std::sync::Arc;
-use support::db::{count, database, runtime, simulation_app};
+use support::db::{count, database, runtime, simulation_engine};
 
 const PRACTICE: &str = r#"
 [practice]
@@ -61,9 +61,9 @@ async fn simulate_with(
     let db = database(backend).await;
     let loaded = scenario::parse("test.toml", scenario).unwrap_or_else(|error| panic!("{error}"));
     let work = tempfile::tempdir().expect("a temporary folder");
-    let app = simulation_app(&db.url, work.path()).await;
+    let engine = simulation_engine(&db.url, work.path()).await;
     let options = SimulationOptions { from: day(from), until: day(until), plugins };
-    simulate::run(&loaded, &options, &app).await.unwrap_or_else(|error| panic!("{error}")).events
+    simulate::run(&loaded, &options, &engine).await.unwrap_or_else(|error| panic!("{error}")).events
 }
 
 fn day((year, month, day): (i32, u32, u32)) -> NaiveDate {
@@ -349,12 +349,7 @@ fn visits_created() -> DateTime<Utc> {
 
 /// Adds a New York practice with daily bills, no sharing and no autopay, of `clients` clients,
 /// each with one completed visit on each of the days given; returns the practice.
-async fn add_practice_with_visits(
-    store: &Store,
-    name: &str,
-    clients: usize,
-    days: &[(i32, u32, u32)],
-) -> PracticeId {
+async fn add_practice_with_visits(store: &Store, name: &str, clients: usize, days: &[(i32, u32, u32)]) -> PracticeId {
     let settings = autobill::domain::AutomationSettings { autopay: false, share: false, ..Default::default() };
     let practice = store
         .create_practice(
@@ -623,10 +618,8 @@ async fn a_failing_share_filter_holds_the_shares_and_billing_goes_on_until_it_is
     assert_eq!(local(&events, NY, "payment_succeeded"), ["2026-01-06 00:30"], "and charged");
     assert!(local(&events, NY, "document_shared").is_empty(), "its share is held");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM shares WHERE status = 'held'").await, 1);
-    let reason: String = sqlx::query_scalar("SELECT reason FROM shares")
-        .fetch_one(store.pool())
-        .await
-        .expect("the share's reason");
+    let reason: String =
+        sqlx::query_scalar("SELECT reason FROM shares").fetch_one(store.pool()).await.expect("the share's reason");
     assert!(reason.starts_with("the share filter failed: "), "{reason}");
     assert!(
         events.iter().any(|e| matches!(&e.kind, EventKind::Warning { message } if message.contains("held"))),

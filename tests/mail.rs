@@ -9,8 +9,9 @@
 #[macro_use]
 mod support;
 
-use autobill::domain::DocumentKind;
-use autobill::engine::{Engine, Event, EventKind, INTERRUPTED_SEND};
+use autobill::domain::{BillId, DocumentId, Event, EventKind, PracticeId, ShareId};
+use autobill::engine::Engine;
+use autobill::engine::decide::shares::INTERRUPTED_SEND;
 use autobill::mail::{MailError, Mailer, Message, SmtpConfig, SmtpMailer, SmtpSecurity};
 use autobill::payments::SandboxGateway;
 use autobill::schedule::local_instant;
@@ -21,7 +22,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::Row;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use support::db::{TestDb, database, runtime};
+use support::db::{TestDb, database, runtime, simulation_engine, simulation_engine_with};
 use support::smtp::{
     DiesAfterSending, Received, SmtpServer, assert_contains, free_port, has_row, pdf_text, wait_for_messages,
 };
@@ -95,18 +96,9 @@ fn at(month: u32, d: u32, h: u32, m: u32) -> DateTime<Utc> {
 /// Simulates `scenario` from January 5th to `until`, emailing through `mailer`.
 async fn simulate_with(db: &TestDb, scenario: &str, until: NaiveDate, mailer: Arc<dyn Mailer>) -> Vec<Event> {
     let loaded = scenario::parse("mail.toml", scenario).unwrap_or_else(|error| panic!("{error}"));
-    let work = tempfile::tempdir().expect("a temporary folder");
-    let options = SimulationOptions {
-        from: day(1, 5),
-        until,
-        database_url: Some(db.url.clone()),
-        plugins: vec![],
-        work_dir: work.path().to_path_buf(),
-    };
-    simulate::run_with_mailer(&loaded, &options, runtime(), mailer)
-        .await
-        .unwrap_or_else(|error| panic!("{error}"))
-        .events
+    let options = SimulationOptions { from: day(1, 5), until, plugins: vec![] };
+    let engine = simulation_engine_with(&db.url, mailer).await;
+    simulate::run(&loaded, &options, &engine).await.unwrap_or_else(|error| panic!("{error}")).events
 }
 
 fn local_times(events: &[Event], name: &str) -> Vec<String> {
@@ -294,7 +286,7 @@ async fn a_send_interrupted_after_the_server_took_it_becomes_unknown_and_is_not_
     let (_, status, _, attempts, reason) = share_row(&store, "bill").await;
     assert_eq!((status.as_str(), attempts, reason.as_deref()), ("unknown", 1, Some(INTERRUPTED_SEND)));
     let warnings: Vec<String> = restarted
-        .events(1)
+        .events(PracticeId::new(1))
         .await
         .expect("events")
         .into_iter()
@@ -314,8 +306,11 @@ async fn a_send_interrupted_after_the_server_took_it_becomes_unknown_and_is_not_
     assert_eq!(share_row(&store, "bill").await.1, "unknown");
 
     // A person checked the mail log and asks for it again.
-    restarted.resend_share(share, at(1, 7, 9, 5)).await.expect("queued again");
-    assert!(restarted.resend_share(share, at(1, 7, 9, 5)).await.is_err(), "only unknown shares are resent");
+    restarted.resend_share(ShareId::new(share), at(1, 7, 9, 5)).await.expect("queued again");
+    assert!(
+        restarted.resend_share(ShareId::new(share), at(1, 7, 9, 5)).await.is_err(),
+        "only unknown shares are resent"
+    );
     restarted.tick(at(1, 7, 9, 5)).await.expect("a tick");
     assert_eq!(server.messages().len(), 2);
     assert_eq!(share_row(&store, "bill").await.1, "sent");
@@ -352,7 +347,7 @@ async fn a_send_that_fails_while_the_server_is_down_is_retried_with_backoff_and_
     let (_, status, _, attempts, reason) = share_row(&store, "bill").await;
     assert_eq!((status.as_str(), attempts, reason), ("sent", 4, None));
     let shared: Vec<DateTime<Utc>> = engine
-        .events(1)
+        .events(PracticeId::new(1))
         .await
         .expect("events")
         .into_iter()
@@ -366,14 +361,9 @@ async fn documents_render_from_the_store_without_a_mail_server(backend: &str) {
     let db = database(backend).await;
     let loaded = scenario::parse("mail.toml", PRACTICE).unwrap_or_else(|error| panic!("{error}"));
     let work = tempfile::tempdir().expect("a temporary folder");
-    let options = SimulationOptions {
-        from: day(1, 5),
-        until: day(2, 1),
-        database_url: Some(db.url.clone()),
-        plugins: vec![],
-        work_dir: work.path().to_path_buf(),
-    };
-    let simulation = simulate::run(&loaded, &options, runtime()).await.unwrap_or_else(|error| panic!("{error}"));
+    let options = SimulationOptions { from: day(1, 5), until: day(2, 1), plugins: vec![] };
+    let engine = simulation_engine(&db.url, work.path()).await;
+    let simulation = simulate::run(&loaded, &options, &engine).await.unwrap_or_else(|error| panic!("{error}"));
     let bill = simulation.events.iter().find_map(|e| match e.kind {
         EventKind::BillCreated { bill, .. } => Some(bill),
         _ => None,
@@ -385,15 +375,15 @@ async fn documents_render_from_the_store_without_a_mail_server(backend: &str) {
     let (bill, superbill) = (bill.expect("a bill"), superbill.expect("a superbill"));
     let store = Store::connect(&db.url).await.expect("the store");
 
-    let text = pdf_text(&pdf::document_pdf(&store, DocumentKind::Bill, bill).await.expect("the bill's PDF"));
+    let render = |document| pdf::render(&document);
+    let text = pdf_text(&render(store.document(DocumentId::Bill(bill)).await.expect("the bill")));
     assert_contains(&text, &["Ana Alvarez", "Paid", "USD 200.00"]);
-    let text =
-        pdf_text(&pdf::document_pdf(&store, DocumentKind::Superbill, superbill).await.expect("the superbill's PDF"));
+    let text = pdf_text(&render(store.document(DocumentId::Superbill(superbill)).await.expect("the superbill")));
     assert!(has_row(&text, &["2026-01-05", "10", "90837", "95", "1", "F41.1"]), "{text}");
-    assert!(pdf::document_pdf(&store, DocumentKind::Bill, 999_999).await.is_err(), "an unknown bill is an error");
+    assert!(store.document(DocumentId::Bill(BillId::new(999_999))).await.is_err(), "an unknown bill is an error");
 
     // The file outbox writes the same MIME the SMTP server gets.
-    let outbox = received_outbox(&simulation.outbox);
+    let outbox = received_outbox(&work.path().join("outbox"));
     assert_eq!(outbox.len(), 2);
     for email in &outbox {
         let (name, pdf) = email.pdf();

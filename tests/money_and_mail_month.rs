@@ -11,14 +11,17 @@
 
 mod support;
 
-use autobill::domain::{AppointmentStatus, AutomationSettings};
-use autobill::engine::{Engine, Event, EventKind, INTERRUPTED_SEND};
+use autobill::domain::{
+    AppointmentStatus, AutomationSettings, Event, EventKind, NewAppointment, NewClient, NewPractice,
+};
+use autobill::engine::Engine;
+use autobill::engine::decide::shares::INTERRUPTED_SEND;
 use autobill::mail::Mailer;
 use autobill::payments::stripe::StripeGateway;
 use autobill::payments::{BoxFuture, ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway};
 use autobill::plugin::PluginRuntime;
 use autobill::schedule::local_instant;
-use autobill::store::{NewAppointment, NewClient, NewPractice, Store};
+use autobill::store::Store;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::Row;
 use std::collections::BTreeSet;
@@ -288,7 +291,7 @@ async fn a_month_of_autopay_and_sharing_charges_and_emails_everything_exactly_on
     assert!(succeeded.iter().all(|charge| charge["amount"] == FEE), "{succeeded:?}");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM payments").await, paid, "one payment row per paid bill");
     assert_eq!(local.payment_intents().await.len(), 6, "ana's three, bo's three declined");
-    let mut paid_bills: Vec<i64> = events
+    let mut paid_bills: Vec<autobill::domain::BillId> = events
         .iter()
         .filter_map(|e| match e.kind {
             EventKind::PaymentSucceeded { bill, amount, .. } => {

@@ -10,7 +10,8 @@ use autobill::plugin::policy::{
     DocumentStatus, PracticeContext, Service, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan,
 };
 use autobill::plugin::{
-    LoadError, Plugin, PluginLimits, PluginRuntime, PolicyError, PolicyProblem, Slot, artifacts, to_policy_date,
+    LoadError, Plugin, PluginLimits, PluginRuntime, PolicyCode, PolicyError, PolicyProblem, Slot, artifacts,
+    to_policy_date,
 };
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use std::fmt::Debug;

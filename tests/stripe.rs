@@ -8,14 +8,17 @@
 
 mod support;
 
-use autobill::domain::{AppointmentStatus, AutomationSettings};
-use autobill::engine::{Engine, EventKind};
+use autobill::domain::{
+    AppointmentStatus, AutomationSettings, BillId, Currency, EventKind, NewAppointment, NewClient, NewPractice,
+    PracticeId,
+};
+use autobill::engine::Engine;
 use autobill::mail::FileOutbox;
 use autobill::payments::stripe::StripeGateway;
 use autobill::payments::{BoxFuture, ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway};
 use autobill::plugin::PluginRuntime;
 use autobill::schedule::local_instant;
-use autobill::store::{NewAppointment, NewClient, NewPractice, Store};
+use autobill::store::Store;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde_json::json;
 use sqlx::Row;
@@ -37,7 +40,7 @@ async fn stripe() -> Stripe {
 }
 
 fn charge(key: &str, card: &str, amount: i64) -> ChargeRequest {
-    ChargeRequest { idempotency_key: key.into(), card: card.into(), amount, currency: "USD".into() }
+    ChargeRequest { idempotency_key: key.into(), card: card.into(), amount, currency: Currency::USD }
 }
 
 fn declined(code: &str, retryable: bool) -> ChargeOutcome {
@@ -190,7 +193,7 @@ fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
 
 /// A practice with autopay on and one client whose card is `card`, with a visit on each of the
 /// given January days (each billed at the next midnight and charged at 00:30).
-async fn practice(store: &Store, card: &str, days: &[u32]) -> i64 {
+async fn practice(store: &Store, card: &str, days: &[u32]) -> PracticeId {
     let automation = AutomationSettings { autopay: true, ..Default::default() };
     let practice = NewPractice { name: "Stripe Practice".into(), timezone: NY, automation, ..Default::default() };
     let practice = store.create_practice(&practice, at(4, 12, 0)).await.expect("a practice");
@@ -225,7 +228,7 @@ fn engine(store: &Store, runtime: &Arc<PluginRuntime>, gateway: Arc<dyn PaymentG
     Engine::new(store.clone(), runtime.clone(), gateway, Arc::new(FileOutbox::new(outbox)), host).expect("an engine")
 }
 
-async fn paid_bills(engine: &Engine, practice: i64) -> Vec<i64> {
+async fn paid_bills(engine: &Engine, practice: PracticeId) -> Vec<BillId> {
     let events = engine.events(practice).await.expect("events");
     events
         .iter()
@@ -270,7 +273,7 @@ impl PaymentGateway for DiesAfterCharging {
 }
 
 /// The first night charges the first bill; returns the store, the practice and the runtime.
-async fn first_night(stripe: &Stripe, dir: &tempfile::TempDir) -> (Store, i64, Arc<PluginRuntime>) {
+async fn first_night(stripe: &Stripe, dir: &tempfile::TempDir) -> (Store, PracticeId, Arc<PluginRuntime>) {
     let url = format!("sqlite://{}", dir.path().join("autobill.db").display());
     let store = Store::connect(&url).await.expect("the store");
     let card = stripe.local.customer_with_card("pm_card_visa").await;
@@ -367,7 +370,7 @@ async fn a_declining_card_is_retried_nightly_then_autopay_pauses() {
     let host = engine(&store, &runtime(), Arc::new(stripe_gateway(stripe.proxy.url())), "host-a");
     host.tick(at(10, 1, 0)).await.expect("five nights");
     let events = host.events(practice).await.expect("events");
-    let failures: Vec<(i64, String)> = events
+    let failures: Vec<(BillId, String)> = events
         .iter()
         .filter_map(|event| match &event.kind {
             EventKind::PaymentFailed { bill, reason, .. } => Some((*bill, reason.clone())),

@@ -16,15 +16,16 @@
 //! `--backend sqlite|postgres` (default both), `--run-workers N` (default: the engine's own for
 //! the backend, see `Engine::set_run_workers`).
 
-use autobill::engine::{Engine, Policy};
+use autobill::domain::NewPractice;
+use autobill::engine::Engine;
 use autobill::mail::FileOutbox;
 use autobill::payments::SandboxGateway;
 use autobill::plugin::policy::{
     BillPlan, Catalog, ClientBilling, PracticeContext, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan,
 };
-use autobill::plugin::{PluginLimits, PluginRuntime, PolicyError, PolicyProblem, to_policy_date, validate};
+use autobill::plugin::{PluginLimits, PluginRuntime, PolicyCode, PolicyError, PolicyProblem, to_policy_date, validate};
 use autobill::progress::ProgressLine;
-use autobill::store::{NewPractice, Store};
+use autobill::store::Store;
 use autobill_guest::{BillCadence, ShareFilter, SuperbillInclusion};
 use autobill_plugin_default::DefaultPolicy;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -409,7 +410,7 @@ fn invalid(policy: &'static str) -> impl Fn(String) -> PolicyError {
     move |reason| native_error(policy, PolicyProblem::InvalidDecision(reason))
 }
 
-impl Policy for NativeDefault {
+impl PolicyCode for NativeDefault {
     fn name(&self) -> &str {
         NATIVE
     }

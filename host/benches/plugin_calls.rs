@@ -11,7 +11,7 @@ use autobill::plugin::policy::{
     AutomationSettings, BillCreation, Catalog, ClientBilling, Document, DocumentKind, DocumentStatus, PracticeContext,
     Service, ServiceLine, ShareRequest,
 };
-use autobill::plugin::{PluginLimits, PluginRuntime, Slot, to_policy_date, validate};
+use autobill::plugin::{PluginLimits, PluginRuntime, PolicyCode, Slot, to_policy_date, validate};
 use autobill_guest::{BillCadence, ShareFilter, SuperbillInclusion};
 use autobill_plugin_default::DefaultPolicy;
 use chrono::{DateTime, Days, NaiveDate, Utc};

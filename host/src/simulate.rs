@@ -2,7 +2,6 @@
 //! behaviour over time. The clock jumps from one due moment (a run, a share, an action) to the
 //! next, so a month takes a fraction of a second.
 
-use crate::app::App;
 use crate::domain::{
     AppointmentStatus, DEFAULT_PLACE_OF_SERVICE, Event, EventKind, NewAppointment, NewClient, NewPractice, NewService,
     PracticeId, Provider,
@@ -53,9 +52,6 @@ pub enum SimulateError {
         /// Everything that happened before, in time order.
         events: Vec<Event>,
     },
-    /// The application could not start.
-    #[error(transparent)]
-    App(#[from] crate::app::AppError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -82,16 +78,21 @@ pub struct Progress {
     pub days: u64,
 }
 
-/// Runs `scenario` on `app` from `options.from` to the end of `options.until`.
-pub async fn run(loaded: &LoadedScenario, options: &SimulationOptions, app: &App) -> Result<Simulation, SimulateError> {
-    run_with_progress(loaded, options, app, &mut |_| {}).await
+/// Runs `scenario` on `engine` (its store, its plugin runtime, its gateway and mailer) from
+/// `options.from` to the end of `options.until`.
+pub async fn run(
+    loaded: &LoadedScenario,
+    options: &SimulationOptions,
+    engine: &Engine,
+) -> Result<Simulation, SimulateError> {
+    run_with_progress(loaded, options, engine, &mut |_| {}).await
 }
 
 /// Runs `scenario` as [`run`] does, telling `progress` how far it has come after every step.
 pub async fn run_with_progress(
     loaded: &LoadedScenario,
     options: &SimulationOptions,
-    app: &App,
+    engine: &Engine,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Simulation, SimulateError> {
     if options.until < options.from {
@@ -105,8 +106,7 @@ pub async fn run_with_progress(
         u64::try_from((instant.with_timezone(&tz).date_naive() - options.from).num_days()).unwrap_or(0)
     };
     let days = days_before(end) + 1;
-    let engine = &app.engine;
-    let practice = set_up(loaded, options, app, start).await?;
+    let practice = set_up(loaded, options, engine, start).await?;
 
     let mut actions = loaded.actions.iter().peekable();
     let mut now = start;
@@ -141,10 +141,10 @@ pub async fn run_with_progress(
 async fn set_up(
     loaded: &LoadedScenario,
     options: &SimulationOptions,
-    app: &App,
+    engine: &Engine,
     start: DateTime<Utc>,
 ) -> Result<PracticeId, SimulateError> {
-    let store = &app.store;
+    let store = engine.store();
     let spec = &loaded.scenario;
     let tz = loaded.timezone;
     let practice = store
@@ -182,7 +182,7 @@ async fn set_up(
         let failed = |reason: String| SimulateError::Plugin { path: choice.file.display().to_string(), reason };
         let bytes = std::fs::read(&choice.file).map_err(|error| failed(error.to_string()))?;
         let name = choice.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-        let plugin = app.runtime.load(&name, &bytes).map_err(|error| failed(error.to_string()))?;
+        let plugin = engine.runtime().load(&name, &bytes).map_err(|error| failed(error.to_string()))?;
         if !plugin.fills(choice.slot) {
             return Err(failed(format!("it does not fill the {} slot (it fills: {:?})", choice.slot, plugin.slots())));
         }
@@ -239,7 +239,7 @@ async fn set_up(
         store.create_appointment(&appointment).await?;
     }
     for warning in loaded.automation.warnings() {
-        app.engine.warn(practice, warning, start).await?;
+        engine.warn(practice, warning, start).await?;
     }
     Ok(practice)
 }

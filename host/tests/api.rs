@@ -2,8 +2,10 @@
 //! (always a 4xx in the one error shape, never a 500, never a partial write), and every route
 //! called with another practice's token.
 
+use autobill::app::App;
+use autobill::clock::SimulatedClock;
 use autobill::config::Config;
-use autobill::serve::{self, SimulatedClock};
+use autobill::serve;
 use chrono::{DateTime, Duration, Utc};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -40,7 +42,8 @@ impl Server {
         let addr = listener.local_addr().expect("an address");
         let (stop, stopped) = oneshot::channel::<()>();
         let clock = Arc::new(SimulatedClock::new(start));
-        let task = tokio::spawn(serve::run(listener, config, clock, async {
+        let app = App::start(config, clock).await.expect("the application starts");
+        let task = tokio::spawn(serve::run(listener, app, async {
             let _ = stopped.await;
         }));
         let server = Server { addr, stop: Some(stop), task, _dir: dir };

@@ -1,9 +1,9 @@
 //! Killing the `autobill` process in the middle of a bill run: the restart finishes the work,
 //! and no line is billed twice. Drives the real binary (`autobill tick`) on a SQLite file.
 
-use autobill::domain::{AppointmentStatus, AutomationSettings};
+use autobill::domain::{AppointmentStatus, AutomationSettings, NewAppointment, NewClient, NewPractice};
 use autobill::schedule::local_instant;
-use autobill::store::{NewAppointment, NewClient, NewPractice, Store};
+use autobill::store::Store;
 use chrono::{Duration, NaiveDate, NaiveTime, SecondsFormat};
 use sqlx::Row;
 use std::process::{Command, Stdio};
@@ -28,7 +28,7 @@ async fn killing_the_process_mid_run_loses_nothing_and_doubles_nothing() {
     let new = NewPractice {
         name: "P".into(),
         timezone: tz,
-        currency: "USD".into(),
+        currency: autobill::domain::Currency::USD,
         npi: String::new(),
         tax_id: String::new(),
         address: String::new(),

@@ -2,8 +2,9 @@
 //! report on stdout in each format; and `autobill plugin add|list|assign` as an operator runs
 //! them on a temporary SQLite database.
 
+use autobill::domain::{NewPractice, PracticeId};
 use autobill::plugin::{PluginId, Slot, artifacts};
-use autobill::store::{NewPractice, Store};
+use autobill::store::Store;
 use chrono::Utc;
 use std::path::Path;
 use std::process::Command;
@@ -79,7 +80,7 @@ fn a_kit_that_cannot_run_exits_2_saying_why() {
 struct Database {
     dir: tempfile::TempDir,
     url: String,
-    practice: i64,
+    practice: PracticeId,
 }
 
 impl Database {
@@ -105,7 +106,8 @@ impl Database {
     fn assignments(&self) -> Vec<(Slot, String, String)> {
         runtime().block_on(async {
             let store = Store::connect(&self.url).await.expect("the database opens");
-            store.assignments(self.practice).await.expect("assignments")
+            let assigned = store.assignments(self.practice).await.expect("assignments");
+            assigned.into_iter().map(|assignment| (assignment.slot, assignment.plugin, assignment.config)).collect()
         })
     }
 

@@ -2,13 +2,13 @@
 //! new database on the PostgreSQL at `AUTOBILL_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`).
 
-use autobill::app::App;
-use autobill::clock::SimulatedClock;
-use autobill::config::{Config, Overrides, Use};
+use autobill::engine::Engine;
+use autobill::mail::{FileOutbox, Mailer};
+use autobill::payments::SandboxGateway;
 use autobill::plugin::{PluginLimits, PluginRuntime};
 use autobill::store::Store;
-use std::path::Path;
 use sqlx::{Connection, Row};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -81,23 +81,14 @@ pub async fn count(store: &Store, sql: &str) -> i64 {
     sqlx::query(sql).fetch_one(store.pool()).await.expect("a count").try_get(0).expect("an integer")
 }
 
-/// The configuration `simulate` runs with on the database at `url`: the sandbox gateway, emails
-/// to `work_dir/outbox`, whatever the environment says.
-pub fn simulation_config(url: &str, work_dir: &Path) -> Config {
-    let overrides = Overrides { database_url: Some(url.to_string()), ..Default::default() };
-    let mut config = Config::load(None, |_| None, &overrides, Use::Batch).expect("a configuration");
-    config.outbox_dir = work_dir.join("outbox");
-    config.scheduler.host_id = "simulate".into();
-    config
+/// An engine as `simulate` runs one, on the database at `url`: the sandbox gateway, emails to
+/// `work_dir/outbox`, the suite's plugin runtime.
+pub async fn simulation_engine(url: &str, work_dir: &Path) -> Engine {
+    simulation_engine_with(url, Arc::new(FileOutbox::new(work_dir.join("outbox")))).await
 }
 
-/// An application as `simulate` starts one, on the database at `url`, on the suite's runtime.
-pub async fn simulation_app(url: &str, work_dir: &Path) -> App {
-    app(simulation_config(url, work_dir)).await
-}
-
-/// An application from `config`, on the suite's runtime and a simulated clock.
-pub async fn app(config: Config) -> App {
-    let clock = Arc::new(SimulatedClock::new(chrono::DateTime::UNIX_EPOCH));
-    App::start_with_runtime(config, clock, runtime()).await.expect("the application starts")
+/// An engine as `simulate` runs one, emailing through `mailer`.
+pub async fn simulation_engine_with(url: &str, mailer: Arc<dyn Mailer>) -> Engine {
+    let store = Store::connect(url).await.expect("the store connects");
+    Engine::new(store, runtime(), Arc::new(SandboxGateway), mailer, "simulate").expect("an engine")
 }

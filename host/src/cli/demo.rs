@@ -50,7 +50,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         loaded.scenario.practice.name, loaded.timezone
     ))?;
     let started = std::time::Instant::now();
-    let simulation = simulate_with_progress(&loaded, &options, config).await?;
+    let simulation = simulate_with_progress(&loaded, &options, config).await??;
     summarise(&simulation.events, loaded.currency)?;
     let mut log = String::new();
     for event in &simulation.events {

@@ -79,7 +79,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let mut config = simulation_config(args.config.path.as_deref(), args.database_url.clone(), work.path())?;
     args.smtp.apply(&mut config);
     let options = SimulationOptions { from: args.from, until: args.until, plugins: plugin_choices(&args, &loaded)? };
-    match simulate_with_progress(&loaded, &options, config).await {
+    match simulate_with_progress(&loaded, &options, config).await? {
         Ok(simulation) => output::events(&simulation.events, simulation.timezone, args.format),
         Err(SimulateError::Action { at, reason, events }) => {
             output::events(&events, loaded.timezone, args.format)?;
@@ -107,14 +107,14 @@ pub async fn simulate_with_progress(
     loaded: &LoadedScenario,
     options: &SimulationOptions,
     config: Config,
-) -> Result<Simulation, SimulateError> {
+) -> anyhow::Result<Result<Simulation, SimulateError>> {
     let start = autobill::schedule::local_instant(loaded.timezone, options.from, chrono::NaiveTime::MIN);
     let app = App::start(config, Arc::new(SimulatedClock::new(start))).await?;
     let mut line = ProgressLine::stderr("simulated", "days");
-    let simulation = simulate::run_with_progress(loaded, options, &app, &mut |progress| {
+    let simulation = simulate::run_with_progress(loaded, options, &app.engine, &mut |progress| {
         line.update(progress.days_done, progress.days)
     })
     .await;
     line.finish();
-    simulation
+    Ok(simulation)
 }

@@ -249,8 +249,10 @@ impl Engine {
             let policies = self.policies(practice.id).await?;
             let clients: HashMap<ClientId, Client> =
                 self.store.clients(practice.id).await?.into_iter().map(|client| (client.id, client)).collect();
-            let known: Vec<_> =
-                held.iter().filter_map(|share| clients.get(&share.document.client).map(|client| (share, client))).collect();
+            let known: Vec<_> = held
+                .iter()
+                .filter_map(|share| clients.get(&share.document.client).map(|client| (share, client)))
+                .collect();
             let asked: Vec<(DocumentToShare, &Client)> =
                 known.iter().map(|(share, client)| (share.document.clone(), *client)).collect();
             let Ok(answers) = policies.share.decide_shares(now, &practice, &asked) else { continue };

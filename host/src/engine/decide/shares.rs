@@ -235,7 +235,9 @@ mod tests {
             shares[0].reason.as_deref(),
             Some("the share filter failed: plugin `x` failed in share-filter.decide-shares: boom")
         );
-        assert!(matches!(warning, EventKind::Warning { message } if message.contains("held until the share filter works")));
+        assert!(
+            matches!(warning, EventKind::Warning { message } if message.contains("held until the share filter works"))
+        );
     }
 
     #[test]
