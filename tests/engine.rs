@@ -100,6 +100,7 @@ on_both_backends!(
     a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates,
     a_plugin_that_panics_fails_its_run_with_the_reason_and_the_host_goes_on,
     a_failing_share_filter_holds_the_shares_and_billing_goes_on_until_it_is_unassigned,
+    a_dry_run_never_shows_a_line_dated_on_or_after_its_run_date,
     an_unreachable_provider_leaves_the_charge_pending_for_a_resend_with_the_same_key_and_card,
     the_practice_share_setting_is_the_default_for_new_clients_only,
     a_run_larger_than_one_statement_gives_each_bill_its_own_clients_lines_events_and_share,
@@ -635,6 +636,20 @@ async fn a_failing_share_filter_holds_the_shares_and_billing_goes_on_until_it_is
         local(&events, NY, "document_shared"),
         ["2026-01-06 12:00"],
         "decided again once the plugin is unassigned, and sent after its delay"
+    );
+}
+
+async fn a_dry_run_never_shows_a_line_dated_on_or_after_its_run_date(backend: &str) {
+    let db = database(backend).await;
+    let days = [(2026, 1, 5), (2026, 1, 6), (2026, 1, 7), (2026, 1, 8)];
+    let (engine, practice, _) = engine_with_visits(&db.url, "host", 1, &days).await;
+    let noon = local_instant(NY, day((2026, 1, 6)), NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default());
+    let dry = engine.dry_run(practice, autobill::domain::Slot::BillCadence, None, noon).await.expect("a dry run");
+    let lines: Vec<String> = dry.bills.unwrap_or_default().into_iter().flat_map(|bill| bill.lines).collect();
+    assert_eq!(
+        lines,
+        ["c0-0:90837", "c0-1:90837"],
+        "tomorrow's 12:00 am run bills the lines dated before tomorrow, and no later one"
     );
 }
 

@@ -635,6 +635,10 @@ mod tests {
         assert_eq!(error.line, 3);
         assert!(error.message.contains("unknown time zone"));
 
+        let error = parse("s.toml", "[practice]\nname = \"P\"\ntimezone = \"UTC\"\ncurrency = \"XYZ\"\n").unwrap_err();
+        assert_eq!(error.line, 4);
+        assert!(error.message.contains("ISO 4217"), "{error}");
+
         let error = parse("s.toml", &format!("{MINIMAL}[practice.automation]\nsuperbill_day = 40\n")).unwrap_err();
         assert!(error.message.contains("1 to 31"), "{error}");
 

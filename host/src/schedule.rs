@@ -598,7 +598,7 @@ mod tests {
         }
         let err = "Bill".parse::<RunKind>().expect_err("names are case-sensitive");
         assert_eq!(err.given, "Bill");
-        assert!(err.to_string().contains("bill, superbill, autopay"));
+        assert!(err.to_string().contains("bill, superbill or autopay"));
         assert_eq!(RunKind::Bill.local_time(), hm(0, 0));
         assert_eq!(RunKind::Superbill.local_time(), hm(0, 0));
         assert_eq!(RunKind::Autopay.local_time(), hm(0, 30));

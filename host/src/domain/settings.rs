@@ -130,7 +130,7 @@ mod tests {
         };
         let problems = change.applied_to(&AutomationSettings::default()).err().unwrap_or_default();
         assert_eq!(problems.len(), 3, "{problems:?}");
-        assert!(problems[0].contains("daily, monthly, manual"));
+        assert!(problems[0].contains("daily, monthly or manual"));
         assert!(problems[1].contains("1 to 31"));
         assert!(problems[2].contains("0 to 10080"));
         let huge = AutomationChange { superbill_day: Some(i64::MAX), ..Default::default() };

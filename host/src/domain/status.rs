@@ -18,6 +18,15 @@ pub struct UnknownName {
     pub expected: String,
 }
 
+/// Names for people: `a, b or c`.
+fn one_of(names: &[&str]) -> String {
+    match names.split_last() {
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 macro_rules! named {
     ($what:literal, $(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -49,11 +58,7 @@ macro_rules! named {
             fn from_str(text: &str) -> Result<Self, Self::Err> {
                 match text {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownName {
-                        what: $what,
-                        given: text.to_string(),
-                        expected: [$($text),+].join(", "),
-                    }),
+                    _ => Err(UnknownName { what: $what, given: text.to_string(), expected: one_of(&[$($text),+]) }),
                 }
             }
         }
@@ -235,7 +240,7 @@ mod tests {
     #[test]
     fn an_unknown_name_lists_the_known_ones() {
         let error = "weekly".parse::<BillCreation>().err().map(|error| error.to_string());
-        assert_eq!(error.as_deref(), Some("unknown bill creation `weekly`: use daily, monthly, manual"));
+        assert_eq!(error.as_deref(), Some("unknown bill creation `weekly`: use daily, monthly or manual"));
     }
 
     #[test]

@@ -195,6 +195,26 @@ mod tests {
     }
 
     #[test]
+    fn a_yen_bill_shows_whole_yen() {
+        let yen: Currency = "JPY".parse().unwrap_or(Currency::USD);
+        let bill = Document::Bill(BillDocument {
+            id: BillId::new(5),
+            practice: Practice { currency: yen, ..practice() },
+            client: client(),
+            status: BillStatus::Open,
+            issued: day(6),
+            lines: vec![BillLine { date: day(5), service: "Counselling".into(), code: "C1".into(), fee: 1_000 }],
+            products: vec![],
+            payments: vec![],
+            total: 1_000,
+            paid: 0,
+        });
+        let text = shown(&render(&bill));
+        assert!(text.contains("JPY 1,000"), "{text}");
+        assert!(!text.contains("JPY 10.00"), "{text}");
+    }
+
+    #[test]
     fn a_long_superbill_flows_onto_more_pages() {
         let lines = (0..80)
             .map(|n| SuperbillLine {

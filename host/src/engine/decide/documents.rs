@@ -210,6 +210,59 @@ mod tests {
         assert_eq!(shared[0].id, DocumentId::Bill(BillId::new(2)));
     }
 
+    /// The built-in default policy's bills for `candidates` under `bills`, as a run decides them.
+    fn default_policy_bills(candidates: &Candidates, bills: crate::domain::BillCreation) -> Vec<NewBill> {
+        use crate::domain::{AutomationSettings, Currency, Practice, PracticeId, Provider};
+        use crate::plugin::{ConfiguredPolicy, PluginLimits, PluginRuntime};
+        let runtime = PluginRuntime::new(PluginLimits::default()).expect("a runtime");
+        let policy = ConfiguredPolicy::new(std::sync::Arc::new(runtime.load_default().expect("the default")), "");
+        let practice = Practice {
+            id: PracticeId::new(1),
+            name: "P".into(),
+            timezone: chrono_tz::America::New_York,
+            currency: Currency::USD,
+            npi: String::new(),
+            tax_id: String::new(),
+            address: String::new(),
+            phone: String::new(),
+            email: String::new(),
+            provider: Provider::default(),
+            place_of_service: "11".into(),
+            automation: AutomationSettings { bills, ..AutomationSettings::default() },
+            scheduled_until: chrono::DateTime::UNIX_EPOCH,
+        };
+        let run_date = NaiveDate::from_ymd_opt(2026, 2, 1).unwrap_or_default();
+        let plans = policy.group_lines(chrono::DateTime::UNIX_EPOCH, &practice, run_date, candidates).expect("plans");
+        let mut bills = new_bills(candidates, &plans);
+        bills.sort_by_key(|bill| bill.lines.clone());
+        bills
+    }
+
+    #[test]
+    fn daily_bills_group_by_date_monthly_by_client_and_manual_by_appointment_pended() {
+        use crate::domain::BillCreation;
+        use AppointmentStatus::Completed;
+        let mut candidates = candidates(&[
+            (1, 1, 7, Completed, 15_000, 0),
+            (2, 1, 7, Completed, 5_000, 0),
+            (3, 2, 7, Completed, 15_000, 0),
+            (4, 3, 7, Completed, 15_000, 0),
+        ]);
+        candidates.lines[3].date = NaiveDate::from_ymd_opt(2026, 1, 6).unwrap_or_default();
+        let lines = |bills: &[NewBill]| -> Vec<Vec<i64>> {
+            bills.iter().map(|bill| bill.lines.iter().map(|line| line.get()).collect()).collect()
+        };
+        let daily = default_policy_bills(&candidates, BillCreation::Daily);
+        assert_eq!(lines(&daily), [vec![1, 2, 3], vec![4]], "one bill per client and date of service");
+        assert!(daily.iter().all(|bill| bill.status == BillStatus::Open));
+        let monthly = default_policy_bills(&candidates, BillCreation::Monthly);
+        assert_eq!(lines(&monthly), [vec![1, 2, 3, 4]], "one bill per client");
+        assert_eq!(monthly[0].total, 50_000);
+        let manual = default_policy_bills(&candidates, BillCreation::Manual);
+        assert_eq!(lines(&manual), [vec![1, 2], vec![3], vec![4]], "one bill per appointment");
+        assert!(manual.iter().all(|bill| bill.status == BillStatus::Pended), "pended until a person opens them");
+    }
+
     #[test]
     fn superbills_show_what_was_paid_against_their_lines() {
         use AppointmentStatus::Completed;
