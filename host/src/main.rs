@@ -235,6 +235,7 @@ impl SmtpArgs {
             username: self.smtp_username.clone(),
             password: std::env::var("AUTOBILL_SMTP_PASSWORD").ok().filter(|password| !password.is_empty()),
             from: None,
+            connections: autobill::config::DEFAULT_SMTP_CONNECTIONS,
         };
         Ok(Some(Arc::new(settings.mailer()?)))
     }
@@ -299,8 +300,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Serve { config, listen, database_url } => {
             let overrides = autobill::config::Overrides { listen, database_url };
-            let config =
-                autobill::config::Config::load(config.as_deref(), |name| std::env::var(name).ok(), &overrides)?;
+            let config = autobill::config::Config::load(
+                config.as_deref(),
+                |name| std::env::var(name).ok(),
+                &overrides,
+                autobill::config::Use::Serve,
+            )?;
             let listener = tokio::net::TcpListener::bind(config.server.listen)
                 .await
                 .with_context(|| format!("listening on {}", config.server.listen))?;
@@ -314,7 +319,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Config(ConfigCommand::Check { config }) => {
             let env = |name: &str| std::env::var(name).ok();
-            match autobill::config::Config::load(config.as_deref(), env, &Default::default()) {
+            match autobill::config::Config::load(
+                config.as_deref(),
+                env,
+                &Default::default(),
+                autobill::config::Use::Serve,
+            ) {
                 Ok(config) => {
                     let payments = match &config.stripe {
                         Some(stripe) => format!("Stripe ({})", stripe.api_base.as_deref().unwrap_or("api.stripe.com")),

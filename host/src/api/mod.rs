@@ -41,7 +41,8 @@ struct Inner {
     engine: Arc<Engine>,
     runtime: Arc<PluginRuntime>,
     clock: Arc<dyn Clock>,
-    operator_hash: String,
+    /// The hashes of the operator's tokens: any of them is the operator.
+    operator_hashes: Vec<String>,
     ticks: Option<mpsc::Sender<TickRequest>>,
 }
 
@@ -56,8 +57,8 @@ impl AppState {
         config: &Config,
         ticks: Option<mpsc::Sender<TickRequest>>,
     ) -> Self {
-        let operator_hash = token_hash(&config.server.operator_token);
-        AppState { inner: Arc::new(Inner { store, engine, runtime, clock, operator_hash, ticks }) }
+        let operator_hashes = config.server.operator_tokens.iter().map(|token| token_hash(token.expose())).collect();
+        AppState { inner: Arc::new(Inner { store, engine, runtime, clock, operator_hashes, ticks }) }
     }
 
     fn store(&self) -> &Store {
@@ -117,7 +118,7 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|token| !token.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer TOKEN`"))?;
         let hash = token_hash(token);
-        if hash == state.inner.operator_hash {
+        if state.inner.operator_hashes.contains(&hash) {
             return Ok(Caller::Operator);
         }
         match state.store().practice_for_token(&hash).await? {
