@@ -165,7 +165,8 @@ impl Problems {
                 } else {
                     format!(" (token {} of {})", index + 1, tokens.len())
                 };
-                self.push(format!("server.operator_token{which} is {length} characters; {fix}"));
+                let characters = if length == 1 { "character" } else { "characters" };
+                self.push(format!("server.operator_token{which} is {length} {characters}; {fix}"));
             }
         }
         let max_body_bytes = self.positive("server.max_body_bytes", section.max_body_bytes, 1 << 20);

@@ -219,6 +219,9 @@ fn operator_token_may_be_a_list_during_a_rotation() {
     let text = error.to_string();
     assert!(text.contains("server.operator_token (token 2 of 2) is 15 characters; set at least 32"), "{text}");
     assert!(!text.contains("short-old-token") && !text.contains(TOKEN), "{text}");
+    let error =
+        parse("[server]\noperator_token = \"x\"\n[database]\nurl = \"sqlite://a.db\"\n").expect_err("one character");
+    assert!(error.0[0].starts_with("server.operator_token is 1 character; set at least 32"), "{error}");
 
     let error =
         parse("[server]\noperator_token = [\"a\", 5]\n[database]\nurl = \"sqlite://a.db\"\n").expect_err("not strings");
