@@ -157,6 +157,9 @@ fn check_target_installed() {
         .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
         .is_some_and(|sysroot| Path::new(&sysroot).join("lib/rustlib").join(TARGET).exists());
     if !installed {
-        panic!("the {TARGET} target is not installed; run `rustup target add {TARGET}` and build again");
+        // rustup names the toolchain it runs (the one rust-toolchain.toml pins), which may not be
+        // the user's default: the target must be added to that one.
+        let toolchain = env::var("RUSTUP_TOOLCHAIN").map(|name| format!(" --toolchain {name}")).unwrap_or_default();
+        panic!("the {TARGET} target is not installed; run `rustup target add {TARGET}{toolchain}` and build again");
     }
 }

@@ -4,7 +4,7 @@
 
 use autobill::app::App;
 use autobill::clock::SimulatedClock;
-use autobill::config::Config;
+use autobill::config::{Config, Use};
 use autobill::serve;
 use chrono::{DateTime, Duration, Utc};
 use http_body_util::{BodyExt, Full};
@@ -17,6 +17,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 const OPERATOR: &str = "operator-token-for-tests-0123456789abcdef";
+/// The token `OPERATOR` replaces: the server takes both, as during a rotation.
+const OLD_OPERATOR: &str = "old-operator-token-for-tests-0123456789";
 const MAX_BODY: usize = 64 * 1024;
 
 /// A running server and what stops it.
@@ -31,13 +33,13 @@ impl Server {
     async fn start(start: DateTime<Utc>) -> Server {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = \"{OPERATOR}\"\nmax_body_bytes = {MAX_BODY}\n\
+            "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = [\"{OPERATOR}\", \"{OLD_OPERATOR}\"]\nmax_body_bytes = {MAX_BODY}\n\
              [database]\nurl = \"sqlite://{}\"\n[outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 3600\n\
              [testing]\nsimulated_clock = true\n",
             dir.path().join("autobill.db").display(),
             dir.path().join("outbox").display()
         );
-        let config = Config::from_table(&text.parse().expect("TOML")).expect("a good configuration");
+        let config = Config::from_table(&text.parse().expect("TOML"), Use::Serve).expect("a good configuration");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let addr = listener.local_addr().expect("an address");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -636,5 +638,19 @@ async fn practice_details_and_birth_dates_are_checked_on_create_and_change() {
     let removed = server.ok("PATCH", &path, &token, Some(json!({ "birth_date": "" }))).await;
     assert_eq!(removed["birth_date"], Value::Null);
     assert_eq!(server.ok("GET", &format!("{base}/clients"), &token, None).await.as_array().map(Vec::len), Some(1));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_token_being_replaced_works_until_it_is_removed() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    for token in [OPERATOR, OLD_OPERATOR] {
+        let practice = server
+            .ok("POST", "/v1/practices", token, Some(json!({ "name": "Lakeside", "timezone": "America/New_York" })))
+            .await;
+        server.ok("POST", &format!("/v1/practices/{}/tokens", id(&practice)), token, None).await;
+    }
+    let (status, _) = server.call("GET", "/v1/plugins", Some("not-the-operator-token-0123456789abcdef"), None).await;
+    assert_eq!(status, 401, "a token that is neither the new nor the old one");
     server.stop().await;
 }

@@ -30,7 +30,13 @@ async fn practice(url: &str, card: &str) -> Store {
     let new = NewPractice { name: "P".into(), timezone: NY, automation, ..Default::default() };
     let practice = store.create_practice(&new, created).await.expect("a practice");
     let service = store.create_service(practice, "90837", "Therapy", 15_000, None).await.expect("a service");
-    let client = NewClient { reference: "ana".into(), name: "Ana".into(), autopay: true, card: Some(card.into()), ..Default::default() };
+    let client = NewClient {
+        reference: "ana".into(),
+        name: "Ana".into(),
+        autopay: true,
+        card: Some(card.into()),
+        ..Default::default()
+    };
     let client = store.create_client(practice, &client).await.expect("a client");
     let appointment = NewAppointment {
         practice,

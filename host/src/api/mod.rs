@@ -44,7 +44,8 @@ struct Inner {
     engine: Arc<Engine>,
     runtime: Arc<PluginRuntime>,
     clock: Arc<dyn Clock>,
-    operator_hash: String,
+    /// The hashes of the operator's tokens: any of them is the operator.
+    operator_hashes: Vec<String>,
     ticks: Option<mpsc::Sender<TickRequest>>,
 }
 
@@ -52,14 +53,15 @@ impl AppState {
     /// The state of a server over `app`; `ticks` is the scheduler's request channel, given only
     /// when the test clock is on.
     pub(crate) fn new(app: &App, ticks: Option<mpsc::Sender<TickRequest>>) -> Self {
-        let operator_hash = token_hash(&app.config.server.operator_token);
+        let operator_hashes =
+            app.config.server.operator_tokens.iter().map(|token| token_hash(token.expose())).collect();
         AppState {
             inner: Arc::new(Inner {
                 store: app.store.clone(),
                 engine: app.engine.clone(),
                 runtime: app.runtime.clone(),
                 clock: app.clock.clone(),
-                operator_hash,
+                operator_hashes,
                 ticks,
             }),
         }
@@ -122,7 +124,7 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|token| !token.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer TOKEN`"))?;
         let hash = token_hash(token);
-        if hash == state.inner.operator_hash {
+        if state.inner.operator_hashes.contains(&hash) {
             return Ok(Caller::Operator);
         }
         match state.store().practice_for_token(&hash).await? {
