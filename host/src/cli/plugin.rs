@@ -1,7 +1,7 @@
 //! `autobill plugin`: test a plugin with the conformance kit, and add, list and assign stored
 //! plugins, with the same checks as the API.
 
-use super::{ConfigFile, load_config, output};
+use super::{load_config, output};
 use anyhow::{Context, bail};
 use autobill::config::{Config, Overrides, Use};
 use autobill::conformance::{self, report};
@@ -69,20 +69,19 @@ fn parse_slot(text: &str) -> Result<Slot, String> {
 }
 
 /// The database the plugin and practice commands work on; pending migrations are applied first.
+/// The rest of their configuration (the plugin limits) comes from the `AUTOBILL_*` variables.
 #[derive(Args)]
 pub struct DatabaseArg {
     /// sqlite://PATH or postgres://USER@HOST:PORT/DB.
     #[arg(long, env = "AUTOBILL_DATABASE_URL", default_value = "sqlite://autobill.db")]
     database_url: String,
-    #[command(flatten)]
-    config: ConfigFile,
 }
 
 impl DatabaseArg {
     /// The configuration, on this database.
     pub fn config(&self) -> anyhow::Result<Config> {
         let overrides = Overrides { database_url: Some(self.database_url.clone()), ..Default::default() };
-        load_config(self.config.path.as_deref(), &overrides, Use::Batch)
+        load_config(None, &overrides, Use::Batch)
     }
 
     /// The store and a plugin runtime with the configuration's plugin limits.
@@ -257,7 +256,9 @@ async fn assign(
             bail!("{error}; `autobill plugin list` shows the stored plugins, `autobill plugin add FILE.wasm` adds one")
         }
         Err(error @ RegistryError::Store(StoreError::NotFound { what: "practice", .. })) => {
-            bail!("{error}; `autobill practice list` shows the practices, `autobill practice create` makes one")
+            bail!(
+                "{error}; `autobill practice list` shows the practices, and `autobill practice create` (or POST /v1/practices) makes one"
+            )
         }
         Err(error @ RegistryError::WrongSlot { .. }) => {
             bail!("{error}; assign it to a slot it fills, or choose a plugin for {slot}")
