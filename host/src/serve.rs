@@ -3,7 +3,7 @@
 //! graceful shutdown: on the signal it stops taking requests, lets requests in flight and
 //! the current tick finish, and returns.
 
-use crate::api::{self, AppState};
+use crate::api::{self, AppState, TickRequest};
 use crate::app::App;
 use crate::clock::Clock;
 use crate::engine::{Engine, TickReport};
@@ -12,7 +12,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
 /// Why `serve` stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -20,13 +20,6 @@ pub enum ServeError {
     /// The HTTP server failed.
     #[error("the HTTP server failed: {0}")]
     Io(#[from] std::io::Error),
-}
-
-/// A request to the scheduler to tick at a given instant now and report (the test clock's way
-/// of moving time).
-pub(crate) struct TickRequest {
-    pub(crate) at: DateTime<Utc>,
-    pub(crate) reply: oneshot::Sender<Result<TickReport, String>>,
 }
 
 /// Serves the API on `listener` and runs the scheduler until `shutdown` completes; then stops

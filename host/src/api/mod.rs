@@ -16,15 +16,15 @@ use crate::app::App;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::PracticeId;
-use crate::engine::Engine;
+use crate::engine::{Engine, TickReport};
 use crate::plugin::PluginRuntime;
-use crate::serve::TickRequest;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
 use error::{ApiError, Body, ErrorBody};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -32,6 +32,13 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
+
+/// A request to the scheduler to tick at a given instant now and report (the test clock's way
+/// of moving time).
+pub(crate) struct TickRequest {
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) reply: oneshot::Sender<Result<TickReport, String>>,
+}
 
 /// What every handler shares.
 #[derive(Clone)]
