@@ -104,6 +104,9 @@ on_both_backends!(
     an_unreachable_provider_leaves_the_charge_pending_for_a_resend_with_the_same_key_and_card,
     the_practice_share_setting_is_the_default_for_new_clients_only,
     a_run_larger_than_one_statement_gives_each_bill_its_own_clients_lines_events_and_share,
+    a_paused_client_whose_card_is_replaced_has_the_open_bill_charged_the_next_night,
+    with_no_share_delay_and_autopay_the_emailed_bill_shows_it_paid,
+    an_unreachable_provider_holds_the_bills_email_until_6_am_then_sends_it_with_a_warning,
 );
 
 fn client(id: &str, extra: &str) -> String {
@@ -669,7 +672,7 @@ impl autobill::payments::PaymentGateway for FlakyGateway {
         Box::pin(async move {
             self.requests.lock().expect("requests").push((request.idempotency_key.clone(), request.card.clone()));
             if self.down_for.lock().expect("switch").as_deref() == Some(request.card.as_str()) {
-                return Err(autobill::payments::PaymentError("connection refused".into()));
+                return Err(autobill::payments::PaymentError::Unreachable("connection refused".into()));
             }
             Ok(autobill::payments::ChargeOutcome::Succeeded { reference: request.idempotency_key.clone() })
         })
@@ -718,13 +721,17 @@ async fn an_unreachable_provider_leaves_the_charge_pending_for_a_resend_with_the
 
     let night = |d| local_instant(NY, day((2026, 1, d)), NaiveTime::from_hms_opt(1, 0, 0).unwrap_or_default());
     let report = engine.tick(night(6)).await.expect("a tick");
-    assert_eq!(report.runs_failed, 1, "the autopay run reports the unreachable charge");
+    assert_eq!((report.runs_failed, report.charges_settled, report.charges_deferred), (0, 1, 1), "{report:?}");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM payments").await, 1, "the other client's bill is still charged");
-    let failed = engine.events(practice).await.expect("events").into_iter().find_map(|e| match e.kind {
-        EventKind::RunFailed { reason, .. } => Some(reason),
+    let warned = engine.events(practice).await.expect("events").into_iter().find_map(|e| match e.kind {
+        EventKind::Warning { message } => Some(message),
         _ => None,
     });
-    assert!(failed.is_some_and(|reason| reason.contains("1 charge(s) could not reach the payment provider")));
+    assert!(
+        warned.is_some_and(|message| message.contains("could not reach the payment provider")
+            && message.contains("sent again with the same idempotency key")),
+        "staff are told"
+    );
 
     let mut a = store.client_by_reference(practice, "a").await.expect("client a");
     a.card = Some("card-a-new".into());
@@ -815,4 +822,116 @@ async fn a_run_larger_than_one_statement_gives_each_bill_its_own_clients_lines_e
     assert_eq!(created, 1_100);
     let skipped = events.iter().filter(|event| matches!(event.kind, EventKind::ShareSkipped { .. })).count();
     assert_eq!(skipped, 1_100, "sharing is off: every skip is recorded");
+}
+
+async fn a_paused_client_whose_card_is_replaced_has_the_open_bill_charged_the_next_night(backend: &str) {
+    let scenario = practice("America/New_York", "daily", 1)
+        + &client("soft", "autopay = true\ncard = \"insufficient_funds\"")
+        + &appointment("s1", "soft", "2026-01-05T10:00", "completed", "\"90837\"")
+        + "\n[[action]]\nat = \"2026-01-09T12:00\"\nkind = \"set_client\"\nid = \"soft\"\ncard = \"visa\"\n";
+    let events = simulate(backend, &scenario, (2026, 1, 5), (2026, 1, 12)).await;
+    assert_eq!(local(&events, NY, "payment_failed"), ["2026-01-06 00:30", "2026-01-07 00:30", "2026-01-08 00:30"]);
+    assert_eq!(
+        local(&events, NY, "payment_succeeded"),
+        ["2026-01-10 00:30"],
+        "the night after staff saved the new card, a new series of attempts charges the paused bill"
+    );
+}
+
+async fn with_no_share_delay_and_autopay_the_emailed_bill_shows_it_paid(backend: &str) {
+    let scenario = practice("America/New_York", "daily", 1)
+        .replace("share_delay_minutes = 60", "share_delay_minutes = 0")
+        + &client("ana", "autopay = true\ncard = \"visa\"")
+        + &appointment("a1", "ana", "2026-01-05T10:00", "completed", "\"90837\"");
+    let db = database(backend).await;
+    let loaded = scenario::parse("test.toml", &scenario).unwrap_or_else(|error| panic!("{error}"));
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let engine = simulation_engine(&db.url, work.path()).await;
+    let options = SimulationOptions { from: day((2026, 1, 5)), until: day((2026, 1, 7)), plugins: vec![] };
+    let events = simulate::run(&loaded, &options, &engine).await.unwrap_or_else(|error| panic!("{error}")).events;
+    assert_eq!(local(&events, NY, "payment_succeeded"), ["2026-01-06 00:30"]);
+    assert_eq!(local(&events, NY, "document_shared"), ["2026-01-06 00:30"], "due at 12:00 am, sent once charged");
+    let mut emails = std::fs::read_dir(work.path().join("outbox")).expect("the outbox").filter_map(Result::ok);
+    let email = std::fs::read_to_string(emails.next().expect("one email").path()).expect("the email");
+    assert!(email.contains("Status:  Paid") && email.contains("Balance: USD 0.00"), "{email}");
+}
+
+async fn an_unreachable_provider_holds_the_bills_email_until_6_am_then_sends_it_with_a_warning(backend: &str) {
+    let db = database(backend).await;
+    let store = Store::connect(&db.url).await.expect("the store");
+    let created = local_instant(NY, day((2026, 1, 5)), NaiveTime::MIN);
+    let automation = autobill::domain::AutomationSettings {
+        autopay: true,
+        share: true,
+        share_delay_minutes: 60,
+        ..Default::default()
+    };
+    let new = autobill::domain::NewPractice {
+        name: "P".into(),
+        timezone: NY,
+        currency: Currency::USD,
+        automation,
+        ..Default::default()
+    };
+    let practice = store.create_practice(&new, created).await.expect("a practice");
+    let service = store.create_service(practice, "90837", "Therapy", 15_000, None).await.expect("a service");
+    for (name, card) in [("a", "card-a"), ("b", "card-b")] {
+        let new = autobill::domain::NewClient {
+            reference: name.into(),
+            name: name.into(),
+            email: Some(format!("{name}@example.com")),
+            email_enabled: true,
+            auto_share: Some(true),
+            autopay: true,
+            card: Some(card.into()),
+            ..Default::default()
+        };
+        let client = store.create_client(practice, &new).await.expect("a client");
+        let appointment = autobill::domain::NewAppointment {
+            practice,
+            client,
+            reference: name,
+            starts_at: created + Duration::hours(10),
+            local_date: day((2026, 1, 5)),
+            status: autobill::domain::AppointmentStatus::Completed,
+            services: &[(service, 15_000)],
+        };
+        store.create_appointment(&appointment).await.expect("an appointment");
+    }
+    let gateway = Arc::new(FlakyGateway::default());
+    *gateway.down_for.lock().expect("switch") = Some("card-a".into());
+    let outbox = tempfile::tempdir().expect("an outbox");
+    let engine = Engine::new(store.clone(), runtime(), gateway.clone(), Arc::new(FileOutbox::new(outbox.path())), "h")
+        .expect("an engine");
+    let at = |h, m| local_instant(NY, day((2026, 1, 6)), NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default());
+    let sent = |who: &'static str| {
+        let store = store.clone();
+        async move {
+            count(
+                &store,
+                &format!(
+                    "SELECT COUNT(*) FROM shares s JOIN clients c ON c.id = s.client_id WHERE c.reference = '{who}' AND s.status = 'sent'"
+                ),
+            )
+            .await
+        }
+    };
+    for (h, m) in [(0, 0), (0, 30), (1, 0), (3, 0), (5, 59)] {
+        engine.tick(at(h, m)).await.expect("a tick");
+    }
+    assert_eq!((sent("a").await, sent("b").await), (0, 1), "b's bill, charged, is emailed after the delay; a's waits");
+    engine.tick(at(6, 0)).await.expect("a tick");
+    assert_eq!(sent("a").await, 1, "at 6:00 am a's bill goes without the charge's outcome");
+    let warnings: Vec<String> = engine
+        .events(practice)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Warning { message } if message.contains("6:00 am") => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("client a"), "{}", warnings[0]);
 }

@@ -266,7 +266,9 @@ impl PaymentGateway for DiesAfterCharging {
             self.charged.notify_one();
             match self.death {
                 Death::Killed => std::future::pending().await,
-                Death::AnswerLost => Err(PaymentError("the connection dropped after Stripe answered".into())),
+                Death::AnswerLost => {
+                    Err(PaymentError::Unreachable("the connection dropped after Stripe answered".into()))
+                }
             }
         })
     }

@@ -71,7 +71,11 @@ impl App {
         let (gateway, payments): (Arc<dyn PaymentGateway>, String) = match &config.stripe {
             Some(stripe) => (
                 Arc::new(stripe.gateway()?),
-                format!("Stripe ({})", stripe.api_base.as_deref().unwrap_or("api.stripe.com")),
+                format!(
+                    "Stripe ({}, at most {} requests a second)",
+                    stripe.api_base.as_deref().unwrap_or("api.stripe.com"),
+                    stripe.max_requests_per_second
+                ),
             ),
             None => (Arc::new(SandboxGateway), "the sandbox gateway (no [stripe] configured)".to_string()),
         };
@@ -89,7 +93,27 @@ impl App {
         if let Some(workers) = config.scheduler.run_workers {
             engine.set_run_workers(workers);
         }
+        engine.set_charges_in_flight(config.scheduler.charges_in_flight);
+        engine.set_sends_in_flight(
+            config.smtp.as_ref().map_or(crate::config::DEFAULT_SMTP_CONNECTIONS, |smtp| smtp.connections),
+        );
         tracing::info!(payments = %payments, emails = %emails, "application started");
         Ok(App { config, store, runtime, engine: Arc::new(engine), clock, payments, emails })
+    }
+}
+
+impl App {
+    /// Sends charges and emails one at a time, so the same inputs give the same events in the
+    /// same order (what `simulate` promises). Only before the engine is shared: `false`, changing
+    /// nothing, once it is.
+    pub fn one_at_a_time(&mut self) -> bool {
+        match Arc::get_mut(&mut self.engine) {
+            Some(engine) => {
+                engine.set_charges_in_flight(1);
+                engine.set_sends_in_flight(1);
+                true
+            }
+            None => false,
+        }
     }
 }

@@ -7,6 +7,7 @@ use crate::payments::BoxFuture;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::{AsyncSmtpTransportBuilder, PoolConfig};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::fmt;
 use std::path::PathBuf;
@@ -205,6 +206,8 @@ pub struct SmtpConfig {
     pub password: Option<String>,
     /// How long one send may take before it counts as failed (default 30 s).
     pub timeout: Duration,
+    /// How many connections to the server are kept open and used at once (default 8).
+    pub connections: usize,
 }
 
 impl SmtpConfig {
@@ -217,6 +220,7 @@ impl SmtpConfig {
             username: None,
             password: None,
             timeout: Duration::from_secs(30),
+            connections: 8,
         }
     }
 }
@@ -230,6 +234,7 @@ impl fmt::Debug for SmtpConfig {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("timeout", &self.timeout)
+            .field("connections", &self.connections)
             .finish()
     }
 }
@@ -239,7 +244,7 @@ fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Sends messages to an SMTP server, one connection per message.
+/// Sends messages to an SMTP server over a pool of connections, each reused for many messages.
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     server: String,
@@ -253,9 +258,23 @@ impl fmt::Debug for SmtpMailer {
 }
 
 impl SmtpMailer {
-    /// A mailer for `config`; checks the settings but does not connect yet.
+    /// A mailer for `config`; checks the settings but does not connect yet. Its pool of
+    /// connections lives on the tokio runtime it is made on.
     pub fn new(config: SmtpConfig) -> Result<Self, MailError> {
-        let SmtpConfig { host, port, security, username, password, timeout } = config;
+        let connections = u32::try_from(config.connections.max(1)).unwrap_or(u32::MAX);
+        let (builder, server, password) = Self::builder(config)?;
+        let pool = PoolConfig::new().max_size(connections).idle_timeout(Duration::from_secs(60));
+        Ok(SmtpMailer { transport: builder.pool_config(pool).build(), server, password })
+    }
+
+    /// Checks `config` as [`SmtpMailer::new`] does, without making a mailer (no runtime needed).
+    pub fn check(config: SmtpConfig) -> Result<(), MailError> {
+        Self::builder(config).map(|_| ())
+    }
+
+    /// The transport's builder for `config`, the server's name and the password to scrub.
+    fn builder(config: SmtpConfig) -> Result<(AsyncSmtpTransportBuilder, String, Option<String>), MailError> {
+        let SmtpConfig { host, port, security, username, password, timeout, connections: _ } = config;
         if host.trim().is_empty() {
             return Err(MailError::Config("the SMTP host is empty".into()));
         }
@@ -282,7 +301,7 @@ impl SmtpMailer {
             Some(credentials) => builder.credentials(credentials),
             None => builder,
         };
-        Ok(SmtpMailer { transport: builder.build(), server: format!("{host}:{port}"), password })
+        Ok((builder, format!("{host}:{port}"), password))
     }
 
     /// `text` with the password, should a server ever echo it, blanked out.
@@ -370,8 +389,8 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).expect("the folder").count(), 1, "no partial file left");
     }
 
-    #[test]
-    fn the_password_stays_out_of_debug_output_and_plain_credentials_stay_local() {
+    #[tokio::test]
+    async fn the_password_stays_out_of_debug_output_and_plain_credentials_stay_local() {
         let mut config = SmtpConfig::new("smtp.example.com", 587, SmtpSecurity::StartTls);
         config.username = Some("practice".into());
         config.password = Some("s3cret-pw".into());

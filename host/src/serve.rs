@@ -91,6 +91,8 @@ async fn tick(engine: &Engine, at: DateTime<Utc>) -> Result<TickReport, String> 
                     at = %at.to_rfc3339(),
                     runs_done = report.runs_done,
                     runs_failed = report.runs_failed,
+                    charges_settled = report.charges_settled,
+                    charges_deferred = report.charges_deferred,
                     shares = report.shares_handled,
                     "tick"
                 );

@@ -232,6 +232,10 @@ pub struct ClockReport {
     pub runs_failed: usize,
     /// Shares sent or skipped.
     pub shares_handled: usize,
+    /// Charges whose outcome was recorded.
+    pub charges_settled: usize,
+    /// Charges that could not reach the payment provider (sent again later with the same key).
+    pub charges_deferred: usize,
 }
 
 /// Sets the simulated clock and runs a tick at that time; only on a server whose configuration
@@ -268,6 +272,8 @@ async fn set_clock(
         runs_done: report.runs_done,
         runs_failed: report.runs_failed,
         shares_handled: report.shares_handled,
+        charges_settled: report.charges_settled,
+        charges_deferred: report.charges_deferred,
     }))
 }
 

@@ -109,7 +109,8 @@ pub async fn simulate_with_progress(
     config: Config,
 ) -> anyhow::Result<Result<Simulation, SimulateError>> {
     let start = autobill::schedule::local_instant(loaded.timezone, options.from, chrono::NaiveTime::MIN);
-    let app = App::start(config, Arc::new(SimulatedClock::new(start))).await?;
+    let mut app = App::start(config, Arc::new(SimulatedClock::new(start))).await?;
+    app.one_at_a_time();
     let mut line = ProgressLine::stderr("simulated", "days");
     let simulation = simulate::run_with_progress(loaded, options, &app.engine, &mut |progress| {
         line.update(progress.days_done, progress.days)

@@ -49,7 +49,7 @@ pub async fn run(args: TickArgs) -> anyhow::Result<()> {
     eprintln!("payments go to {}; emails go to {}", app.payments, app.emails);
     let report = app.engine.tick(args.at.unwrap_or_else(|| app.clock.now())).await?;
     output::line(format_args!(
-        "{} runs done, {} failed, {} shares handled",
-        report.runs_done, report.runs_failed, report.shares_handled
+        "{} runs done, {} failed, {} charges settled, {} deferred, {} shares handled",
+        report.runs_done, report.runs_failed, report.charges_settled, report.charges_deferred, report.shares_handled
     ))
 }

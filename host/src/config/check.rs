@@ -266,11 +266,10 @@ impl Problems {
                 "stripe.api_base `{url}` is not an http(s) URL, e.g. http://127.0.0.1:8420 for a local Stripe peer"
             ));
         }
-        let test_mode = key.starts_with("sk_test_") || key.starts_with("rk_test_");
         let max_requests_per_second = self.number(
             "stripe.max_requests_per_second",
             section.max_requests_per_second,
-            if test_mode { 25 } else { 90 },
+            u64::from(crate::payments::default_rate(&key)),
             1..=1000,
             " (Stripe allows about 100 requests a second in live mode and 25 in test mode)",
         );
@@ -344,7 +343,7 @@ impl Problems {
         let settings =
             SmtpSettings { host, port, security, username, password, from, connections: to_usize(connections) };
         if self.0.len() == before
-            && let Err(error) = settings.mailer()
+            && let Err(error) = settings.check()
         {
             self.push(format!("[smtp]: {error}"));
         }

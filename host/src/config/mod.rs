@@ -67,6 +67,7 @@ mod raw;
 mod tests;
 
 use crate::mail::{MailError, SmtpConfig, SmtpMailer, SmtpSecurity};
+use crate::payments::Throttled;
 use crate::payments::stripe::{SecretKey, StripeConfig, StripeConfigError, StripeGateway};
 use std::fmt;
 use std::net::SocketAddr;
@@ -161,11 +162,15 @@ pub struct StripeSettings {
 }
 
 impl StripeSettings {
-    /// The Stripe gateway these settings describe.
-    pub fn gateway(&self) -> Result<StripeGateway, StripeConfigError> {
+    /// The Stripe gateway these settings describe, held to `max_requests_per_second`: a 429
+    /// pauses every charge of the account, not only the one that got it.
+    pub fn gateway(&self) -> Result<Throttled<StripeGateway>, StripeConfigError> {
         let mut config = StripeConfig::new(self.secret_key.clone());
         config.api_base = self.api_base.clone();
-        StripeGateway::new(config)
+        let backoff = config.backoff;
+        config.backoff.attempts = 1;
+        let rate = std::num::NonZeroU32::new(self.max_requests_per_second);
+        Ok(Throttled::new(StripeGateway::new(config)?, rate, backoff))
     }
 }
 
@@ -191,12 +196,23 @@ pub struct SmtpSettings {
 }
 
 impl SmtpSettings {
-    /// The SMTP mailer these settings describe; checks them without connecting.
+    /// The SMTP mailer these settings describe, with a pool of `connections`; checks them
+    /// without connecting. Made on a tokio runtime, which keeps its pool.
     pub fn mailer(&self) -> Result<SmtpMailer, MailError> {
+        SmtpMailer::new(self.smtp_config())
+    }
+
+    /// Checks these settings as [`SmtpSettings::mailer`] does, without making a mailer.
+    pub fn check(&self) -> Result<(), MailError> {
+        SmtpMailer::check(self.smtp_config())
+    }
+
+    fn smtp_config(&self) -> SmtpConfig {
         let mut config = SmtpConfig::new(self.host.clone(), self.port, self.security);
         config.username = self.username.clone();
         config.password = self.password.clone();
-        SmtpMailer::new(config)
+        config.connections = self.connections;
+        config
     }
 }
 

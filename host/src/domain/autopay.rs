@@ -23,6 +23,8 @@ pub struct PastAttempt {
     pub card: String,
     /// The night it belongs to.
     pub created_at: DateTime<Utc>,
+    /// The client's series of attempts it belongs to (see [`AutopayCandidate::series`]).
+    pub series: i64,
 }
 
 /// An open bill with a balance, of a client whose autopay is on with a card on file.
@@ -40,6 +42,9 @@ pub struct AutopayCandidate {
     pub card: String,
     /// The attempts made on the bill so far, by number.
     pub attempts: Vec<PastAttempt>,
+    /// The client's current series of attempts: it moves on each time staff save a new card or
+    /// resume autopay, and attempts of earlier series neither count nor block.
+    pub series: i64,
 }
 
 /// A charge to send to the payment provider, written (with its key) before it is sent.
@@ -63,6 +68,10 @@ pub struct Charge {
     pub card: String,
     /// The night it belongs to.
     pub night: DateTime<Utc>,
+    /// The client's series of attempts it belongs to.
+    pub series: i64,
+    /// 1, 2, 3… within its series: the last one allowed pauses autopay when declined.
+    pub in_series: i64,
 }
 
 /// What a charge's outcome changes: the attempt's status, a payment when the money was taken, and

@@ -167,6 +167,9 @@ pub struct NewShare {
     pub due_at: Option<DateTime<Utc>>,
     /// Why it was skipped or held.
     pub reason: Option<String>,
+    /// For a bill tonight's autopay will charge: not sent before that charge has an outcome,
+    /// unless this bound (6:00 am practice time) passes first.
+    pub awaits_autopay: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ impl AutomationSettings {
         let automatic = self.bills != BillCreation::Manual;
         if self.autopay && automatic && self.share && self.share_delay_minutes < AUTOPAY_SHARE_DELAY_WARNING_MINUTES {
             return vec![format!(
-                "autopay charges at 12:30 am but bills are shared {} minutes after 12:00 am: set the share delay to at least {AUTOPAY_SHARE_DELAY_WARNING_MINUTES} minutes so the shared bill shows the payment",
+                "bills are shared {} minutes after 12:00 am, before autopay charges at 12:30 am: a bill autopay will charge still waits for the charge's outcome, so its email shows the payment, but should the payment provider be unreachable it goes at 6:00 am without it; a share delay of at least {AUTOPAY_SHARE_DELAY_WARNING_MINUTES} minutes sends the other bills after the charges too",
                 self.share_delay_minutes
             )];
         }
@@ -113,6 +113,7 @@ mod tests {
             AutomationSettings { share: true, autopay: true, share_delay_minutes: 30, ..Default::default() };
         assert_eq!(settings.warnings().len(), 1);
         assert!(settings.warnings()[0].contains("at least 60 minutes"));
+        assert!(settings.warnings()[0].contains("waits for the charge's outcome"));
         settings.share_delay_minutes = 60;
         assert!(settings.warnings().is_empty());
         settings.share_delay_minutes = 0;

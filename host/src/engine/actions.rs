@@ -72,7 +72,7 @@ impl Engine {
         let clients: HashMap<ClientId, Client> =
             opened.iter().map(|opened| (opened.client.id, opened.client.clone())).collect();
         let documents: Vec<_> = opened.into_iter().map(|opened| opened.bill).collect();
-        self.share_documents(tx, &practice, policies, &documents, &clients, now).await
+        self.share_documents(tx, &practice, policies, &documents, &clients, now, None).await
     }
 
     /// Adds a product (e.g. a card fee) to the bill holding `appointment`'s lines, as a person

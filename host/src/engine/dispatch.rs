@@ -7,9 +7,13 @@
 //! have gone out, so the row becomes `unknown` with a reason and a warning event instead of being
 //! sent again — a document is shared at most once. A person who has checked the mail log can
 //! send it again with [`Engine::resend_share`].
+//!
+//! Due shares are claimed in bounded batches and sent through the engine's send pipeline, as many
+//! at once as the mail server takes connections; PDFs are rendered on blocking threads, off the
+//! runtime's workers.
 
 use super::compose::compose;
-use super::decide::shares::{INTERRUPTED_SEND, recheck, retry_delay};
+use super::decide::shares::{INTERRUPTED_SEND, recheck, retry_delay, sent_without_autopay_outcome};
 use super::{Engine, EngineError};
 use crate::domain::{EventKind, ShareId, ShareStatus};
 use crate::mail;
@@ -17,22 +21,17 @@ use crate::store::shares::ClaimedShare;
 use chrono::{DateTime, Utc};
 
 impl Engine {
-    /// Emails every share whose delay has passed, one claimed at a time, checking again that the
-    /// client still allows it. Sends a stopped host left unfinished are settled first, and not
-    /// sent again.
+    /// Emails every share whose delay has passed, claimed in batches and sent concurrently,
+    /// checking again that the client still allows it. Sends a stopped host left unfinished are
+    /// settled first, and not sent again.
     pub(super) async fn dispatch_shares(&self, now: DateTime<Utc>) -> Result<usize, EngineError> {
         self.settle_interrupted_sends(now).await?;
-        let mut handled = 0;
-        loop {
-            let claimed = self.store.claim_due_shares(now, 1).await?;
-            if claimed.is_empty() {
-                return Ok(handled);
-            }
-            for share in claimed {
-                self.send_share(&share, now).await?;
-                handled += 1;
-            }
-        }
+        self.sends
+            .run(
+                |limit| async move { Ok(self.store.claim_due_shares(&self.host_id, now, limit).await?) },
+                |share| async move { self.send_share(&share, now).await },
+            )
+            .await
     }
 
     /// Sends one claimed share: checks again that it may go, emails the document with its PDF and
@@ -65,19 +64,35 @@ impl Engine {
                 return Ok(());
             }
         };
-        let message = match compose(&document, &client, &to, self.sender.as_deref()) {
-            Ok(message) => message,
+        let sender = self.sender.clone();
+        let composed = {
+            let client = client.clone();
+            tokio::task::spawn_blocking(move || compose(&document, &client, &to, sender.as_deref())).await
+        };
+        let message = match composed {
+            Ok(Ok(message)) => message,
+            Ok(Err(error)) => {
+                return self.retry_share(share, now, &format!("the email could not be prepared: {error}")).await;
+            }
             Err(error) => {
                 return self.retry_share(share, now, &format!("the email could not be prepared: {error}")).await;
             }
         };
-        if let Err(error) = self.mailer.send(&message).await {
+        let sent = {
+            let _turn = self.sends.call().await;
+            self.mailer.send(&message).await
+        };
+        if let Err(error) = sent {
             return self.retry_share(share, now, &error.to_string()).await;
         }
         // Handed over. Should the host stop before this commits, the row stays `sending` and
         // becomes `unknown` later: never sent twice.
         let mut tx = self.store.begin().await?;
         if self.store.mark_share_sent(&mut tx, share.id, &message.to, now).await? {
+            if share.autopay_unsettled {
+                let warning = sent_without_autopay_outcome(share.document, &client.reference);
+                self.store.record_event(&mut tx, share.practice, now, warning).await?;
+            }
             let event = EventKind::DocumentShared { document: number, kind, client: client.reference, to: message.to };
             self.store.record_event(&mut tx, share.practice, now, event).await?;
             tx.commit().await?;

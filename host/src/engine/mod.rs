@@ -9,7 +9,8 @@
 //!   run's row, so a crash leaves nothing half-done and the restart does the whole run again.
 //! - **execute** ([`charging`], [`dispatch`]): the effects that leave the process, charges and
 //!   emails, each recorded before it is attempted (an attempt with its idempotency key, a share
-//!   claimed) and settled after.
+//!   claimed) and settled after. Both go through a [`pipeline`]: claimed in bounded batches (split
+//!   between hosts on PostgreSQL), sent concurrently within a cap on calls in flight.
 //!
 //! Time only enters through [`Engine::tick`]'s `now`, so a simulated clock drives the same code as
 //! the real one.
@@ -20,6 +21,7 @@ mod compose;
 pub mod decide;
 mod dispatch;
 pub mod dry_run;
+mod pipeline;
 mod runs;
 
 pub use actions::MAX_PRODUCT_AMOUNT;
@@ -106,6 +108,11 @@ pub struct TickReport {
     pub runs_failed: usize,
     /// Shares sent or skipped.
     pub shares_handled: usize,
+    /// Charges whose outcome (paid or declined) was recorded.
+    pub charges_settled: usize,
+    /// Charges that could not reach the payment provider: pending, sent again later with the
+    /// same key.
+    pub charges_deferred: usize,
 }
 
 /// The billing engine of one host.
@@ -120,6 +127,8 @@ pub struct Engine {
     max_autopay_attempts: i64,
     sender: Option<String>,
     run_workers: usize,
+    charges: pipeline::Pipeline,
+    sends: pipeline::Pipeline,
 }
 
 impl Engine {
@@ -146,6 +155,8 @@ impl Engine {
             max_autopay_attempts: decide::autopay::MAX_ATTEMPTS,
             sender: None,
             run_workers,
+            charges: pipeline::Pipeline::new(1),
+            sends: pipeline::Pipeline::new(1),
         })
     }
 
@@ -178,6 +189,19 @@ impl Engine {
     /// still go one at a time and in order.
     pub fn set_run_workers(&mut self, workers: usize) {
         self.run_workers = workers.max(1);
+    }
+
+    /// How many payment calls may be in flight at once, across bills and practices (default 1:
+    /// one charge after another, in a fixed order, as `simulate` needs; the application sets
+    /// `[scheduler] charges_in_flight`).
+    pub fn set_charges_in_flight(&mut self, in_flight: usize) {
+        self.charges = pipeline::Pipeline::new(in_flight);
+    }
+
+    /// How many emails may be in the mail server's hands at once (default 1; the application
+    /// sets `[smtp] connections`).
+    pub fn set_sends_in_flight(&mut self, in_flight: usize) {
+        self.sends = pipeline::Pipeline::new(in_flight);
     }
 
     /// How many nightly attempts a bill gets after soft declines before the client's autopay is

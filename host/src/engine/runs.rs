@@ -14,14 +14,16 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 impl Engine {
-    /// Does everything due by `now`: records due runs, executes them in order, and sends the
-    /// shares whose delay has passed.
+    /// Does everything due by `now`: records due runs and executes them in order, sends the
+    /// charges they wrote (and those due again), then sends the shares whose delay has passed,
+    /// a bill autopay charges tonight only once its charge has an outcome.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
         self.schedule(&self.store.practices().await?, now).await?;
         let (runs_done, runs_failed) = self.work_runs(now).await?;
+        let (charges_settled, charges_deferred) = self.charge_due(now).await?;
         self.decide_held_shares(now).await?;
         let shares_handled = self.dispatch_shares(now).await?;
-        Ok(TickReport { runs_done, runs_failed, shares_handled })
+        Ok(TickReport { runs_done, runs_failed, shares_handled, charges_settled, charges_deferred })
     }
 
     /// The next instant after `after` at which a run or a share is due, looking at most two
@@ -29,6 +31,9 @@ impl Engine {
     pub async fn next_due(&self, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, EngineError> {
         let horizon = after + Duration::days(2);
         let mut next = self.store.next_share_due(after).await?;
+        if let Some(charge) = self.store.next_charge_due(after).await? {
+            next = Some(next.map_or(charge, |n| n.min(charge)));
+        }
         for practice in self.store.practices().await? {
             let policies = self.policies(practice.id).await?;
             if let Some(run) = due_runs(&practice, &policies, after, horizon).0.first() {
@@ -138,7 +143,9 @@ impl Engine {
             let events = decide::documents::bill_events(&candidates, &bills, &ids);
             self.store.record_events(&mut tx, practice.id, run.at, &events).await?;
             let shared = decide::documents::bills_to_share(&bills, &ids);
-            self.share_documents(&mut tx, practice, policies, &shared, &candidates.clients, run.at).await?;
+            let bound = decide::shares::autopay_bound(practice, run.local_date);
+            self.share_documents(&mut tx, practice, policies, &shared, &candidates.clients, run.at, Some(bound))
+                .await?;
         }
         self.finish_run(&mut tx, run).await?;
         tx.commit().await?;
@@ -163,7 +170,7 @@ impl Engine {
             let events = decide::documents::superbill_events(&candidates, &superbills, &ids);
             self.store.record_events(&mut tx, practice.id, run.at, &events).await?;
             let shared = decide::documents::superbills_to_share(&superbills, &ids);
-            self.share_documents(&mut tx, practice, policies, &shared, &candidates.clients, run.at).await?;
+            self.share_documents(&mut tx, practice, policies, &shared, &candidates.clients, run.at, None).await?;
         }
         self.finish_run(&mut tx, run).await?;
         tx.commit().await?;
@@ -172,7 +179,10 @@ impl Engine {
 
     /// Asks the share policy about `documents` and records its decisions inside `tx`. When the
     /// policy fails, the documents are made all the same and their shares are held, to be decided
-    /// again on a later tick: a broken share filter never stops billing.
+    /// again on a later tick: a broken share filter never stops billing. With `autopay_bound` (a
+    /// night's bill run), the bills tonight's autopay will charge wait for the charge's outcome,
+    /// until that bound at the latest.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn share_documents(
         &self,
         tx: &mut Tx,
@@ -181,6 +191,7 @@ impl Engine {
         documents: &[DocumentToShare],
         clients: &HashMap<ClientId, Client>,
         at: DateTime<Utc>,
+        autopay_bound: Option<DateTime<Utc>>,
     ) -> Result<(), EngineError> {
         if documents.is_empty() {
             return Ok(());
@@ -194,7 +205,13 @@ impl Engine {
             asked.push((document.clone(), client));
         }
         let (shares, events) = match policies.share.decide_shares(at, practice, &asked) {
-            Ok(answers) => decide::shares::decided(at, &asked, answers),
+            Ok(answers) => {
+                let (mut shares, events) = decide::shares::decided(at, &asked, answers);
+                if let Some(bound) = autopay_bound {
+                    decide::shares::await_autopay(&mut shares, &asked, practice, bound);
+                }
+                (shares, events)
+            }
             Err(failure) => {
                 tracing::warn!(practice = practice.id.get(), "share filter failed; shares held: {failure}");
                 let (shares, warning) = decide::shares::held(&asked, &failure.to_string());
@@ -206,32 +223,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Charges the open bills of clients with autopay on and a card on file, once a night each:
-    /// the night's attempts are written (with their idempotency keys) and committed before the
-    /// provider is called, then each charge is sent and its outcome recorded. A charge that cannot
-    /// reach the provider stays pending, to be sent again with the same key, and fails the run.
+    /// Writes tonight's charges of the open bills of clients with autopay on and a card on file,
+    /// once a night each: the attempts (with their idempotency keys) are committed with the run,
+    /// before any is sent; the tick then sends them with every other due charge. The bills'
+    /// shares that wait for autopay and got no charge stop waiting, with the reason.
     async fn autopay_run(&self, run: &ClaimedRun, practice: &Practice) -> Result<(), EngineError> {
         let candidates = self.store.autopay_candidates(practice.id, run.at).await?;
-        let mut charges = decide::autopay::charges(run.at, &candidates, self.max_autopay_attempts);
-        let new: Vec<usize> = (0..charges.len()).filter(|index| charges[*index].attempt.is_none()).collect();
-        if !new.is_empty() {
-            let mut tx = self.store.begin().await?;
-            let written: Vec<_> = new.iter().map(|index| charges[*index].clone()).collect();
-            let ids = self.store.insert_attempts(&mut tx, practice.id, &written).await?;
-            tx.commit().await?;
-            for (index, id) in new.into_iter().zip(ids) {
-                charges[index].attempt = Some(id);
-            }
-        }
-        let unreachable = self.charge_all(practice, &charges, run.at).await?;
-        if !unreachable.is_empty() {
-            return Err(EngineError::Conflict(format!(
-                "{} charge(s) could not reach the payment provider and are sent again, with the same idempotency keys, on the next autopay run: {}",
-                unreachable.len(),
-                unreachable.join("; ")
-            )));
-        }
+        let charges = decide::autopay::charges(run.at, &candidates, self.max_autopay_attempts);
         let mut tx = self.store.begin().await?;
+        if !charges.is_empty() {
+            self.store.insert_attempts(&mut tx, practice.id, &charges).await?;
+        }
+        self.store.release_uncharged_shares(&mut tx, practice.id, decide::shares::AUTOPAY_NOT_CHARGED).await?;
         self.finish_run(&mut tx, run).await?;
         tx.commit().await?;
         Ok(())

@@ -1,8 +1,12 @@
 //! Taking payments. The engine charges through [`PaymentGateway`]; [`SandboxGateway`] is the
 //! embedded default, with deterministic outcomes per card reference, for demos and simulations,
-//! and [`stripe::StripeGateway`] charges real cards through Stripe.
+//! and [`stripe::StripeGateway`] charges real cards through Stripe. [`Throttled`] keeps any
+//! gateway within its account's rate limit, shared by every charge in flight.
 
 pub mod stripe;
+mod throttle;
+
+pub use throttle::{Throttled, default_rate};
 
 use crate::domain::Currency;
 use std::future::Future;
@@ -43,15 +47,28 @@ pub enum ChargeOutcome {
     AuthenticationRequired,
 }
 
-/// A failure to reach the provider or to understand it (not a decline).
+/// A failure to reach the provider or to understand it (not a decline): the charge's outcome is
+/// unknown, and it is sent again later with the same idempotency key.
 #[derive(Debug, thiserror::Error)]
-#[error("payment provider error: {0}")]
-pub struct PaymentError(pub String);
+pub enum PaymentError {
+    /// The provider could not be reached, failed, or answered something unreadable.
+    #[error("payment provider error: {0}")]
+    Unreachable(String),
+    /// The provider refused the request for its rate limit (HTTP 429).
+    #[error("payment provider error: rate limited: {0}")]
+    RateLimited(String),
+}
 
 /// Charges cards.
 pub trait PaymentGateway: Send + Sync {
     /// Charges a card off-session. Must be idempotent on `request.idempotency_key`.
     fn charge<'a>(&'a self, request: &'a ChargeRequest) -> BoxFuture<'a, Result<ChargeOutcome, PaymentError>>;
+}
+
+impl<G: PaymentGateway + ?Sized> PaymentGateway for std::sync::Arc<G> {
+    fn charge<'a>(&'a self, request: &'a ChargeRequest) -> BoxFuture<'a, Result<ChargeOutcome, PaymentError>> {
+        (**self).charge(request)
+    }
 }
 
 /// A sandbox gateway that charges nobody: the outcome depends only on the card reference.

@@ -10,9 +10,11 @@
 //! `succeeded` is paid; hard declines (stolen or lost card, do-not-honor, expired…) are not
 //! retryable; soft ones (insufficient funds, generic decline, processing error…) are;
 //! `authentication_required` and `requires_action` ask for the client on-session. A 429 is waited
-//! out with exponential backoff ([`Backoff`]) and the same key; when it does not clear, or the
-//! network or Stripe fails, the gateway returns a [`PaymentError`]: the outcome is unknown, the
-//! engine leaves the attempt pending and the next run sends the same key again.
+//! out with exponential backoff ([`Backoff`]) and the same key; when it does not clear it is a
+//! [`PaymentError::RateLimited`] (the host sets `attempts` to 1 and lets [`super::Throttled`] slow
+//! every sender instead), and when the network or Stripe fails a [`PaymentError::Unreachable`]:
+//! either way the outcome is unknown, the engine leaves the attempt pending and sends the same
+//! key again later.
 //!
 //! The secret key lives in a [`SecretKey`], which prints as `sk_***`, and is removed from every
 //! error message the gateway builds.
@@ -168,10 +170,11 @@ impl StripeGateway {
             return Ok(ChargeOutcome::Declined { code: "invalid_card_reference".into(), retryable: false });
         };
         if request.amount <= 0 {
-            return Err(PaymentError(format!("cannot charge a non-positive amount ({})", request.amount)));
+            return Err(PaymentError::Unreachable(format!("cannot charge a non-positive amount ({})", request.amount)));
         }
-        let key = IdempotencyKey::new(&request.idempotency_key)
-            .map_err(|error| PaymentError(format!("idempotency key `{}`: {error}", request.idempotency_key)))?;
+        let key = IdempotencyKey::new(&request.idempotency_key).map_err(|error| {
+            PaymentError::Unreachable(format!("idempotency key `{}`: {error}", request.idempotency_key))
+        })?;
         let currency: Currency =
             request.currency.code().to_ascii_lowercase().parse().unwrap_or_else(|never| match never {});
         let mut create = CreatePaymentIntent::new(request.amount, currency)
@@ -201,7 +204,8 @@ impl StripeGateway {
                 Err(error) => return Err(self.error(format!("could not reach Stripe: {error}"))),
             };
             if sent >= attempts {
-                return Err(self.error(format!("{failure} {sent} times; giving up for now")));
+                let reason = format!("{failure} {sent} times; giving up for now");
+                return Err(PaymentError::RateLimited(mapping::redact(&reason, self.secret.expose())));
             }
             let delay = self.backoff.delay(sent - 1);
             tracing::warn!(key = %request.idempotency_key, sent, ?delay, "{failure}; backing off");
@@ -216,7 +220,7 @@ impl StripeGateway {
     }
 
     fn error(&self, reason: String) -> PaymentError {
-        PaymentError(mapping::redact(&reason, self.secret.expose()))
+        PaymentError::Unreachable(mapping::redact(&reason, self.secret.expose()))
     }
 }
 

@@ -7,6 +7,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_documents", DOCUMENTS),
     ("0003_api_tokens", API_TOKENS),
     ("0004_line_indexes", LINE_INDEXES),
+    ("0006_night", NIGHT),
 ];
 
 const INITIAL: &str = r#"
@@ -229,4 +230,25 @@ CREATE INDEX service_lines_unbilled ON service_lines (practice_id) WHERE bill_id
 CREATE INDEX service_lines_unsuperbilled ON service_lines (practice_id) WHERE superbill_id IS NULL;
 CREATE INDEX service_lines_by_bill ON service_lines (bill_id) WHERE bill_id IS NOT NULL;
 CREATE INDEX service_lines_by_superbill ON service_lines (superbill_id) WHERE superbill_id IS NOT NULL
+"#;
+
+/// The night at the providers' rate. An attempt is sent by whichever host claims it (`claimed_by`
+/// until `claimed_until`), when due (`next_try_at`, later after the provider could not be
+/// reached, `tries` so far), in its practice's `turn`, so practices interleave. A client's
+/// `autopay_series` moves on when staff save a new card or resume autopay, and each attempt keeps
+/// the series it was made in. A share of a bill tonight's autopay will charge waits for the
+/// charge's outcome (`awaiting_autopay`) until `hold_until`, and keeps the host that sent it.
+const NIGHT: &str = r#"
+ALTER TABLE payment_attempts ADD COLUMN next_try_at BIGINT;
+ALTER TABLE payment_attempts ADD COLUMN tries BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE payment_attempts ADD COLUMN claimed_by TEXT;
+ALTER TABLE payment_attempts ADD COLUMN claimed_until BIGINT;
+ALTER TABLE payment_attempts ADD COLUMN turn BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE payment_attempts ADD COLUMN series BIGINT NOT NULL DEFAULT 0;
+UPDATE payment_attempts SET next_try_at = created_at WHERE status = 'pending';
+CREATE INDEX payment_attempts_due ON payment_attempts (status, next_try_at);
+ALTER TABLE clients ADD COLUMN autopay_series BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE shares ADD COLUMN awaiting_autopay BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE shares ADD COLUMN hold_until BIGINT;
+ALTER TABLE shares ADD COLUMN claimed_by TEXT
 "#;

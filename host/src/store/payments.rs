@@ -2,10 +2,10 @@
 //! the provider is called, and outcomes recorded after.
 
 use super::batch::{self, Value};
-use super::{Store, StoreError, Tx, instant, parse, seconds};
+use super::{Dialect, Store, StoreError, Tx, instant, parse, seconds};
 use crate::domain::{
-    AttemptId, AttemptStatus, AutopayCandidate, BillId, BillStatus, Charge, ClientId, LineId, PastAttempt, PracticeId,
-    Settlement, spread_payment,
+    AttemptId, AttemptStatus, AutopayCandidate, BillId, BillStatus, Charge, ClientId, Currency, DocumentKind, LineId,
+    PastAttempt, PracticeId, Settlement, ShareStatus, spread_payment,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -20,7 +20,7 @@ impl Store {
         night: DateTime<Utc>,
     ) -> Result<Vec<AutopayCandidate>, StoreError> {
         let bills = sqlx::query(
-            "SELECT b.id, b.client_id, c.reference, b.total - b.paid, c.card FROM bills b JOIN clients c ON c.id = b.client_id
+            "SELECT b.id, b.client_id, c.reference, b.total - b.paid, c.card, c.autopay_series FROM bills b JOIN clients c ON c.id = b.client_id
              WHERE b.practice_id = $1 AND b.status = $2 AND b.total > b.paid AND c.autopay = 1 AND c.autopay_paused IS NULL
                AND c.card IS NOT NULL AND b.created_at <= $3
              ORDER BY b.id",
@@ -34,7 +34,7 @@ impl Store {
             return Ok(vec![]);
         }
         let rows = sqlx::query(
-            "SELECT a.bill_id, a.id, a.attempt, a.idempotency_key, a.amount, a.status, a.retryable, a.card, a.created_at
+            "SELECT a.bill_id, a.id, a.attempt, a.idempotency_key, a.amount, a.status, a.retryable, a.card, a.created_at, a.series
              FROM payment_attempts a JOIN bills b ON b.id = a.bill_id
              WHERE b.practice_id = $1 AND b.status = $2 ORDER BY a.bill_id, a.attempt",
         )
@@ -54,6 +54,7 @@ impl Store {
                 retryable: row.try_get::<i64, _>(6)? != 0,
                 card: row.try_get(7)?,
                 created_at: instant(row.try_get(8)?),
+                series: row.try_get(9)?,
             });
         }
         bills
@@ -67,13 +68,15 @@ impl Store {
                     balance: row.try_get(3)?,
                     card: row.try_get(4)?,
                     attempts: attempts.remove(&bill).unwrap_or_default(),
+                    series: row.try_get(5)?,
                 })
             })
             .collect()
     }
 
-    /// Writes new attempts, `pending`, with their idempotency keys; gives their ids in order. They
-    /// must be committed before the provider is called.
+    /// Writes new attempts, `pending` and due at once, with their idempotency keys; gives their ids
+    /// in order. They must be committed before the provider is called. Each takes its place in the
+    /// practice's turn, so the charges of practices whose nights fall together interleave.
     pub async fn insert_attempts(
         &self,
         tx: &mut Tx,
@@ -82,7 +85,8 @@ impl Store {
     ) -> Result<Vec<AttemptId>, StoreError> {
         let rows: Vec<Vec<Value>> = charges
             .iter()
-            .map(|charge| {
+            .zip(0i64..)
+            .map(|(charge, turn)| {
                 vec![
                     practice.get().into(),
                     charge.bill.get().into(),
@@ -93,12 +97,15 @@ impl Store {
                     Value::Name(AttemptStatus::Pending.as_str()),
                     seconds(charge.night).into(),
                     Value::Text(&charge.card),
+                    seconds(charge.night).into(),
+                    turn.into(),
+                    charge.series.into(),
                 ]
             })
             .collect();
         let ids = batch::insert_returning_ids(
             tx,
-            "INSERT INTO payment_attempts (practice_id, bill_id, client_id, attempt, idempotency_key, amount, status, created_at, card)",
+            "INSERT INTO payment_attempts (practice_id, bill_id, client_id, attempt, idempotency_key, amount, status, created_at, card, next_try_at, turn, series)",
             &rows,
         )
         .await?;
@@ -133,6 +140,13 @@ impl Store {
         if updated.rows_affected() == 0 {
             return Ok(false);
         }
+        sqlx::query(
+            "UPDATE shares SET awaiting_autopay = 0 WHERE document_kind = $1 AND document_id = $2 AND awaiting_autopay = 1",
+        )
+        .bind(DocumentKind::Bill.as_str())
+        .bind(charge.bill.get())
+        .execute(tx.conn())
+        .await?;
         if let Some(amount) = settlement.paid {
             let at = seconds(at);
             sqlx::query(
@@ -182,4 +196,145 @@ impl Store {
         }
         Ok(true)
     }
+
+    /// Stops the shares of a practice's bills that wait for tonight's autopay from waiting when
+    /// autopay made no charge of their bill (none is pending), with `reason`.
+    pub async fn release_uncharged_shares(
+        &self,
+        tx: &mut Tx,
+        practice: PracticeId,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE shares SET awaiting_autopay = 0, reason = $1
+             WHERE practice_id = $2 AND awaiting_autopay = 1 AND document_kind = $3 AND status = $4
+               AND NOT EXISTS (SELECT 1 FROM payment_attempts a WHERE a.bill_id = shares.document_id AND a.status = $5)",
+        )
+        .bind(reason)
+        .bind(practice.get())
+        .bind(DocumentKind::Bill.as_str())
+        .bind(ShareStatus::Pending.as_str())
+        .bind(AttemptStatus::Pending.as_str())
+        .execute(tx.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` pending attempts due by `now` for `host` until `lease_until`,
+    /// practices taking turns, and commits the claim before any is sent. On PostgreSQL rows
+    /// another host is claiming are skipped, so several hosts split a night's charges; a claim
+    /// whose host stopped is taken again once its lease has passed.
+    pub async fn claim_due_charges(
+        &self,
+        host: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedCharge>, StoreError> {
+        let sql = match self.dialect {
+            Dialect::Sqlite => CLAIM_CHARGES_SQLITE,
+            Dialect::Postgres => CLAIM_CHARGES_POSTGRES,
+        };
+        let rows = sqlx::query(sql)
+            .bind(host)
+            .bind(seconds(lease_until))
+            .bind(AttemptStatus::Pending.as_str())
+            .bind(seconds(now))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| {
+                let currency: String = row.try_get(10)?;
+                let claimed = ClaimedCharge {
+                    practice: PracticeId::new(row.try_get(1)?),
+                    currency: parse("currency", &currency)?,
+                    tries: row.try_get(13)?,
+                    charge: Charge {
+                        attempt: Some(AttemptId::new(row.try_get(0)?)),
+                        bill: BillId::new(row.try_get(2)?),
+                        client: ClientId::new(row.try_get(3)?),
+                        client_reference: row.try_get(9)?,
+                        number: row.try_get(4)?,
+                        key: row.try_get(5)?,
+                        amount: row.try_get(6)?,
+                        card: row.try_get(7)?,
+                        night: instant(row.try_get(8)?),
+                        series: row.try_get(12)?,
+                        in_series: row.try_get(11)?,
+                    },
+                };
+                Ok((row.try_get::<i64, _>(14)?, claimed))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        claimed.sort_by_key(|(turn, claimed)| (*turn, claimed.practice, claimed.charge.attempt));
+        Ok(claimed.into_iter().map(|(_, claimed)| claimed).collect())
+    }
+
+    /// Puts a claimed attempt whose charge could not reach the provider back, due again at
+    /// `next_try_at`, with the failure as its reason; it stays pending with its key.
+    pub async fn defer_charge(
+        &self,
+        attempt: AttemptId,
+        next_try_at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE payment_attempts SET next_try_at = $1, claimed_until = NULL, reason = $2 WHERE id = $3 AND status = $4",
+        )
+        .bind(seconds(next_try_at))
+        .bind(reason)
+        .bind(attempt.get())
+        .bind(AttemptStatus::Pending.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The earliest time after `after` at which a pending attempt is due to be sent again.
+    pub async fn next_charge_due(&self, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = sqlx::query("SELECT MIN(next_try_at) FROM payment_attempts WHERE status = $1 AND next_try_at > $2")
+            .bind(AttemptStatus::Pending.as_str())
+            .bind(seconds(after))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?.map(instant))
+    }
 }
+
+/// A pending attempt claimed to be sent: the charge, with what the provider needs besides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimedCharge {
+    /// The bill's practice.
+    pub practice: PracticeId,
+    /// The practice's currency.
+    pub currency: Currency,
+    /// How many times it has been claimed, this one included.
+    pub tries: i64,
+    /// The charge, as written before it was first sent.
+    pub charge: Charge,
+}
+
+/// The claim of due attempts, practices interleaved by each attempt's turn within its practice's
+/// night. The card is the one the attempt was written with (the client's for attempts written
+/// before cards were recorded), and `in_series` its place in the client's series.
+const CLAIM_CHARGES_SQLITE: &str = "UPDATE payment_attempts SET claimed_by = $1, claimed_until = $2, tries = tries + 1
+ WHERE id IN (SELECT id FROM payment_attempts WHERE status = $3 AND next_try_at <= $4 AND (claimed_until IS NULL OR claimed_until <= $4)
+              ORDER BY next_try_at, turn, practice_id, id LIMIT $5)
+ RETURNING id, practice_id, bill_id, client_id, attempt, idempotency_key, amount,
+   COALESCE(CASE WHEN card = '' THEN (SELECT c.card FROM clients c WHERE c.id = payment_attempts.client_id) ELSE card END, ''), created_at,
+   (SELECT c.reference FROM clients c WHERE c.id = payment_attempts.client_id),
+   (SELECT p.currency FROM practices p WHERE p.id = payment_attempts.practice_id),
+   (SELECT COUNT(*) FROM payment_attempts s WHERE s.bill_id = payment_attempts.bill_id AND s.series = payment_attempts.series AND s.attempt <= payment_attempts.attempt),
+   series, tries, turn";
+
+const CLAIM_CHARGES_POSTGRES: &str = "UPDATE payment_attempts SET claimed_by = $1, claimed_until = $2, tries = tries + 1
+ WHERE id IN (SELECT id FROM payment_attempts WHERE status = $3 AND next_try_at <= $4 AND (claimed_until IS NULL OR claimed_until <= $4)
+              ORDER BY next_try_at, turn, practice_id, id LIMIT $5 FOR UPDATE SKIP LOCKED)
+ RETURNING id, practice_id, bill_id, client_id, attempt, idempotency_key, amount,
+   COALESCE(CASE WHEN card = '' THEN (SELECT c.card FROM clients c WHERE c.id = payment_attempts.client_id) ELSE card END, ''), created_at,
+   (SELECT c.reference FROM clients c WHERE c.id = payment_attempts.client_id),
+   (SELECT p.currency FROM practices p WHERE p.id = payment_attempts.practice_id),
+   (SELECT COUNT(*) FROM payment_attempts s WHERE s.bill_id = payment_attempts.bill_id AND s.series = payment_attempts.series AND s.attempt <= payment_attempts.attempt),
+   series, tries, turn";

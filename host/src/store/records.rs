@@ -161,10 +161,14 @@ impl Store {
         rows.iter().map(client).collect()
     }
 
-    /// Saves a client's settings; saving them also resumes autopay paused after declines.
+    /// Saves a client's settings; saving them also resumes autopay paused after declines. A new
+    /// card, or autopay resumed or turned on, starts a new series of attempts: the client's open
+    /// bills are charged again from the next night, whatever the old card's declines.
     pub async fn update_client(&self, client: &Client) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE clients SET name = $1, email = $2, email_enabled = $3, auto_superbills = $4, auto_share = $5, autopay = $6, card = $7, diagnosis = $8, birth_date = $9, autopay_paused = NULL WHERE id = $10",
+            "UPDATE clients SET name = $1, email = $2, email_enabled = $3, auto_superbills = $4, auto_share = $5, autopay = $6, card = $7, diagnosis = $8, birth_date = $9, autopay_paused = NULL,
+               autopay_series = autopay_series + CASE WHEN autopay_paused IS NOT NULL OR card IS DISTINCT FROM $7 OR (autopay = 0 AND $6 = 1) THEN 1 ELSE 0 END
+             WHERE id = $10",
         )
         .bind(&client.name)
         .bind(client.email.as_deref())

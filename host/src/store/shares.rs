@@ -22,6 +22,8 @@ pub struct ClaimedShare {
     pub client: ClientId,
     /// How many times it has been tried, this one included.
     pub attempts: i64,
+    /// Whether it was still waiting for tonight's autopay charge's outcome when its bound passed.
+    pub autopay_unsettled: bool,
 }
 
 /// A share a stopped host left `sending`.
@@ -37,15 +39,21 @@ pub struct InterruptedShare {
     pub client: String,
 }
 
-/// Due shares claimed in one statement, earliest first; on PostgreSQL rows another host is
-/// claiming are skipped rather than waited for, so several hosts split a night's shares.
-const CLAIM_DUE_SQLITE: &str = "UPDATE shares SET status = $1, claimed_at = $2, attempts = attempts + 1
- WHERE id IN (SELECT id FROM shares WHERE status = $3 AND due_at <= $2 ORDER BY due_at, id LIMIT $4)
- RETURNING id, practice_id, document_kind, document_id, client_id, attempts, due_at";
+/// Due shares claimed in one statement, earliest first; a share waiting for tonight's autopay
+/// charge is due once the charge has an outcome or its bound has passed. On PostgreSQL rows
+/// another host is claiming are skipped rather than waited for, so several hosts split a night's
+/// shares.
+const CLAIM_DUE_SQLITE: &str =
+    "UPDATE shares SET status = $1, claimed_at = $2, attempts = attempts + 1, claimed_by = $5
+ WHERE id IN (SELECT id FROM shares WHERE status = $3 AND due_at <= $2 AND (awaiting_autopay = 0 OR hold_until <= $2)
+              ORDER BY due_at, id LIMIT $4)
+ RETURNING id, practice_id, document_kind, document_id, client_id, attempts, due_at, awaiting_autopay";
 
-const CLAIM_DUE_POSTGRES: &str = "UPDATE shares SET status = $1, claimed_at = $2, attempts = attempts + 1
- WHERE id IN (SELECT id FROM shares WHERE status = $3 AND due_at <= $2 ORDER BY due_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
- RETURNING id, practice_id, document_kind, document_id, client_id, attempts, due_at";
+const CLAIM_DUE_POSTGRES: &str =
+    "UPDATE shares SET status = $1, claimed_at = $2, attempts = attempts + 1, claimed_by = $5
+ WHERE id IN (SELECT id FROM shares WHERE status = $3 AND due_at <= $2 AND (awaiting_autopay = 0 OR hold_until <= $2)
+              ORDER BY due_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+ RETURNING id, practice_id, document_kind, document_id, client_id, attempts, due_at, awaiting_autopay";
 
 /// A share held because the share filter failed when its document was made.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,12 +83,14 @@ impl Store {
                     share.status.into(),
                     share.due_at.map(seconds).into(),
                     share.reason.as_deref().into(),
+                    i64::from(share.awaits_autopay.is_some()).into(),
+                    share.awaits_autopay.map(seconds).into(),
                 ]
             })
             .collect();
         batch::execute(
             tx,
-            "INSERT INTO shares (practice_id, document_kind, document_id, client_id, status, due_at, reason)",
+            "INSERT INTO shares (practice_id, document_kind, document_id, client_id, status, due_at, reason, awaiting_autopay, hold_until)",
             "ON CONFLICT (document_kind, document_id) DO NOTHING",
             &rows,
         )
@@ -88,9 +98,14 @@ impl Store {
         Ok(())
     }
 
-    /// Claims up to `limit` shares due by `now`, earliest first, committing the claim before any
-    /// is sent: a row left `sending` tells the next host that its send was interrupted.
-    pub async fn claim_due_shares(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedShare>, StoreError> {
+    /// Claims up to `limit` shares due by `now` for `host`, earliest first, committing the claim
+    /// before any is sent: a row left `sending` tells the next host that its send was interrupted.
+    pub async fn claim_due_shares(
+        &self,
+        host: &str,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ClaimedShare>, StoreError> {
         let sql = match self.dialect {
             Dialect::Sqlite => CLAIM_DUE_SQLITE,
             Dialect::Postgres => CLAIM_DUE_POSTGRES,
@@ -100,6 +115,7 @@ impl Store {
             .bind(seconds(now))
             .bind(ShareStatus::Pending.as_str())
             .bind(limit)
+            .bind(host)
             .fetch_all(&self.pool)
             .await?;
         let mut claimed = rows
@@ -112,6 +128,7 @@ impl Store {
                     document: DocumentId::of(parse("document kind", &kind)?, row.try_get(3)?),
                     client: ClientId::new(row.try_get(4)?),
                     attempts: row.try_get(5)?,
+                    autopay_unsettled: row.try_get::<i64, _>(7)? != 0,
                 };
                 Ok((row.try_get::<Option<i64>, _>(6)?, share))
             })
@@ -297,9 +314,13 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The earliest due time after `after` of a pending share.
+    /// The earliest due time after `after` of a pending share: for one waiting for tonight's
+    /// autopay, its bound, should the charge not have an outcome by then.
     pub async fn next_share_due(&self, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row = sqlx::query("SELECT MIN(due_at) FROM shares WHERE status = $1 AND due_at > $2")
+        let row = sqlx::query(
+            "SELECT MIN(t.due) FROM (SELECT CASE WHEN awaiting_autopay = 1 AND hold_until > due_at THEN hold_until ELSE due_at END AS due
+             FROM shares WHERE status = $1) t WHERE t.due > $2",
+        )
             .bind(ShareStatus::Pending.as_str())
             .bind(seconds(after))
             .fetch_one(&self.pool)

@@ -13,38 +13,32 @@ pub fn attempt_key(bill: BillId, number: i64) -> String {
     format!("autobill-bill-{bill}-attempt-{number}")
 }
 
-/// Tonight's charges: for each candidate, an attempt a crash left pending (resent exactly as
-/// first sent: the same key with another card would be refused), or a new attempt, or none when
-/// the bill was tried tonight already, was declined in a way retrying cannot fix, or has had
-/// `max_attempts` attempts.
+/// Tonight's new charges: for each candidate, a new attempt, or none when an attempt of it is
+/// still pending (it is being sent, or is sent again with its own key after the provider could
+/// not be reached), it was tried tonight already, or, in the client's current series, it was
+/// declined in a way retrying cannot fix or has had `max_attempts` attempts. Attempts of an
+/// earlier series (before staff saved a new card or resumed autopay) only carry the numbering on,
+/// so each new attempt has a new key.
 pub fn charges(night: DateTime<Utc>, candidates: &[AutopayCandidate], max_attempts: i64) -> Vec<Charge> {
     candidates.iter().filter_map(|candidate| charge(night, candidate, max_attempts)).collect()
 }
 
 fn charge(night: DateTime<Utc>, candidate: &AutopayCandidate, max_attempts: i64) -> Option<Charge> {
-    let mut last = 0;
+    let (mut last, mut in_series) = (0, 0);
     for attempt in &candidate.attempts {
-        if attempt.status == AttemptStatus::Pending {
-            let card = if attempt.card.is_empty() { candidate.card.clone() } else { attempt.card.clone() };
-            return Some(Charge {
-                attempt: Some(attempt.id),
-                bill: candidate.bill,
-                client: candidate.client,
-                client_reference: candidate.client_reference.clone(),
-                number: attempt.number,
-                key: attempt.key.clone(),
-                amount: attempt.amount,
-                card,
-                night: attempt.created_at,
-            });
-        }
-        let hard_decline = attempt.status == AttemptStatus::Failed && !attempt.retryable;
-        if attempt.created_at == night || hard_decline {
+        if attempt.status == AttemptStatus::Pending || attempt.created_at == night {
             return None;
         }
         last = last.max(attempt.number);
+        if attempt.series < candidate.series {
+            continue;
+        }
+        if attempt.status == AttemptStatus::Failed && !attempt.retryable {
+            return None;
+        }
+        in_series += 1;
     }
-    if last >= max_attempts {
+    if in_series >= max_attempts {
         return None;
     }
     let number = last + 1;
@@ -58,6 +52,8 @@ fn charge(night: DateTime<Utc>, candidate: &AutopayCandidate, max_attempts: i64)
         amount: candidate.balance,
         card: candidate.card.clone(),
         night,
+        series: candidate.series,
+        in_series: in_series + 1,
     })
 }
 
@@ -98,10 +94,10 @@ pub fn settlement(charge: &Charge, outcome: &ChargeOutcome, max_attempts: i64) -
                 amount: charge.amount,
                 reason: reason.clone(),
             });
-            if settlement.retryable && charge.number >= max_attempts {
+            if settlement.retryable && charge.in_series >= max_attempts {
                 let paused = format!(
                     "autopay paused for client {} after {} declined attempts on bill {} ({reason}); update the card or the client's settings to resume it",
-                    charge.client_reference, charge.number, charge.bill
+                    charge.client_reference, charge.in_series, charge.bill
                 );
                 events.push(EventKind::Warning { message: paused.clone() });
                 settlement.pause = Some(paused);
@@ -129,6 +125,7 @@ mod tests {
             balance: 15_000,
             card: "visa-new".into(),
             attempts,
+            series: 0,
         }
     }
 
@@ -142,6 +139,7 @@ mod tests {
             retryable,
             card: "visa-old".into(),
             created_at: night(on),
+            series: 0,
         }
     }
 
@@ -154,10 +152,23 @@ mod tests {
     }
 
     #[test]
-    fn a_pending_attempt_is_resent_with_its_key_and_card() {
-        let charges = charges(night(2), &[candidate(vec![past(1, AttemptStatus::Pending, false, 1)])], MAX_ATTEMPTS);
-        assert_eq!(charges[0].attempt, Some(AttemptId::new(1)));
-        assert_eq!((charges[0].key.as_str(), charges[0].card.as_str()), ("autobill-bill-9-attempt-1", "visa-old"));
+    fn a_pending_attempt_gets_no_second_attempt() {
+        assert!(
+            charges(night(2), &[candidate(vec![past(1, AttemptStatus::Pending, false, 1)])], MAX_ATTEMPTS).is_empty()
+        );
+    }
+
+    #[test]
+    fn a_new_card_or_resume_starts_a_new_series_with_new_keys() {
+        let soft = |n, on| past(n, AttemptStatus::Failed, true, on);
+        let paused = vec![soft(1, 1), soft(2, 2), soft(3, 3)];
+        let resumed = AutopayCandidate { series: 1, ..candidate(paused) };
+        let charge = charges(night(5), &[resumed], MAX_ATTEMPTS).remove(0);
+        assert_eq!((charge.number, charge.in_series), (4, 1));
+        assert_eq!(charge.key, "autobill-bill-9-attempt-4");
+
+        let hard = AutopayCandidate { series: 1, ..candidate(vec![past(1, AttemptStatus::Failed, false, 1)]) };
+        assert_eq!(charges(night(5), &[hard], MAX_ATTEMPTS)[0].number, 2, "the old card's hard decline does not block");
     }
 
     #[test]
@@ -185,12 +196,12 @@ mod tests {
         let mut charge = charges(night(1), &[candidate(vec![])], MAX_ATTEMPTS).remove(0);
         let declined = ChargeOutcome::Declined { code: "insufficient_funds".into(), retryable: true };
         let (settlement_two, events_two) = {
-            charge.number = 2;
+            charge.in_series = 2;
             settlement(&charge, &declined, MAX_ATTEMPTS)
         };
         assert_eq!(settlement_two.pause, None);
         assert_eq!(events_two.len(), 1);
-        charge.number = 3;
+        charge.in_series = 3;
         let (paused, events) = settlement(&charge, &declined, MAX_ATTEMPTS);
         let reason = paused.pause.unwrap_or_default();
         assert!(reason.contains("after 3 declined attempts on bill 9"), "{reason}");

@@ -1,8 +1,10 @@
 //! Sharing: the share rows a share policy's answers make, the host's own check again when a share
 //! comes due, and the backoff after a failed send.
 
-use crate::domain::{Client, Document, DocumentToShare, EventKind, NewShare, ShareAnswer, ShareStatus};
-use chrono::{DateTime, Duration, Utc};
+use crate::domain::{
+    BillStatus, Client, Document, DocumentId, DocumentToShare, EventKind, NewShare, Practice, ShareAnswer, ShareStatus,
+};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 /// Why the host does not send a document when its share comes due: the reasons staff see.
 pub mod skip_reason {
@@ -50,6 +52,7 @@ pub fn decided(
                 status: ShareStatus::Pending,
                 due_at: Some(at + Duration::minutes(i64::from(delay_minutes))),
                 reason: None,
+                awaits_autopay: None,
             }),
             ShareAnswer::Skip { reason } => {
                 skipped.push(EventKind::ShareSkipped {
@@ -64,6 +67,7 @@ pub fn decided(
                     status: ShareStatus::Skipped,
                     due_at: None,
                     reason: Some(reason),
+                    awaits_autopay: None,
                 });
             }
         }
@@ -83,6 +87,7 @@ pub fn held(documents: &[(DocumentToShare, &Client)], failure: &str) -> (Vec<New
             status: ShareStatus::Held,
             due_at: None,
             reason: Some(reason.clone()),
+            awaits_autopay: None,
         })
         .collect();
     let warning = EventKind::Warning {
@@ -92,6 +97,55 @@ pub fn held(documents: &[(DocumentToShare, &Client)], failure: &str) -> (Vec<New
         ),
     };
     (shares, warning)
+}
+
+/// The local time by which a bill waiting for tonight's autopay is emailed even without the
+/// charge's outcome (when the payment provider cannot be reached).
+pub const AUTOPAY_WAIT_BOUND: NaiveTime = NaiveTime::from_hms_opt(6, 0, 0).expect("6:00 am");
+
+/// The reason a bill's share stops waiting for autopay when autopay made no charge of it.
+pub const AUTOPAY_NOT_CHARGED: &str =
+    "autopay made no charge of this bill tonight (autopay off or paused for the client, no card, or no attempts left)";
+
+/// The bound of the night of `date` for a practice: 6:00 am practice time.
+pub fn autopay_bound(practice: &Practice, date: NaiveDate) -> DateTime<Utc> {
+    crate::schedule::local_instant(practice.timezone, date, AUTOPAY_WAIT_BOUND)
+}
+
+/// Holds the pending shares of bills tonight's autopay will charge (the practice's autopay on; the
+/// client's on, not paused, with a card; an open bill with a balance) until the charge has an
+/// outcome or `bound` passes: the emailed bill then shows the payment.
+pub fn await_autopay(
+    shares: &mut [NewShare],
+    documents: &[(DocumentToShare, &Client)],
+    practice: &Practice,
+    bound: DateTime<Utc>,
+) {
+    if !practice.automation.autopay {
+        return;
+    }
+    for (share, (document, client)) in shares.iter_mut().zip(documents) {
+        let charged = client.autopay
+            && client.autopay_paused.is_none()
+            && client.card.as_deref().is_some_and(|card| !card.trim().is_empty())
+            && matches!(document.id, DocumentId::Bill(_))
+            && document.status == Some(BillStatus::Open)
+            && document.total > document.paid;
+        if charged && share.status == ShareStatus::Pending {
+            share.awaits_autopay = Some(bound);
+        }
+    }
+}
+
+/// The warning when a bill goes out at the bound without its autopay charge's outcome.
+pub fn sent_without_autopay_outcome(document: DocumentId, client: &str) -> EventKind {
+    EventKind::Warning {
+        message: format!(
+            "{} {} was emailed to client {client} at the 6:00 am bound before tonight's autopay charge had an outcome (the payment provider could not be reached); the charge is sent again with the same key",
+            document.kind(),
+            document.get()
+        ),
+    }
 }
 
 /// Checks again, when a share comes due, that the document may go to the client, whatever the
@@ -238,6 +292,36 @@ mod tests {
         assert!(
             matches!(warning, EventKind::Warning { message } if message.contains("held until the share filter works"))
         );
+    }
+
+    #[test]
+    fn only_bills_tonights_autopay_will_charge_wait_for_it() {
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let Document::Bill(bill) = bill(BillStatus::Open) else { unreachable!("a bill") };
+        let mut practice = bill.practice.clone();
+        practice.automation.autopay = true;
+        let payer = Client { autopay: true, card: Some("visa".into()), ..client() };
+        let paused = Client { autopay_paused: Some("declined".into()), ..payer.clone() };
+        let document = |id, paid| DocumentToShare {
+            id: DocumentId::Bill(BillId::new(id)),
+            client: payer.id,
+            total: 100,
+            paid,
+            status: Some(BillStatus::Open),
+        };
+        let documents = [(document(1, 0), &payer), (document(2, 100), &payer), (document(3, 0), &paused)];
+        let answers = vec![ShareAnswer::Send { delay_minutes: 0 }; 3];
+        let (mut shares, _) = decided(at, &documents, answers.clone());
+        let bound = autopay_bound(&practice, chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default());
+        assert_eq!(bound, at + Duration::hours(6));
+        await_autopay(&mut shares, &documents, &practice, bound);
+        let waiting: Vec<bool> = shares.iter().map(|share| share.awaits_autopay.is_some()).collect();
+        assert_eq!(waiting, [true, false, false], "a paid bill and a paused client's bill do not wait");
+
+        practice.automation.autopay = false;
+        let (mut shares, _) = decided(at, &documents, answers);
+        await_autopay(&mut shares, &documents, &practice, bound);
+        assert!(shares.iter().all(|share| share.awaits_autopay.is_none()), "no autopay, no wait");
     }
 
     #[test]

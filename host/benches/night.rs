@@ -1,0 +1,493 @@
+//! The night at the payment provider's and the mail server's rate: 100 practices × 100 clients
+//! with autopay and sharing on (no share delay), monthly bills, one month end in one time zone, so
+//! every practice's night falls at the same instant.
+//!
+//! Run with `cargo bench -p autobill --bench night`. For each backend (SQLite in a temporary file;
+//! PostgreSQL in a fresh database on the server at `AUTOBILL_BENCH_POSTGRES_URL`, else
+//! `AUTOBILL_TEST_POSTGRES_URL`, else `postgres://postgres@127.0.0.1:5432/test`) it generates the
+//! load, ticks at 12:00 am (the bill runs) and times the tick at 12:30 am: the autopay runs, every
+//! charge, and every bill's email with its PDF.
+//!
+//! Two bench fakes stand in for the peers: [`SlowProvider`] wraps the sandbox gateway with 300 ms
+//! of latency and refuses (HTTP 429) any request beyond 100 in the last second, and [`SlowMailPeer`]
+//! is an SMTP server on this machine that takes 50 ms per message. The engine reaches them as it
+//! would the real ones: the gateway held to `[stripe] max_requests_per_second = 100` and the
+//! default `charges_in_flight`, the mail through lettre's pool with the default `[smtp]
+//! connections`.
+//!
+//! Reports charges per second against the limit, the most charges in flight, 429s, emails per
+//! second, due-to-sent p50/p99 (from the 12:30 am tick's start, when every share is due), whether
+//! every bill was charged before it was emailed and showed `Paid`, and peak RSS.
+//!
+//! Options (after `--`): `--practices N` (default 100, each with 100 clients), `--backend
+//! sqlite|postgres` (default both).
+
+use autobill::config::DEFAULT_SMTP_CONNECTIONS;
+use autobill::domain::NewPractice;
+use autobill::engine::Engine;
+use autobill::mail::{SmtpConfig, SmtpMailer, SmtpSecurity};
+use autobill::payments::stripe::Backoff;
+use autobill::payments::{
+    BoxFuture, ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway, SandboxGateway, Throttled,
+};
+use autobill::plugin::{PluginLimits, PluginRuntime};
+use autobill::store::Store;
+use chrono::{TimeZone, Utc};
+use sqlx::Connection;
+use std::collections::{HashMap, VecDeque};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// The provider's limit, and the rate the host is configured to keep.
+const RATE: u32 = 100;
+const PROVIDER_LATENCY: Duration = Duration::from_millis(300);
+const MAIL_LATENCY: Duration = Duration::from_millis(50);
+/// The engine's default, as `[scheduler] charges_in_flight` leaves it.
+const CHARGES_IN_FLIGHT: usize = 32;
+const CLIENTS_PER_PRACTICE: i64 = 100;
+/// Targets on a 2-core machine for 10,000 charges and emails.
+const CHARGE_SHARE_TARGET: f64 = 0.87;
+const EMAILS_PER_SECOND_TARGET: f64 = 150.0;
+const RSS_TARGET_MB: f64 = 300.0;
+
+fn main() -> anyhow::Result<()> {
+    let options = Options::parse()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let plugins = Arc::new(PluginRuntime::new(PluginLimits::default())?);
+        println!(
+            "night: {} practices × {CLIENTS_PER_PRACTICE} clients with autopay and sharing on, one month end; provider {} ms, 429 above {RATE}/s; mail peer {} ms a message",
+            options.practices,
+            PROVIDER_LATENCY.as_millis(),
+            MAIL_LATENCY.as_millis()
+        );
+        let mut rows = vec![];
+        for backend in &options.backends {
+            let night = measure(*backend, &options, &plugins).await?;
+            night.print(*backend);
+            rows.push((*backend, night));
+        }
+        println!();
+        println!(
+            "{:<10} {:>8} {:>9} {:>9} {:>9} {:>5} {:>9} {:>9} {:>9} {:>9} {:>13} {:>9}",
+            "backend", "charges", "charge/s", "of limit", "in flight", "429s", "emails/s", "p50", "p99", "peak RSS",
+            "charged 1st", "verdict"
+        );
+        for (backend, night) in rows {
+            let charge_rate = night.charges as f64 / night.charging.as_secs_f64();
+            let email_rate = night.emails as f64 / night.emailing.as_secs_f64();
+            let share = charge_rate / f64::from(RATE);
+            let met = share >= CHARGE_SHARE_TARGET
+                && email_rate >= EMAILS_PER_SECOND_TARGET
+                && night.emailed_before_outcome == 0
+                && night.peak_rss_mb <= RSS_TARGET_MB;
+            println!(
+                "{:<10} {:>8} {:>9.1} {:>8.0}% {:>9} {:>5} {:>9.1} {:>8.1}s {:>8.1}s {:>6.0} MB {:>13} {:>9}",
+                format!("{backend:?}"),
+                night.charges,
+                charge_rate,
+                share * 100.0,
+                night.most_in_flight,
+                night.refused,
+                email_rate,
+                night.p50.as_secs_f64(),
+                night.p99.as_secs_f64(),
+                night.peak_rss_mb,
+                if night.emailed_before_outcome == 0 { "every bill" } else { "NO" },
+                if met { "met" } else { "MISSED" },
+            );
+        }
+        println!(
+            "targets: charges >= {:.0}% of the limit ({RATE}/s), emails with PDFs >= {EMAILS_PER_SECOND_TARGET}/s with {DEFAULT_SMTP_CONNECTIONS} connections, no bill emailed before its charge's outcome, peak RSS <= {RSS_TARGET_MB} MB",
+            CHARGE_SHARE_TARGET * 100.0
+        );
+        Ok(())
+    })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+struct Options {
+    practices: i64,
+    backends: Vec<Backend>,
+}
+
+impl Options {
+    fn parse() -> anyhow::Result<Self> {
+        let mut options = Options { practices: 100, backends: vec![Backend::Sqlite, Backend::Postgres] };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--practices" => {
+                    let value = args.next().unwrap_or_default();
+                    options.practices = value
+                        .parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| anyhow::anyhow!("--practices takes a positive number, not `{value}`"))?;
+                }
+                "--backend" => {
+                    options.backends = match args.next().as_deref() {
+                        Some("sqlite") => vec![Backend::Sqlite],
+                        Some("postgres") => vec![Backend::Postgres],
+                        other => anyhow::bail!("--backend takes sqlite or postgres, not {other:?}"),
+                    }
+                }
+                // `cargo bench` passes `--bench` to every bench binary.
+                "--bench" => {}
+                other => anyhow::bail!("unknown option `{other}`; use --practices N or --backend sqlite|postgres"),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// One measured night.
+struct Night {
+    bills: i64,
+    charges: usize,
+    charging: Duration,
+    most_in_flight: usize,
+    refused: usize,
+    emails: usize,
+    emailing: Duration,
+    p50: Duration,
+    p99: Duration,
+    emailed_before_outcome: usize,
+    shown_paid: usize,
+    peak_rss_mb: f64,
+    tick: Duration,
+}
+
+impl Night {
+    fn print(&self, backend: Backend) {
+        println!(
+            "  {backend:?}: {} bills; the 12:30 am tick took {:.1}s: {} charges in {:.1}s (most {} in flight, {} refused with 429), {} emails in {:.1}s ({} showing Paid), peak RSS {:.0} MB",
+            self.bills,
+            self.tick.as_secs_f64(),
+            self.charges,
+            self.charging.as_secs_f64(),
+            self.most_in_flight,
+            self.refused,
+            self.emails,
+            self.emailing.as_secs_f64(),
+            self.shown_paid,
+            self.peak_rss_mb
+        );
+    }
+}
+
+/// Generates the load in a fresh database, runs the night and checks what it did.
+async fn measure(backend: Backend, options: &Options, plugins: &Arc<PluginRuntime>) -> anyhow::Result<Night> {
+    let dir = tempfile::tempdir()?;
+    let database = match backend {
+        Backend::Sqlite => Database::Sqlite(format!("sqlite://{}", dir.path().join("autobill.db").display())),
+        Backend::Postgres => Database::postgres().await?,
+    };
+    let store = Store::connect(database.url()).await?;
+    generate(&store, options.practices, backend).await?;
+
+    let provider = Arc::new(SlowProvider::default());
+    let gateway = Throttled::new(provider.clone(), NonZeroU32::new(RATE), Backoff::default());
+    let peer = SlowMailPeer::start().await?;
+    let mut smtp = SmtpConfig::new("127.0.0.1", peer.port, SmtpSecurity::Plain);
+    smtp.connections = DEFAULT_SMTP_CONNECTIONS;
+    let mailer = SmtpMailer::new(smtp)?;
+    let mut engine = Engine::new(store.clone(), plugins.clone(), Arc::new(gateway), Arc::new(mailer), "bench")?;
+    engine.set_charges_in_flight(CHARGES_IN_FLIGHT);
+    engine.set_sends_in_flight(DEFAULT_SMTP_CONNECTIONS);
+
+    let tz = chrono_tz::America::New_York;
+    let midnight = tz.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().ok_or_else(|| anyhow::anyhow!("a time"))?;
+    let report = engine.tick(midnight.with_timezone(&Utc)).await?;
+    if report.runs_failed > 0 || report.shares_handled > 0 {
+        anyhow::bail!("{backend:?}: the 12:00 am tick failed runs or emailed bills before autopay: {report:?}");
+    }
+    reset_peak_rss();
+    let started = Instant::now();
+    let report = engine.tick((midnight + chrono::Duration::minutes(30)).with_timezone(&Utc)).await?;
+    let tick = started.elapsed();
+    let peak_rss_mb = peak_rss_mb();
+    if report.runs_failed > 0 || report.charges_deferred > 0 {
+        anyhow::bail!("{backend:?}: the 12:30 am tick failed runs or deferred charges: {report:?}");
+    }
+    let bills: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bills").fetch_one(store.pool()).await?;
+    store.pool().close().await;
+    database.drop().await?;
+
+    let charged = provider.answered.lock().map(|answered| answered.clone()).unwrap_or_default();
+    let received = peer.received.lock().map(|received| received.clone()).unwrap_or_default();
+    let window = |times: &mut dyn Iterator<Item = Instant>| {
+        let times: Vec<Instant> = times.collect();
+        match (times.iter().min(), times.iter().max()) {
+            (Some(first), Some(last)) => *last - *first,
+            _ => Duration::ZERO,
+        }
+    };
+    let charging = window(&mut charged.values().copied());
+    let emailing = window(&mut received.iter().map(|email| email.at));
+    let mut latencies: Vec<Duration> = received.iter().map(|email| email.at - started).collect();
+    latencies.sort_unstable();
+    let percentile =
+        |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied();
+    let emailed_before_outcome = received
+        .iter()
+        .filter(|email| {
+            let key = format!("autobill-bill-{}-attempt-1", email.bill);
+            charged.get(&key).is_none_or(|answered| *answered > email.at)
+        })
+        .count();
+    Ok(Night {
+        bills,
+        charges: charged.len(),
+        charging,
+        most_in_flight: provider.most_in_flight.load(Ordering::SeqCst),
+        refused: provider.refused.load(Ordering::SeqCst),
+        emails: received.len(),
+        emailing,
+        p50: percentile(0.50).unwrap_or_default(),
+        p99: percentile(0.99).unwrap_or_default(),
+        emailed_before_outcome,
+        shown_paid: received.iter().filter(|email| email.paid).count(),
+        peak_rss_mb,
+        tick,
+    })
+}
+
+/// Bench fake of a payment provider: the sandbox's outcomes after 300 ms, and an HTTP 429 for
+/// any request beyond 100 in the last second. Records when each charge was answered.
+#[derive(Default)]
+struct SlowProvider {
+    recent: Mutex<VecDeque<Instant>>,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    refused: AtomicUsize,
+    answered: Mutex<HashMap<String, Instant>>,
+}
+
+impl PaymentGateway for SlowProvider {
+    fn charge<'a>(&'a self, request: &'a ChargeRequest) -> BoxFuture<'a, Result<ChargeOutcome, PaymentError>> {
+        Box::pin(async move {
+            let now = Instant::now();
+            let over = self.recent.lock().map_or(false, |mut recent| {
+                while recent.front().is_some_and(|at| now - *at >= Duration::from_secs(1)) {
+                    recent.pop_front();
+                }
+                recent.push_back(now);
+                recent.len() > RATE as usize
+            });
+            let inside = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_in_flight.fetch_max(inside, Ordering::SeqCst);
+            tokio::time::sleep(PROVIDER_LATENCY).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            if over {
+                self.refused.fetch_add(1, Ordering::SeqCst);
+                return Err(PaymentError::RateLimited("HTTP 429 from the bench provider".into()));
+            }
+            let outcome = SandboxGateway.charge(request).await;
+            if let Ok(mut answered) = self.answered.lock() {
+                answered.insert(request.idempotency_key.clone(), Instant::now());
+            }
+            outcome
+        })
+    }
+}
+
+/// One message the mail peer took.
+#[derive(Clone)]
+struct Received {
+    /// The bill's number, from the message's id.
+    bill: i64,
+    at: Instant,
+    /// Whether the text says the bill is paid.
+    paid: bool,
+}
+
+/// Bench fake of a mail server: plain SMTP on 127.0.0.1, 50 ms to take each message.
+struct SlowMailPeer {
+    port: u16,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl SlowMailPeer {
+    async fn start() -> anyhow::Result<SlowMailPeer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let received = Arc::new(Mutex::new(vec![]));
+        let log = received.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(serve_smtp(socket, log.clone()));
+            }
+        });
+        Ok(SlowMailPeer { port, received })
+    }
+}
+
+async fn serve_smtp(socket: tokio::net::TcpStream, log: Arc<Mutex<Vec<Received>>>) -> std::io::Result<()> {
+    let (read, mut write) = socket.into_split();
+    let mut lines = BufReader::new(read);
+    write.write_all(b"220 bench.invalid ESMTP\r\n").await?;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_ascii_uppercase();
+        if command.starts_with("EHLO") {
+            write.write_all(b"250-bench.invalid\r\n250 8BITMIME\r\n").await?;
+        } else if command.starts_with("DATA") {
+            write.write_all(b"354 go on\r\n").await?;
+            let (mut bill, mut paid) = (0, false);
+            loop {
+                line.clear();
+                if lines.read_line(&mut line).await? == 0 {
+                    return Ok(());
+                }
+                if line == ".\r\n" {
+                    break;
+                }
+                if let Some(id) = line.strip_prefix("Message-ID: <bill-") {
+                    bill = id.split('.').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                }
+                paid |= line.starts_with("Status:  Paid");
+            }
+            tokio::time::sleep(MAIL_LATENCY).await;
+            if let Ok(mut log) = log.lock() {
+                log.push(Received { bill, at: Instant::now(), paid });
+            }
+            write.write_all(b"250 taken\r\n").await?;
+        } else if command.starts_with("QUIT") {
+            write.write_all(b"221 bye\r\n").await?;
+            return Ok(());
+        } else {
+            write.write_all(b"250 ok\r\n").await?;
+        }
+    }
+}
+
+/// Where one measurement's data lives.
+enum Database {
+    Sqlite(String),
+    Postgres { admin: String, name: String, url: String },
+}
+
+impl Database {
+    async fn postgres() -> anyhow::Result<Database> {
+        let admin = std::env::var("AUTOBILL_BENCH_POSTGRES_URL")
+            .or_else(|_| std::env::var("AUTOBILL_TEST_POSTGRES_URL"))
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let name = format!("autobill_night_{}", std::process::id());
+        sqlx::any::install_default_drivers();
+        let mut connection = sqlx::AnyConnection::connect(&admin)
+            .await
+            .map_err(|error| anyhow::anyhow!("PostgreSQL at {admin} (set AUTOBILL_BENCH_POSTGRES_URL): {error}"))?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut connection).await?;
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await?;
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+        let url = format!("{base}/{name}");
+        Ok(Database::Postgres { admin, name, url })
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Database::Sqlite(url) => url,
+            Database::Postgres { url, .. } => url,
+        }
+    }
+
+    async fn drop(self) -> anyhow::Result<()> {
+        if let Database::Postgres { admin, name, .. } = self {
+            let mut connection = sqlx::AnyConnection::connect(&admin).await?;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut connection).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The synthetic load: practices in New York on monthly bills with autopay and sharing on and no
+/// share delay; 100 clients each with an email and a card, and one session in October.
+async fn generate(store: &Store, practices: i64, backend: Backend) -> anyhow::Result<()> {
+    let created = Utc.with_ymd_and_hms(2026, 10, 1, 12, 0, 0).single().ok_or_else(|| anyhow::anyhow!("a time"))?;
+    for n in 0..practices {
+        let mut practice = NewPractice {
+            name: format!("Practice {n}"),
+            timezone: chrono_tz::America::New_York,
+            ..NewPractice::default()
+        };
+        practice.automation.bills = autobill::domain::BillCreation::Monthly;
+        practice.automation.superbill_day = 15;
+        practice.automation.share = true;
+        practice.automation.share_delay_minutes = 0;
+        practice.automation.autopay = true;
+        store.create_practice(&practice, created).await?;
+    }
+    let pool = store.pool();
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO services (practice_id, code, name, fee, cpt_code) SELECT id, 'PSY', 'Psychotherapy, 53 minutes', 16000, '90837' FROM practices",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("CREATE TABLE bench_numbers (n BIGINT PRIMARY KEY)").execute(&mut *tx).await?;
+    let numbers: Vec<String> = (1..=CLIENTS_PER_PRACTICE).map(|n| format!("({n})")).collect();
+    sqlx::query(&format!("INSERT INTO bench_numbers (n) VALUES {}", numbers.join(", "))).execute(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO clients (practice_id, reference, name, email, email_enabled, auto_superbills, auto_share, autopay, card, diagnosis)
+         SELECT p.id, 'C' || n.n, 'Client ' || n.n, 'client' || n.n || '@example.test', 1, 0, 1, 1, 'visa', 'F41.1'
+         FROM practices p CROSS JOIN bench_numbers n",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let starts = Utc.with_ymd_and_hms(2026, 10, 15, 15, 0, 0).single().ok_or_else(|| anyhow::anyhow!("a time"))?;
+    sqlx::query(
+        "INSERT INTO appointments (practice_id, client_id, reference, starts_at, local_date, status)
+         SELECT c.practice_id, c.id, c.reference || '-15', $1, '2026-10-15', 'completed' FROM clients c",
+    )
+    .bind(starts.timestamp())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO service_lines (practice_id, appointment_id, client_id, service_id, local_date, fee)
+         SELECT a.practice_id, a.id, a.client_id, s.id, a.local_date, s.fee
+         FROM appointments a JOIN services s ON s.practice_id = a.practice_id",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DROP TABLE bench_numbers").execute(&mut *tx).await?;
+    tx.commit().await?;
+    let analyze = match backend {
+        Backend::Sqlite => "ANALYZE",
+        Backend::Postgres => "ANALYZE practices, services, clients, appointments, service_lines",
+    };
+    sqlx::query(analyze).execute(pool).await?;
+    // The practices were created before October; nothing is due until the month end.
+    let marked = Utc.with_ymd_and_hms(2026, 10, 31, 12, 0, 0).single().ok_or_else(|| anyhow::anyhow!("a time"))?;
+    sqlx::query("UPDATE practices SET scheduled_until = $1").bind(marked.timestamp()).execute(pool).await?;
+    Ok(())
+}
+
+/// Resets the kernel's peak-RSS mark, so the next reading covers only what follows.
+fn reset_peak_rss() {
+    // Linux only; elsewhere the reading covers the whole process.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The process's peak resident set size in MB, from `/proc/self/status` (0 where unavailable).
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
