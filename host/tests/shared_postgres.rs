@@ -1,6 +1,7 @@
 //! Several `autobill serve` processes on one PostgreSQL database: two real processes, each with
 //! its own test clock and outbox, are moved through a month-end together, and every run, bill,
-//! payment and share happens exactly once between them.
+//! payment and share happens exactly once between them; on a busy night both take part in the
+//! charges and the emails.
 //!
 //! Needs AUTOBILL_TEST_POSTGRES_URL (an account that may create databases); skipped without it.
 
@@ -18,12 +19,12 @@ use tokio::net::TcpStream;
 const OPERATOR: &str = "operator-token-for-tests-0123456789abcdef";
 
 /// A fresh, empty database next to the one AUTOBILL_TEST_POSTGRES_URL names.
-async fn fresh_database(admin: &str) -> String {
+async fn fresh_database(admin: &str, test: &str) -> String {
     sqlx::any::install_default_drivers();
     let mut connection = sqlx::AnyConnection::connect(admin).await.unwrap_or_else(|error| {
         panic!("PostgreSQL at {admin} (AUTOBILL_TEST_POSTGRES_URL) cannot be reached: {error}")
     });
-    let name = format!("autobill_shared_serve_{}", std::process::id());
+    let name = format!("autobill_shared_{test}_{}", std::process::id());
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut connection).await.expect("drop");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.expect("create");
     let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
@@ -38,14 +39,14 @@ struct ServeProcess {
 }
 
 impl ServeProcess {
-    async fn start(dir: &Path, name: &str, database_url: &str) -> ServeProcess {
+    async fn start(dir: &Path, name: &str, database_url: &str, scheduler: &str) -> ServeProcess {
         let outbox = dir.join(format!("outbox-{name}"));
         let config = dir.join(format!("{name}.toml"));
         std::fs::write(
             &config,
             format!(
                 "[server]\noperator_token = \"{OPERATOR}\"\n[database]\nurl = \"{database_url}\"\n\
-                 [outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 86400\nhost_id = \"{name}\"\n\
+                 [outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 86400\nhost_id = \"{name}\"\n{scheduler}\n\
                  [testing]\nsimulated_clock = true\n",
                 outbox.display()
             ),
@@ -145,11 +146,11 @@ async fn two_serve_processes_on_one_postgres_do_each_run_bill_and_share_once() {
         eprintln!("skipped: set AUTOBILL_TEST_POSTGRES_URL to a PostgreSQL server to run two serve processes on it");
         return;
     };
-    let database_url = fresh_database(&admin).await;
+    let database_url = fresh_database(&admin, "month").await;
     let dir = tempfile::tempdir().expect("a temporary folder");
     let (a, b) = tokio::join!(
-        ServeProcess::start(dir.path(), "serve-a", &database_url),
-        ServeProcess::start(dir.path(), "serve-b", &database_url)
+        ServeProcess::start(dir.path(), "serve-a", &database_url, ""),
+        ServeProcess::start(dir.path(), "serve-b", &database_url, "")
     );
 
     // The test clocks start at the real time and only move forward, so the month-end is a coming one.
@@ -229,6 +230,112 @@ async fn two_serve_processes_on_one_postgres_do_each_run_bill_and_share_once() {
     assert_eq!(a.emails() + b.emails(), sent, "each sent share is one email from one of the processes");
 
     drop((a, b));
+    if let Ok(mut connection) = sqlx::AnyConnection::connect(&admin).await {
+        let name = database_url.rsplit('/').next().unwrap_or_default();
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut connection).await;
+    }
+}
+
+/// How many of `table`'s rows each host claimed, by `claimed_by`.
+async fn claims(database_url: &str, table: &str) -> Vec<(String, i64)> {
+    let mut connection = sqlx::AnyConnection::connect(database_url).await.expect("the database");
+    let sql = format!("SELECT claimed_by, COUNT(*) FROM {table} GROUP BY claimed_by ORDER BY claimed_by");
+    let rows = sqlx::query(&sql).fetch_all(&mut connection).await.expect("the claims");
+    rows.iter()
+        .map(|row| {
+            use sqlx::Row;
+            (row.try_get::<Option<String>, _>(0).expect("a host").unwrap_or_default(), row.try_get(1).expect("a count"))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_serve_processes_split_a_busy_nights_charges_and_emails_each_done_once() {
+    let Ok(admin) = std::env::var("AUTOBILL_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: set AUTOBILL_TEST_POSTGRES_URL to a PostgreSQL server to run two serve processes on it");
+        return;
+    };
+    let database_url = fresh_database(&admin, "night").await;
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    // One charge in flight each, so a process claims two at a time and neither takes the night alone.
+    let scheduler = "charges_in_flight = 1";
+    let (a, b) = tokio::join!(
+        ServeProcess::start(dir.path(), "busy-a", &database_url, scheduler),
+        ServeProcess::start(dir.path(), "busy-b", &database_url, scheduler)
+    );
+    let first = Utc::now().date_naive() + Duration::days(3);
+    let morning = |day: NaiveDate| day.and_hms_opt(7, 0, 0).expect("a time").and_utc();
+    tokio::join!(a.set_clock(morning(first - Duration::days(1))), b.set_clock(morning(first - Duration::days(1))));
+
+    const PRACTICES: usize = 4;
+    const CLIENTS: usize = 40;
+    const DAYS: i64 = 3;
+    let automation = json!({ "bills": "daily", "share": true, "share_delay_minutes": 0, "autopay": true });
+    for p in 0..PRACTICES {
+        let practice = a
+            .ok(
+                "POST",
+                "/v1/practices",
+                Some(json!({ "name": format!("P{p}"), "timezone": "UTC", "automation": automation })),
+            )
+            .await;
+        let base = format!("/v1/practices/{}", id(&practice));
+        let service = json!({ "code": "90837", "name": "Psychotherapy", "fee": 16000 });
+        b.ok("POST", &format!("{base}/services"), Some(service)).await;
+        for c in 0..CLIENTS {
+            let client = json!({ "reference": format!("c{c}"), "name": format!("Client {c}"),
+                                 "email": format!("c{c}@example.com"), "autopay": true, "card": "visa" });
+            let client = id(&a.ok("POST", &format!("{base}/clients"), Some(client)).await);
+            for day in 0..DAYS {
+                let starts_at = (first + Duration::days(day)).and_hms_opt(10, 0, 0).expect("a time");
+                let appointment = json!({ "reference": format!("v{c}-{day}"), "client_id": client,
+                                          "starts_at": starts_at.format("%Y-%m-%dT%H:%M").to_string(),
+                                          "status": "completed", "services": ["90837"] });
+                b.ok("POST", &format!("{base}/appointments"), Some(appointment)).await;
+            }
+        }
+    }
+    for day in 1..=DAYS {
+        tokio::join!(
+            a.set_clock(morning(first + Duration::days(day))),
+            b.set_clock(morning(first + Duration::days(day)))
+        );
+    }
+
+    let bills = (PRACTICES * CLIENTS) as i64 * DAYS;
+    let mut connection = sqlx::AnyConnection::connect(&database_url).await.expect("the database");
+    let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM bills WHERE status = 'paid'").fetch_one(&mut connection).await.ok(),
+        Some(bills)
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM payment_attempts").fetch_one(&mut connection).await.ok(),
+        Some(bills),
+        "one attempt per bill"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM payments").fetch_one(&mut connection).await.ok(),
+        Some(bills),
+        "one payment per bill"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM shares WHERE status = 'sent' AND attempts = 1")
+            .fetch_one(&mut connection)
+            .await
+            .ok(),
+        Some(bills),
+        "each bill emailed once"
+    );
+    let charged = claims(&database_url, "payment_attempts").await;
+    assert!(charged.len() == 2 && charged.iter().all(|(_, n)| *n > 0), "both processes charged: {charged:?}");
+    let sent = claims(&database_url, "shares").await;
+    assert!(sent.len() == 2 && sent.iter().all(|(_, n)| *n > 0), "both processes emailed: {sent:?}");
+    assert_eq!((a.emails() + b.emails()) as i64, bills, "each email from one of the processes");
+    assert!(a.emails() > 0 && b.emails() > 0, "{} and {} emails", a.emails(), b.emails());
+
+    drop((a, b));
+    drop(connection);
     if let Ok(mut connection) = sqlx::AnyConnection::connect(&admin).await {
         let name = database_url.rsplit('/').next().unwrap_or_default();
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut connection).await;
