@@ -31,9 +31,14 @@ struct Server {
 
 impl Server {
     async fn start(start: DateTime<Utc>) -> Server {
+        Server::start_with(start, "").await
+    }
+
+    /// A server with more `[server]` settings, e.g. its timeouts.
+    async fn start_with(start: DateTime<Utc>, server_settings: &str) -> Server {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = [\"{OPERATOR}\", \"{OLD_OPERATOR}\"]\nmax_body_bytes = {MAX_BODY}\n\
+            "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = [\"{OPERATOR}\", \"{OLD_OPERATOR}\"]\nmax_body_bytes = {MAX_BODY}\n{server_settings}\n\
              [database]\nurl = \"sqlite://{}\"\n[outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 3600\n\
              [testing]\nsimulated_clock = true\n",
             dir.path().join("autobill.db").display(),
@@ -656,5 +661,113 @@ async fn the_operator_token_being_replaced_works_until_it_is_removed() {
     }
     let (status, _) = server.call("GET", "/v1/plugins", Some("not-the-operator-token-0123456789abcdef"), None).await;
     assert_eq!(status, 401, "a token that is neither the new nor the old one");
+    server.stop().await;
+}
+
+/// Opens a connection and sends `bytes`, the start of a request it never finishes.
+async fn stalled(addr: SocketAddr, bytes: &[u8]) -> TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(bytes).await.expect("a partial request");
+    stream
+}
+
+/// Reads until the server closes the connection or `within` runs out; gives what was read, or
+/// `None` when the connection was still open.
+async fn read_until_closed(stream: &mut TcpStream, within: std::time::Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = vec![];
+    let closed = tokio::time::timeout(within, async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    closed.ok().map(|()| String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    let server = Server::start_with(at("2026-01-04T12:00:00Z"), "header_read_timeout_seconds = 1").await;
+    let mut stream = stalled(server.addr, b"GET /healthz HTTP/1.1\r\nHost: autobill.test\r\n").await;
+    let answer = read_until_closed(&mut stream, std::time::Duration::from_secs(10)).await;
+    assert!(answer.is_some(), "the connection is closed once the header-read timeout runs out");
+    let (status, _) = server.call("GET", "/healthz", None, None).await;
+    assert_eq!(status, 200, "other clients are served meanwhile");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_stops_arriving_is_refused_with_a_message() {
+    let server = Server::start_with(at("2026-01-04T12:00:00Z"), "body_read_timeout_seconds = 1").await;
+    let head = format!(
+        "POST /v1/practices HTTP/1.1\r\nHost: autobill.test\r\nAuthorization: Bearer {OPERATOR}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"name\": \"Lake"
+    );
+    let mut stream = stalled(server.addr, head.as_bytes()).await;
+    let answer = read_until_closed(&mut stream, std::time::Duration::from_secs(10)).await.unwrap_or_default();
+    let status_line = answer.lines().next().unwrap_or_default();
+    assert!(status_line.starts_with("HTTP/1.1 408"), "a 408 once the body-read timeout runs out: {answer:?}");
+    assert!(answer.contains("body-read timeout"), "the answer says the body timed out: {answer:?}");
+    let practices = server.ok("GET", "/v1/practices", OPERATOR, None).await;
+    assert_eq!(practices.as_array().map(Vec::len), Some(0), "nothing was made: {practices}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_stops_by_its_shutdown_deadline_while_clients_stall() {
+    let server = Server::start_with(
+        at("2026-01-04T12:00:00Z"),
+        "shutdown_timeout_seconds = 2\nheader_read_timeout_seconds = 600\nbody_read_timeout_seconds = 600\nrequest_timeout_seconds = 600",
+    )
+    .await;
+    let mut clients = vec![];
+    for _ in 0..50 {
+        clients.push(stalled(server.addr, b"GET /healthz HTTP/1.1\r\nHost: autobill.test\r\n").await);
+    }
+    let head = format!(
+        "POST /v1/practices HTTP/1.1\r\nHost: autobill.test\r\nAuthorization: Bearer {OPERATOR}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"name\""
+    );
+    clients.push(stalled(server.addr, head.as_bytes()).await);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let asked = std::time::Instant::now();
+    server.stop().await;
+    let took = asked.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(3),
+        "serve stops within its 2 s shutdown deadline + 1 s with 51 stalled clients; it took {took:?}"
+    );
+    for client in &mut clients {
+        let closed = read_until_closed(client, std::time::Duration::from_secs(1)).await;
+        assert!(closed.is_some(), "every stalled connection was closed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    let server =
+        Server::start_with(at("2026-01-04T12:00:00Z"), "max_connections = 2\nheader_read_timeout_seconds = 600").await;
+    let first = stalled(server.addr, b"GET /healthz HTTP/1.1\r\n").await;
+    let second = stalled(server.addr, b"GET /healthz HTTP/1.1\r\n").await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let waiting = tokio::spawn({
+        let addr = server.addr;
+        async move {
+            let mut third =
+                stalled(addr, b"GET /healthz HTTP/1.1\r\nHost: autobill.test\r\nConnection: close\r\n\r\n").await;
+            read_until_closed(&mut third, std::time::Duration::from_secs(30)).await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "a third connection is not served while two are open");
+    drop(first);
+    let answer = waiting.await.expect("the third client").unwrap_or_default();
+    assert!(answer.starts_with("HTTP/1.1 200"), "it is served once a connection closes: {answer:?}");
+    drop(second);
     server.stop().await;
 }
