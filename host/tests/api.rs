@@ -2,6 +2,8 @@
 //! (always a 4xx in the one error shape, never a 500, never a partial write), and every route
 //! called with another practice's token.
 
+mod support;
+
 use autobill::app::App;
 use autobill::clock::SimulatedClock;
 use autobill::config::{Config, Use};
@@ -37,11 +39,15 @@ impl Server {
     /// A server with more `[server]` settings, e.g. its timeouts.
     async fn start_with(start: DateTime<Utc>, server_settings: &str) -> Server {
         let dir = tempfile::tempdir().expect("a temporary folder");
+        let database = format!("sqlite://{}", dir.path().join("autobill.db").display());
+        Server::start_on(start, server_settings, dir, database).await
+    }
+
+    async fn start_on(start: DateTime<Utc>, server_settings: &str, dir: tempfile::TempDir, database: String) -> Server {
         let text = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = [\"{OPERATOR}\", \"{OLD_OPERATOR}\"]\nmax_body_bytes = {MAX_BODY}\n{server_settings}\n\
-             [database]\nurl = \"sqlite://{}\"\n[outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 3600\n\
+             [database]\nurl = \"{database}\"\n[outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 3600\n\
              [testing]\nsimulated_clock = true\n",
-            dir.path().join("autobill.db").display(),
             dir.path().join("outbox").display()
         );
         let config = Config::from_table(&text.parse().expect("TOML"), Use::Serve).expect("a good configuration");
@@ -75,13 +81,30 @@ impl Server {
         kind: &str,
         body: Vec<u8>,
     ) -> (u16, String, Bytes) {
+        let authorization = token.map(|token| format!("Bearer {token}"));
+        self.exchange_raw(method, path, authorization.as_deref(), kind, body).await
+    }
+
+    /// A bodiless request with the `Authorization` header given whole.
+    async fn exchange_with_authorization(&self, method: &str, path: &str, authorization: &str) -> (u16, String, Bytes) {
+        self.exchange_raw(method, path, Some(authorization), "", vec![]).await
+    }
+
+    async fn exchange_raw(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: Option<&str>,
+        kind: &str,
+        body: Vec<u8>,
+    ) -> (u16, String, Bytes) {
         let stream = TcpStream::connect(self.addr).await.expect("connect");
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
         tokio::spawn(connection);
         let mut request = hyper::Request::builder().method(method).uri(path).header("host", "autobill.test");
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
+        if let Some(authorization) = authorization {
+            request = request.header("authorization", authorization);
         }
         if !kind.is_empty() {
             request = request.header("content-type", kind);
@@ -769,5 +792,74 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
     let answer = waiting.await.expect("the third client").unwrap_or_default();
     assert!(answer.starts_with("HTTP/1.1 200"), "it is served once a connection closes: {answer:?}");
     drop(second);
+    server.stop().await;
+}
+
+/// Text with a control character, and times outside the years a service can be, are refused with
+/// a message naming the problem; on PostgreSQL too, which refuses NUL in text itself.
+async fn text_and_dates_out_of_bounds_are_refused(server: Server) {
+    let (pa, ta) = practice(&server, "Lakeside", "daily").await;
+    let base = format!("/v1/practices/{pa}");
+    server
+        .ok("POST", &format!("{base}/services"), &ta, Some(json!({ "code": "T", "name": "Therapy", "fee": 100 })))
+        .await;
+    let client =
+        server.ok("POST", &format!("{base}/clients"), &ta, Some(json!({ "reference": "r", "name": "Ana" }))).await;
+    let cases: Vec<(&str, String, Value, &str)> = vec![
+        ("POST", "/v1/practices".into(), json!({ "name": "a\u{0}b", "timezone": "UTC" }), "U+0000"),
+        ("POST", format!("{base}/clients"), json!({ "reference": "r2", "name": "a\u{0}b" }), "U+0000"),
+        ("POST", format!("{base}/services"), json!({ "code": "X", "name": "line\nbreak", "fee": 1 }), "U+000A"),
+        (
+            "POST",
+            format!("{base}/appointments"),
+            json!({ "reference": "old", "client_id": id(&client), "starts_at": "0001-01-01T00:00", "services": ["T"] }),
+            "1900 to 2100",
+        ),
+        (
+            "POST",
+            format!("{base}/appointments"),
+            json!({ "reference": "far", "client_id": id(&client), "starts_at": "9999-12-31T23:59", "services": ["T"] }),
+            "1900 to 2100",
+        ),
+    ];
+    for (method, path, body, hint) in cases {
+        let token = if path.starts_with("/v1/practices/") { &ta } else { OPERATOR };
+        let (status, value) = server.call(method, &path, Some(token), Some(body)).await;
+        assert_eq!(status, 422, "{method} {path}: {value}");
+        let message = value["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(hint), "{method} {path}: `{hint}` not in `{message}`");
+    }
+    let appointments = server.ok("GET", &format!("{base}/appointments"), &ta, None).await;
+    assert_eq!(appointments.as_array().map(Vec::len), Some(0), "nothing was stored: {appointments}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_and_dates_out_of_bounds_are_refused_on_sqlite() {
+    text_and_dates_out_of_bounds_are_refused(Server::start(at("2026-01-04T12:00:00Z")).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_and_dates_out_of_bounds_are_refused_on_postgres() {
+    let admin = support::postgres_admin_url();
+    let database = support::fresh_postgres_database(&admin, "api_bounds").await;
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    text_and_dates_out_of_bounds_are_refused(
+        Server::start_on(at("2026-01-04T12:00:00Z"), "", dir, database.clone()).await,
+    )
+    .await;
+    support::drop_postgres_database(&admin, &database).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorization_scheme_is_case_insensitive() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let (status, _, _) =
+            server.exchange_with_authorization("GET", "/v1/practices", &format!("{scheme} {OPERATOR}")).await;
+        assert_eq!(status, 200, "`{scheme}` is the bearer scheme");
+    }
+    let (status, _, _) = server.exchange_with_authorization("GET", "/v1/practices", &format!("Basic {OPERATOR}")).await;
+    assert_eq!(status, 401, "another scheme is not");
     server.stop().await;
 }
