@@ -5,31 +5,19 @@
 //!
 //! Needs AUTOBILL_TEST_POSTGRES_URL (an account that may create databases); skipped without it.
 
+mod support;
+
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use sqlx::Connection;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use tokio::net::TcpStream;
 
 const OPERATOR: &str = "operator-token-for-tests-0123456789abcdef";
-
-/// A fresh, empty database next to the one AUTOBILL_TEST_POSTGRES_URL names.
-async fn fresh_database(admin: &str, test: &str) -> String {
-    sqlx::any::install_default_drivers();
-    let mut connection = sqlx::AnyConnection::connect(admin).await.unwrap_or_else(|error| {
-        panic!("PostgreSQL at {admin} (AUTOBILL_TEST_POSTGRES_URL) cannot be reached: {error}")
-    });
-    let name = format!("autobill_shared_{test}_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut connection).await.expect("drop");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.expect("create");
-    let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
-    format!("{base}/{name}")
-}
 
 /// A running `autobill serve` process, killed when dropped.
 struct ServeProcess {
@@ -146,7 +134,7 @@ async fn two_serve_processes_on_one_postgres_do_each_run_bill_and_share_once() {
         eprintln!("skipped: set AUTOBILL_TEST_POSTGRES_URL to a PostgreSQL server to run two serve processes on it");
         return;
     };
-    let database_url = fresh_database(&admin, "month").await;
+    let database_url = support::fresh_postgres_database(&admin, "shared_serve").await;
     let dir = tempfile::tempdir().expect("a temporary folder");
     let (a, b) = tokio::join!(
         ServeProcess::start(dir.path(), "serve-a", &database_url, ""),
@@ -230,14 +218,12 @@ async fn two_serve_processes_on_one_postgres_do_each_run_bill_and_share_once() {
     assert_eq!(a.emails() + b.emails(), sent, "each sent share is one email from one of the processes");
 
     drop((a, b));
-    if let Ok(mut connection) = sqlx::AnyConnection::connect(&admin).await {
-        let name = database_url.rsplit('/').next().unwrap_or_default();
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut connection).await;
-    }
+    support::drop_postgres_database(&admin, &database_url).await;
 }
 
 /// How many of `table`'s rows each host claimed, by `claimed_by`.
 async fn claims(database_url: &str, table: &str) -> Vec<(String, i64)> {
+    use sqlx::Connection;
     let mut connection = sqlx::AnyConnection::connect(database_url).await.expect("the database");
     let sql = format!("SELECT claimed_by, COUNT(*) FROM {table} GROUP BY claimed_by ORDER BY claimed_by");
     let rows = sqlx::query(&sql).fetch_all(&mut connection).await.expect("the claims");
@@ -255,7 +241,7 @@ async fn two_serve_processes_split_a_busy_nights_charges_and_emails_each_done_on
         eprintln!("skipped: set AUTOBILL_TEST_POSTGRES_URL to a PostgreSQL server to run two serve processes on it");
         return;
     };
-    let database_url = fresh_database(&admin, "night").await;
+    let database_url = support::fresh_postgres_database(&admin, "shared_night").await;
     let dir = tempfile::tempdir().expect("a temporary folder");
     // One charge in flight each, so a process claims two at a time and neither takes the night alone.
     let scheduler = "charges_in_flight = 1";
@@ -303,6 +289,7 @@ async fn two_serve_processes_split_a_busy_nights_charges_and_emails_each_done_on
     }
 
     let bills = (PRACTICES * CLIENTS) as i64 * DAYS;
+    use sqlx::Connection;
     let mut connection = sqlx::AnyConnection::connect(&database_url).await.expect("the database");
     let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
     assert_eq!(
@@ -336,8 +323,5 @@ async fn two_serve_processes_split_a_busy_nights_charges_and_emails_each_done_on
 
     drop((a, b));
     drop(connection);
-    if let Ok(mut connection) = sqlx::AnyConnection::connect(&admin).await {
-        let name = database_url.rsplit('/').next().unwrap_or_default();
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut connection).await;
-    }
+    support::drop_postgres_database(&admin, &database_url).await;
 }

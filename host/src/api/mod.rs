@@ -30,6 +30,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
+use tower_http::map_request_body::MapRequestBodyLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
@@ -126,8 +128,10 @@ impl FromRequestParts<AppState> for Caller {
         let token = header
             .to_str()
             .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|value| value.split_once(' '))
+            // RFC 9110: the scheme is case-insensitive (`bearer`, `BEARER`).
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|token| !token.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer TOKEN`"))?;
         let hash = token_hash(token);
@@ -141,7 +145,8 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The routes, with body limits: `max_body_bytes` for JSON, the plugin limit for uploads.
+/// The routes, with body limits (`max_body_bytes` for JSON, the plugin limit for uploads), a
+/// body-read timeout and a deadline for each request (408 when either runs out).
 pub fn router(state: AppState, config: &Config) -> Router {
     let upload_limit = config.plugins.max_component_bytes;
     let v1 = Router::new()
@@ -182,6 +187,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
+        .layer(MapRequestBodyLayer::new(axum::body::Body::new))
+        .layer(RequestBodyTimeoutLayer::new(config.server.body_read_timeout))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.server.request_timeout))
         .with_state(state)
 }
 

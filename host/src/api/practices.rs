@@ -220,13 +220,16 @@ fn checked(problems: Vec<String>) -> Result<(), ApiError> {
     if problems.is_empty() { Ok(()) } else { Err(ApiError::invalid(problems.join("; "))) }
 }
 
-/// A text field of at most `limit` characters.
+/// A text field of at most `limit` characters, without control characters.
 pub(super) fn text(problems: &mut Vec<String>, name: &str, value: &str, required: bool, limit: usize) {
     if required && value.trim().is_empty() {
         problems.push(format!("{name} is empty; give it a value"));
     }
     if value.chars().count() > limit {
         problems.push(format!("{name} is longer than {limit} characters"));
+    }
+    if let Err(problem) = crate::domain::plain_text(name, value) {
+        problems.push(problem);
     }
 }
 
@@ -237,7 +240,7 @@ pub(super) fn email(problems: &mut Vec<String>, name: &str, value: &str) {
         && value.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'))
         && value.parse::<lettre::Address>().is_ok();
     if !value.is_empty() && !valid {
-        problems.push(format!("{name} `{value}` is not an email address such as name@example.com"));
+        problems.push(format!("{name} `{}` is not an email address such as name@example.com", value.escape_debug()));
     }
 }
 
