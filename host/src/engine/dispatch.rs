@@ -19,16 +19,39 @@ use crate::domain::{EventKind, ShareId, ShareStatus};
 use crate::mail;
 use crate::store::shares::ClaimedShare;
 use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// How long dispatch waits, while charges are going out, before looking for released shares again.
+const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl Engine {
     /// Emails every share whose delay has passed, claimed in batches and sent concurrently,
     /// checking again that the client still allows it. Sends a stopped host left unfinished are
-    /// settled first, and not sent again.
-    pub(super) async fn dispatch_shares(&self, now: DateTime<Utc>) -> Result<usize, EngineError> {
+    /// settled first, and not sent again. While `charging` is set, the night's charges are still
+    /// going out, and with them the bills waiting for their outcome: finding nothing due then, it
+    /// looks again shortly instead of stopping.
+    pub(super) async fn dispatch_shares(
+        &self,
+        now: DateTime<Utc>,
+        charging: Option<&AtomicBool>,
+    ) -> Result<usize, EngineError> {
         self.settle_interrupted_sends(now).await?;
         self.sends
             .run(
-                |limit| async move { Ok(self.store.claim_due_shares(&self.host_id, now, limit).await?) },
+                |limit| async move {
+                    loop {
+                        // Read before claiming: once charging is over, this claim sees every
+                        // share its charges released. Until then no bill goes at its bound: its
+                        // charge may be among those going out (a host catching up after 6:00 am).
+                        let last = charging.is_none_or(|charging| !charging.load(Ordering::Acquire));
+                        let bound_by = if last { now } else { DateTime::<Utc>::MIN_UTC };
+                        let claimed = self.store.claim_due_shares(&self.host_id, now, bound_by, limit).await?;
+                        if !claimed.is_empty() || last {
+                            return Ok(claimed);
+                        }
+                        tokio::time::sleep(LOOK_AGAIN).await;
+                    }
+                },
                 |share| async move { self.send_share(&share, now).await },
             )
             .await

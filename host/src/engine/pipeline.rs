@@ -4,7 +4,8 @@
 //! any item of it is worked, so several hosts split the work and none does an item twice), and
 //! hands them to workers through a bounded queue: the claimer stays at most one batch ahead, and
 //! no tick holds every due item in memory. Twice as many workers as calls in flight run at once,
-//! so one worker's store writes overlap another's call; [`Pipeline::call`] bounds the calls.
+//! so one worker's store writes overlap another's call; [`Pipeline::call`] bounds the calls. With
+//! one call in flight, one worker works the items in the order claimed.
 
 use super::EngineError;
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -22,6 +23,16 @@ impl Pipeline {
     pub(super) fn new(in_flight: usize) -> Self {
         let in_flight = in_flight.max(1);
         Pipeline { in_flight, calls: Semaphore::new(in_flight) }
+    }
+
+    /// Whether it works more than one item at a time (one at a time keeps the order of events).
+    pub(super) fn concurrent(&self) -> bool {
+        self.in_flight > 1
+    }
+
+    /// How many items are worked at once: twice the calls in flight, or strictly one at a time.
+    fn workers(&self) -> usize {
+        if self.concurrent() { self.in_flight.saturating_mul(2) } else { 1 }
     }
 
     /// How many items a claim takes: enough to keep every worker busy, and no more.
@@ -61,10 +72,8 @@ impl Pipeline {
         };
         let items =
             stream::unfold(claimed, |mut claimed| async move { claimed.recv().await.map(|item| (item, claimed)) });
-        let workers = items
-            .map(&work)
-            .buffer_unordered(self.in_flight.saturating_mul(2))
-            .try_fold(0usize, |done, ()| async move { Ok(done + 1) });
+        let workers =
+            items.map(&work).buffer_unordered(self.workers()).try_fold(0usize, |done, ()| async move { Ok(done + 1) });
         let (claimed, worked) = futures_util::future::join(claimer, workers).await;
         let worked = worked?;
         claimed?;

@@ -12,6 +12,7 @@ use crate::store::runs::ClaimedRun;
 use chrono::{DateTime, Duration, Utc};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 impl Engine {
     /// Does everything due by `now`: records due runs and executes them in order, sends the
@@ -20,10 +21,27 @@ impl Engine {
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
         self.schedule(&self.store.practices().await?, now).await?;
         let (runs_done, runs_failed) = self.work_runs(now).await?;
-        let (charges_settled, charges_deferred) = self.charge_due(now).await?;
         self.decide_held_shares(now).await?;
-        let shares_handled = self.dispatch_shares(now).await?;
+        let ((charges_settled, charges_deferred), shares_handled) = self.charge_and_dispatch(now).await?;
         Ok(TickReport { runs_done, runs_failed, shares_handled, charges_settled, charges_deferred })
+    }
+
+    /// Sends the due charges and the due shares. With concurrent pipelines both go at once, the
+    /// emails of bills waiting for autopay leaving as their charges settle; one at a time (as
+    /// `simulate` runs), the charges first, then the emails, so events keep their order.
+    async fn charge_and_dispatch(&self, now: DateTime<Utc>) -> Result<((usize, usize), usize), EngineError> {
+        if !self.charges.concurrent() {
+            let charged = self.charge_due(now).await?;
+            return Ok((charged, self.dispatch_shares(now, None).await?));
+        }
+        let charging = AtomicBool::new(true);
+        let charges = async {
+            let charged = self.charge_due(now).await;
+            charging.store(false, Ordering::Release);
+            charged
+        };
+        let (charged, handled) = futures_util::future::join(charges, self.dispatch_shares(now, Some(&charging))).await;
+        Ok((charged?, handled?))
     }
 
     /// The next instant after `after` at which a run or a share is due, looking at most two

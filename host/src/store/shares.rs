@@ -40,18 +40,18 @@ pub struct InterruptedShare {
 }
 
 /// Due shares claimed in one statement, earliest first; a share waiting for tonight's autopay
-/// charge is due once the charge has an outcome or its bound has passed. On PostgreSQL rows
+/// charge is due once the charge has an outcome or its bound has passed by `$6`. On PostgreSQL rows
 /// another host is claiming are skipped rather than waited for, so several hosts split a night's
 /// shares.
 const CLAIM_DUE_SQLITE: &str =
     "UPDATE shares SET status = $1, claimed_at = $2, attempts = attempts + 1, claimed_by = $5
- WHERE id IN (SELECT id FROM shares WHERE status = $3 AND due_at <= $2 AND (awaiting_autopay = 0 OR hold_until <= $2)
+ WHERE id IN (SELECT id FROM shares WHERE status = $3 AND due_at <= $2 AND (awaiting_autopay = 0 OR hold_until <= $6)
               ORDER BY due_at, id LIMIT $4)
  RETURNING id, practice_id, document_kind, document_id, client_id, attempts, due_at, awaiting_autopay";
 
 const CLAIM_DUE_POSTGRES: &str =
     "UPDATE shares SET status = $1, claimed_at = $2, attempts = attempts + 1, claimed_by = $5
- WHERE id IN (SELECT id FROM shares WHERE status = $3 AND due_at <= $2 AND (awaiting_autopay = 0 OR hold_until <= $2)
+ WHERE id IN (SELECT id FROM shares WHERE status = $3 AND due_at <= $2 AND (awaiting_autopay = 0 OR hold_until <= $6)
               ORDER BY due_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
  RETURNING id, practice_id, document_kind, document_id, client_id, attempts, due_at, awaiting_autopay";
 
@@ -100,10 +100,13 @@ impl Store {
 
     /// Claims up to `limit` shares due by `now` for `host`, earliest first, committing the claim
     /// before any is sent: a row left `sending` tells the next host that its send was interrupted.
+    /// A share waiting for its autopay charge's outcome is claimed only if its bound is at or
+    /// before `bound_by`.
     pub async fn claim_due_shares(
         &self,
         host: &str,
         now: DateTime<Utc>,
+        bound_by: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<ClaimedShare>, StoreError> {
         let sql = match self.dialect {
@@ -116,6 +119,7 @@ impl Store {
             .bind(ShareStatus::Pending.as_str())
             .bind(limit)
             .bind(host)
+            .bind(seconds(bound_by))
             .fetch_all(&self.pool)
             .await?;
         let mut claimed = rows
