@@ -7,8 +7,9 @@
 //! - Every call gets a fresh instance from a pre-instantiated template, an instruction budget
 //!   (fuel), a memory cap and a wall-clock deadline, so a trap, a runaway loop, a memory bomb or a
 //!   sleep ends that call only.
-//! - Text a plugin gives (its errors, its last words) is cut to [`MAX_PLUGIN_TEXT_BYTES`] by
-//!   [`cut_text`] as it enters the host, so no run error, event, log line or answer carries more.
+//! - Text a plugin gives (its errors, its last words, names and stamps in its bytes) is cut to
+//!   [`MAX_PLUGIN_TEXT_BYTES`] by [`cut_text`] as it enters the host, so no run error, event, log
+//!   line or answer carries more.
 //! - Answers are checked by [`validate`]; a bad one is a [`PolicyError`] naming the plugin, the
 //!   policy and the problem, and nothing it decided is applied.
 //! - Plugins are identified by the SHA-256 of their bytes ([`PluginId`]).
@@ -311,13 +312,13 @@ impl PluginRuntime {
             return Err(LoadError::NotAComponent(what.to_string()));
         }
         let stamped = contract::check_stamp(bytes)?;
-        let component =
-            Component::new(&self.engine, bytes).map_err(|error| LoadError::NotAComponent(format!("{error:#}")))?;
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|error| LoadError::NotAComponent(cut_text(&format!("{error:#}"))))?;
         let exported = policy_exports(&self.engine, &component)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
-            .map_err(|error| LoadError::UnsatisfiedImport(format!("{error:#}")))?;
+            .map_err(|error| LoadError::UnsatisfiedImport(cut_text(&format!("{error:#}"))))?;
         let cadence = bill_cadence::GuestIndices::new(&pre).ok();
         let superbill = superbill_inclusion::GuestIndices::new(&pre).ok();
         let share = share_filter::GuestIndices::new(&pre).ok();
@@ -364,7 +365,7 @@ fn policy_exports(engine: &Engine, component: &Component) -> Result<Option<Strin
         let Some(rest) = name.strip_prefix(&prefix) else { continue };
         let Some((_, found)) = rest.split_once('@') else { continue };
         if !contract::is_served(found) {
-            return Err(LoadError::UnsupportedContract { found: name.to_string(), served: contract::SERVED_VERSIONS });
+            return Err(LoadError::UnsupportedContract { found: cut_text(name), served: contract::SERVED_VERSIONS });
         }
         version = Some(found.to_string());
     }
