@@ -22,6 +22,10 @@ use tokio::sync::OnceCell;
 
 const OPERATOR: &str = "operator-token-for-tests-0123456789abcdef";
 
+/// Held by each test: the tests measure how long calls take, so they do not share the machine
+/// with each other.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The call time limit the servers run with.
 const LIMIT: Duration = Duration::from_millis(1000);
 
@@ -325,6 +329,7 @@ async fn fault(path: &str, slot: &str, config: &str) -> (String, Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_that_sleeps_in_group_lines_fails_its_practices_bill_run_within_the_limit() {
+    let _serial = SERIAL.lock().await;
     let (record, first) = fault(artifacts::SLEEPER, "bill_cadence", r#"{"only": "group-lines"}"#).await;
     assert!(first < LIMIT + Duration::from_secs(1), "the night's first tick took {first:?}");
     assert!(
@@ -336,6 +341,7 @@ async fn a_plugin_that_sleeps_in_group_lines_fails_its_practices_bill_run_within
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_that_waits_forever_fails_its_practices_schedule_within_the_limit() {
+    let _serial = SERIAL.lock().await;
     let (record, first) = fault(artifacts::FOREVER_POLL, "bill_cadence", "").await;
     assert!(first < LIMIT + Duration::from_secs(1), "the night's first tick took {first:?}");
     assert!(
@@ -348,6 +354,7 @@ async fn a_plugin_that_waits_forever_fails_its_practices_schedule_within_the_lim
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_share_filter_that_sleeps_holds_its_practices_shares_and_billing_goes_on() {
+    let _serial = SERIAL.lock().await;
     let (record, first) = fault(artifacts::SLEEPER, "share_filter", r#"{"only": "decide-shares"}"#).await;
     // The bill run asks the filter once; the same tick asks again about the shares it holds.
     assert!(first < 2 * LIMIT + Duration::from_secs(1), "the night's first tick took {first:?}");
@@ -361,6 +368,7 @@ async fn a_share_filter_that_sleeps_holds_its_practices_shares_and_billing_goes_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_with_a_huge_error_is_stored_and_shown_cut_to_the_cap() {
+    let _serial = SERIAL.lock().await;
     let (record, first) = fault(artifacts::HUGE_ERROR, "bill_cadence", "").await;
     assert!(first < LIMIT + Duration::from_secs(1), "the night's first tick took {first:?}");
     assert!(record.contains("a very long reason: xxx"), "{record:.2000}");
@@ -369,6 +377,7 @@ async fn a_plugin_with_a_huge_error_is_stored_and_shown_cut_to_the_cap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_refusal_of_a_configuration_is_answered_small_and_nothing_is_assigned() {
+    let _serial = SERIAL.lock().await;
     let server = ServeProcess::start().await;
     server.tick("2030-01-07T17:00:00Z").await;
     let pid = practice(&server, "Hillside", "hillside.example").await;
@@ -428,6 +437,7 @@ fn named<'a>(stdout: &'a str, event: &str) -> Vec<&'a str> {
 
 #[test]
 fn under_simulate_a_sleeping_cadence_fails_its_bill_run_within_the_limit() {
+    let _serial = SERIAL.blocking_lock();
     let day = ["--from", "2026-01-06", "--until", "2026-01-06"];
     let sleeper = cadence(artifacts::SLEEPER);
     // The same plugin, awake in every cadence function: what the day costs without the sleep.
@@ -455,6 +465,7 @@ fn under_simulate_a_sleeping_cadence_fails_its_bill_run_within_the_limit() {
 
 #[test]
 fn under_simulate_an_action_after_a_failed_run_stops_it_naming_the_run_after_the_events_so_far() {
+    let _serial = SERIAL.blocking_lock();
     let sleeper = cadence(artifacts::SLEEPER);
     let (status, stdout, stderr, _) = simulate(&[
         "--from",
@@ -483,8 +494,12 @@ fn under_simulate_an_action_after_a_failed_run_stops_it_naming_the_run_after_the
 
 #[test]
 fn under_simulate_a_cadence_that_waits_forever_fails_within_the_limit_of_each_call() {
+    let _serial = SERIAL.blocking_lock();
     let day = ["--from", "2026-01-06", "--until", "2026-01-06"];
-    let (_, _, _, usual) = simulate(&day);
+    // The sleeper, awake in every cadence function: what the day costs with a plugin that answers.
+    let awake =
+        ["--plugin", &cadence(artifacts::SLEEPER), "--plugin-config", r#"bill_cadence={"only": "decide-shares"}"#];
+    let (_, _, _, usual) = simulate(&[&day[..], &awake[..]].concat());
     let (status, stdout, stderr, took) =
         simulate(&[&day[..], &["--plugin", &cadence(artifacts::FOREVER_POLL)]].concat());
     assert_eq!(status, 0, "{stderr}");
@@ -504,6 +519,7 @@ fn under_simulate_a_cadence_that_waits_forever_fails_within_the_limit_of_each_ca
 
 #[test]
 fn under_simulate_a_huge_error_is_printed_cut_to_the_cap() {
+    let _serial = SERIAL.blocking_lock();
     let (status, stdout, stderr, _) =
         simulate(&["--from", "2026-01-06", "--until", "2026-01-06", "--plugin", &cadence(artifacts::HUGE_ERROR)]);
     assert_eq!(status, 0, "{stderr}");
@@ -517,6 +533,7 @@ fn under_simulate_a_huge_error_is_printed_cut_to_the_cap() {
 
 #[test]
 fn under_simulate_a_failing_share_filter_holds_the_shares_of_a_month_that_is_billed_and_charged() {
+    let _serial = SERIAL.blocking_lock();
     let month = ["--from", "2026-01-01", "--until", "2026-01-31"];
     let (status, plain, stderr, _) = simulate(&month);
     assert_eq!(status, 0, "{stderr}");
