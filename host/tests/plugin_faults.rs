@@ -371,7 +371,10 @@ async fn a_plugin_with_a_huge_error_is_stored_and_shown_cut_to_the_cap() {
     let _serial = SERIAL.lock().await;
     let (record, first) = fault(artifacts::HUGE_ERROR, "bill_cadence", "").await;
     assert!(first < LIMIT + Duration::from_secs(1), "the night's first tick took {first:?}");
-    assert!(record.contains("a very long reason: xxx"), "{record:.2000}");
+    assert!(
+        record.contains(r#""error":"plugin `broken` failed in bill-cadence.group-lines: it reported an error: a very long reason: xxx"#),
+        "the bill run failed, its error stored: {record:.2000}"
+    );
     assert!(record.contains("… (cut; 1048576 bytes)"), "{record:.2000}");
 }
 

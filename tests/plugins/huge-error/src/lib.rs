@@ -1,7 +1,10 @@
 //! Test fixture for the host's bound on plugin text: a plugin that fills all three slots and
-//! fails every policy function with a 1 MiB reason, [`PREFIX`] and then `x`s. `check_config`
-//! accepts an empty configuration, so the plugin can be assigned.
+//! fails every policy function but `bill_run_dates` with a 1 MiB reason, [`PREFIX`] and then
+//! `x`s. `bill_run_dates` answers every day, so as a bill cadence its runs are due and fail (the
+//! reason is stored with the run); `check_config` accepts an empty configuration, so the plugin
+//! can be assigned.
 
+use autobill_guest::date::each_day;
 use autobill_guest::{
     BillCadence, BillPlan, Catalog, ClientBilling, Date, PracticeContext, ServiceLine, ShareDecision, ShareFilter,
     ShareRequest, SuperbillInclusion, SuperbillPlan,
@@ -24,8 +27,8 @@ fn huge<T>() -> Result<T, String> {
 }
 
 impl BillCadence for HugeError {
-    fn bill_run_dates(_: &PracticeContext, _: Date, _: Date) -> Result<Vec<Date>, String> {
-        huge()
+    fn bill_run_dates(_: &PracticeContext, first: Date, last: Date) -> Result<Vec<Date>, String> {
+        Ok(each_day(first, last).collect())
     }
 
     fn group_lines(_: &PracticeContext, _: Date, _: &Catalog, _: &[ServiceLine]) -> Result<Vec<BillPlan>, String> {
