@@ -511,6 +511,7 @@ async fn a_practice_token_sees_only_its_own_practice() {
     let appointment = id(&server.ok("POST", &format!("{b}/appointments"), &tb, Some(appointment)).await);
     server.set_clock(at("2026-01-06T07:00:00Z")).await;
     let bill = id(&server.ok("GET", &format!("{b}/bills"), &tb, None).await[0]);
+    let token = id(&server.ok("GET", &format!("{b}/tokens"), &tb, None).await[0]);
 
     let practice_routes: Vec<(&str, String, Option<Value>)> = vec![
         ("GET", String::new(), None),
@@ -549,6 +550,8 @@ async fn a_practice_token_sees_only_its_own_practice() {
         ("GET", "/plugins".into(), None),
         ("PUT", "/plugins/share_filter".into(), Some(json!({ "plugin_id": "x" }))),
         ("POST", "/plugins/share_filter/dry-run".into(), Some(json!({}))),
+        ("GET", "/tokens".into(), None),
+        ("DELETE", format!("/tokens/{token}"), None),
     ];
     for (method, rest, body) in &practice_routes {
         // A's token on B's practice: as if it did not exist.
@@ -581,6 +584,9 @@ async fn a_practice_token_sees_only_its_own_practice() {
         let (status, value) = server.call(method, &path, Some(&ta), body).await;
         assert_eq!(status, 403, "{method} {path} is the operator's: {value}");
     }
+    let (status, value) = server.call("DELETE", &format!("/v1/practices/{pa}/tokens/{token}"), Some(&ta), None).await;
+    assert_eq!(status, 404, "A cannot revoke B's token through its own practice: {value}");
+    server.ok("GET", &format!("{b}/tokens"), &tb, None).await;
     // A practice token lists only its own practice, and B's data is untouched.
     let listed = server.ok("GET", "/v1/practices", &ta, None).await;
     assert_eq!(listed.as_array().map(|p| p.iter().map(id).collect::<Vec<_>>()), Some(vec![pa]));
@@ -861,5 +867,58 @@ async fn the_authorization_scheme_is_case_insensitive() {
     }
     let (status, _, _) = server.exchange_with_authorization("GET", "/v1/practices", &format!("Basic {OPERATOR}")).await;
     assert_eq!(status, 401, "another scheme is not");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn practice_tokens_are_listed_without_the_secret_and_refused_once_revoked_or_expired() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    let practice = server
+        .ok("POST", "/v1/practices", OPERATOR, Some(json!({ "name": "Lakeside", "timezone": "America/New_York" })))
+        .await;
+    let tokens = format!("/v1/practices/{}/tokens", id(&practice));
+    let desk = server.ok("POST", &tokens, OPERATOR, Some(json!({ "name": "front desk" }))).await;
+    let brief = server.ok("POST", &tokens, OPERATOR, Some(json!({ "expires_in_days": 1 }))).await;
+    let (desk_secret, brief_secret) =
+        (desk["token"].as_str().unwrap_or_default(), brief["token"].as_str().unwrap_or_default());
+    assert_eq!(brief["expires_at"], "2026-01-05T12:00:00+00:00", "{brief}");
+
+    let listed = server.ok("GET", &tokens, desk_secret, None).await;
+    let text = listed.to_string();
+    assert!(!text.contains(desk_secret) && !text.contains(brief_secret), "a list never shows a token: {text}");
+    let rows = listed.as_array().expect("a list");
+    assert_eq!(rows.len(), 2);
+    let desk_row = rows.iter().find(|row| row["id"] == desk["id"]).expect("the desk token");
+    assert_eq!(
+        (desk_row["name"].as_str(), desk_row["prefix"].as_str()),
+        (Some("front desk"), Some(&desk_secret[..12]))
+    );
+    assert!(desk_row["last_used_at"].is_string(), "the list call used it: {desk_row}");
+
+    for (body, hint) in [(json!({ "expires_in_days": 0 }), "1 to 3650"), (json!({ "colour": "red" }), "colour")] {
+        let (status, value) = server.call("POST", &tokens, Some(OPERATOR), Some(body)).await;
+        assert_eq!(status, 422, "{value}");
+        assert!(value["error"]["message"].as_str().unwrap_or_default().contains(hint), "{value}");
+    }
+    let (status, _) = server.call("POST", &tokens, Some(desk_secret), None).await;
+    assert_eq!(status, 403, "only the operator makes tokens");
+
+    let (status, _, body) =
+        server.exchange("DELETE", &format!("{tokens}/{}", id(&desk)), Some(desk_secret), "", vec![]).await;
+    assert_eq!((status, body.len()), (204, 0), "a practice may revoke its own token");
+    let (status, value) = server.call("GET", &tokens, Some(desk_secret), None).await;
+    assert_eq!(status, 401, "a revoked token is refused on the next request");
+    assert!(value["error"]["message"].as_str().unwrap_or_default().contains("revoked"), "{value}");
+    let (status, _) = server.call("DELETE", &format!("{tokens}/{}", id(&desk)), Some(OPERATOR), None).await;
+    assert_eq!(status, 404, "a token is revoked once");
+
+    server.ok("GET", &tokens, brief_secret, None).await;
+    server.set_clock(at("2026-01-05T12:00:00Z")).await;
+    let (status, value) = server.call("GET", &tokens, Some(brief_secret), None).await;
+    assert_eq!(status, 401, "an expired token is refused");
+    assert!(
+        value["error"]["message"].as_str().unwrap_or_default().contains("expired at 2026-01-05T12:00:00"),
+        "{value}"
+    );
     server.stop().await;
 }

@@ -155,6 +155,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
+/// A JSON body that may be left out: `None` for a request with neither a body nor a
+/// `Content-Type`.
+pub struct OptionalBody<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+        let headers = request.headers();
+        let bodiless =
+            headers.get(CONTENT_TYPE).is_none() && headers.get(CONTENT_LENGTH).is_none_or(|length| length == "0");
+        if bodiless {
+            return Ok(OptionalBody(None));
+        }
+        let Body(value) = Body::<T>::from_request(request, state).await?;
+        Ok(OptionalBody(Some(value)))
+    }
+}
+
 /// Raw body bytes (a plugin upload) whose problems answer in the API's error shape.
 pub struct RawBody(pub axum::body::Bytes);
 

@@ -2,7 +2,7 @@
 //! emails), their "Billing Automation" settings, and practice tokens.
 
 use super::error::{ApiError, Body, ErrorBody, Path};
-use super::{AppState, Caller, token_hash};
+use super::{AppState, Caller};
 use crate::domain::{
     AutomationChange, AutomationSettings, Currency, DEFAULT_PLACE_OF_SERVICE, NewPractice, Practice, PracticeId,
     Provider, is_place_of_service, parse_timezone, practice_name,
@@ -172,16 +172,6 @@ pub struct PracticeView {
     pub automation: AutomationView,
     /// Advice about the settings.
     pub warnings: Vec<String>,
-}
-
-/// A new practice token: shown once, stored only as a hash.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TokenView {
-    /// The practice it belongs to.
-    #[schema(value_type = i64)]
-    pub practice_id: PracticeId,
-    /// The token; send it as `Authorization: Bearer TOKEN`.
-    pub token: String,
 }
 
 fn view_automation(a: &AutomationSettings) -> AutomationView {
@@ -418,24 +408,4 @@ pub(super) async fn update_automation(
     caller.practice(practice)?;
     let changed = state.inner.engine.change_automation(practice, &input.change(), state.inner.clock.now()).await?;
     Ok(Json(AutomationAnswer { automation: view_automation(&changed.settings), warnings: changed.warnings }))
-}
-
-/// Makes a new token for a practice (operator only). The token is in this answer only.
-#[utoipa::path(post, path = "/v1/practices/{practice}/tokens", params(("practice" = i64, Path, description = "practice id")),
-    responses((status = 201, body = TokenView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn create_token(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(practice): Path<PracticeId>,
-) -> Result<(StatusCode, Json<TokenView>), ApiError> {
-    caller.operator()?;
-    state.store().practice(practice).await?;
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|error| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_randomness", format!("no random source: {error}"))
-    })?;
-    let token = format!("abt_{}", bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>());
-    state.store().save_api_token(practice, &token_hash(&token), state.inner.clock.now()).await?;
-    tracing::info!(practice = practice.get(), "practice token created");
-    Ok((StatusCode::CREATED, Json(TokenView { practice_id: practice, token })))
 }

@@ -13,6 +13,7 @@ mod money;
 mod records;
 mod settings;
 mod status;
+mod tokens;
 
 pub use autopay::{AutopayCandidate, Charge, PastAttempt, Settlement, spread_payment};
 pub use billing::{
@@ -36,4 +37,8 @@ pub use settings::{
 pub use status::{
     AppointmentStatus, AttemptStatus, BillCreation, BillStatus, DocumentKind, RunKind, RunStatus, ShareStatus, Slot,
     UnknownName,
+};
+pub use tokens::{
+    LAST_USED_GRANULARITY, MAX_EXPIRES_IN_DAYS, MAX_TOKEN_NAME_CHARS, NewToken, SHOWN_PREFIX_CHARS, StoredToken,
+    TOKEN_PREFIX, expiry, token_hash,
 };
