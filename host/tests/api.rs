@@ -397,6 +397,8 @@ async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
         ("PATCH", format!("{base}/automation"), Some(json!({ "bills": "weekly" })), 422, "daily, monthly or manual"),
         ("POST", format!("{base}/services"), Some(json!({ "code": "X", "name": "X", "fee": -5 })), 422, "fee"),
         ("POST", format!("{base}/services"), Some(json!({ "code": "X", "name": "X", "fee": "ten" })), 422, "fee"),
+        ("POST", format!("{base}/services"), Some(json!(["x", "y", 100, null])), 422, "JSON object"),
+        ("POST", "/v1/practices".into(), Some(json!("Lakeside")), 422, "JSON object"),
         (
             "POST",
             format!("{base}/clients"),
@@ -921,4 +923,35 @@ async fn practice_tokens_are_listed_without_the_secret_and_refused_once_revoked_
         "{value}"
     );
     server.stop().await;
+}
+
+/// The served OpenAPI document is valid, as `openapi-spec-validator` (PyPI, installed by
+/// `tests/run.sh`) checks it: unique operation ids, a description on every response.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_valid() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    let (_, _, document) = server.exchange("GET", "/openapi.json", None, "", vec![]).await;
+    server.stop().await;
+    let parsed: Value = serde_json::from_slice(&document).expect("JSON");
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in parsed["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            let id = operation["operationId"].as_str().unwrap_or_default().to_string();
+            assert!(ids.insert(id.clone()), "{method} {path}: operationId `{id}` is used twice");
+            for (status, response) in operation["responses"].as_object().expect("responses") {
+                let description = response["description"].as_str().unwrap_or_default();
+                assert!(!description.is_empty(), "{method} {path} {status}: a response without a description");
+            }
+        }
+    }
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, &document).expect("the document is written");
+    let checked = std::process::Command::new("openapi-spec-validator").arg(&file).output().unwrap_or_else(|error| {
+        panic!(
+            "openapi-spec-validator could not run ({error}); `pip install openapi-spec-validator`, as tests/run.sh does"
+        )
+    });
+    let said = String::from_utf8_lossy(&checked.stdout).into_owned() + &String::from_utf8_lossy(&checked.stderr);
+    assert!(checked.status.success(), "openapi-spec-validator refuses the document:\n{said}");
 }
