@@ -7,6 +7,7 @@
 //! [`error::ErrorBody`]; bad input is a 4xx and changes nothing.
 
 pub mod error;
+mod page;
 mod plugins;
 mod practices;
 mod records;
