@@ -10,6 +10,7 @@ mod documents;
 mod events;
 mod ids;
 mod money;
+mod provider_events;
 mod records;
 mod settings;
 mod status;
@@ -26,6 +27,7 @@ pub use ids::{
     ShareId, SuperbillId, TokenId,
 };
 pub use money::{Currency, Money, UnknownCurrency};
+pub use provider_events::{PaymentChange, TakenPayment};
 pub use records::{
     Client, DEFAULT_PLACE_OF_SERVICE, MAX_PRACTICE_NAME_CHARS, NewAppointment, NewClient, NewPractice, NewService,
     Practice, Provider, is_place_of_service, parse_timezone, practice_name,
@@ -34,6 +36,6 @@ pub use settings::{
     AUTOPAY_SHARE_DELAY_WARNING_MINUTES, AutomationChange, AutomationSettings, MAX_SHARE_DELAY_MINUTES,
 };
 pub use status::{
-    AppointmentStatus, AttemptStatus, BillCreation, BillStatus, DocumentKind, RunKind, RunStatus, ShareStatus, Slot,
-    UnknownName,
+    AppointmentStatus, AttemptStatus, BillCreation, BillStatus, DisputeStatus, DocumentKind, RunKind, RunStatus,
+    ShareStatus, Slot, UnknownName,
 };
