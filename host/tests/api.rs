@@ -282,6 +282,10 @@ async fn a_month_through_the_api_on_a_simulated_clock() {
 
     let payments = server.ok("GET", &format!("{base}/payments"), &ta, None).await;
     assert!(payments.as_array().expect("payments").len() >= 2, "ana's and cy's bills were paid: {payments}");
+    for payment in payments.as_array().expect("payments") {
+        let reference = payment["provider_reference"].as_str().unwrap_or_default();
+        assert!(reference.starts_with("sandbox_autobill-bill-"), "the provider's reference: {payment}");
+    }
     let attempts = server.ok("GET", &format!("{base}/payment-attempts"), &ta, None).await;
     let declined: Vec<&Value> =
         attempts.as_array().expect("attempts").iter().filter(|a| a["status"] == "failed").collect();

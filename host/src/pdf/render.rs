@@ -135,13 +135,25 @@ pub(super) fn bill(doc: &BillDocument) -> Vec<u8> {
 
     if !doc.payments.is_empty() {
         section(&mut w, "Payments", LEADING);
-        table_head(&mut w, &[(MARGIN, "Date", false), (MARGIN + 72.0, "Method", false), (RIGHT, "Amount", true)], BODY);
+        table_head(
+            &mut w,
+            &[
+                (MARGIN, "Date", false),
+                (MARGIN + 72.0, "Method", false),
+                (MARGIN + 180.0, "Reference", false),
+                (RIGHT, "Amount", true),
+            ],
+            BODY,
+        );
         for payment in &doc.payments {
             if !w.fits(LEADING) {
                 w.new_page();
             }
             w.text(MARGIN, w.y, regular(BODY), &date(payment.date));
             w.text(MARGIN + 72.0, w.y, regular(BODY), &payment.method);
+            if let Some(reference) = &payment.reference {
+                w.text(MARGIN + 180.0, w.y, regular(BODY), reference);
+            }
             w.text_right(RIGHT, w.y, regular(BODY), &money(payment.amount));
             w.y -= LEADING;
         }

@@ -7,6 +7,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_documents", DOCUMENTS),
     ("0003_api_tokens", API_TOKENS),
     ("0004_line_indexes", LINE_INDEXES),
+    ("0005_provider_reference", PROVIDER_REFERENCE),
 ];
 
 const INITIAL: &str = r#"
@@ -222,6 +223,14 @@ CREATE TABLE api_tokens (
 /// superbill) yet, and autopay and documents find the lines of one bill or superbill. The partial
 /// indexes hold only the lines still waiting, so a billed line leaves the first index instead of
 /// adding to it, and charging a bill no longer scans every line.
+/// The payment provider's reference for each attempt that reached an outcome and each payment
+/// (`pi_…` on Stripe, `sandbox_…` in the sandbox), so a payment can be matched with the provider's
+/// records. Rows from before have none.
+const PROVIDER_REFERENCE: &str = r#"
+ALTER TABLE payment_attempts ADD COLUMN provider_reference TEXT;
+ALTER TABLE payments ADD COLUMN provider_reference TEXT;
+"#;
+
 const LINE_INDEXES: &str = r#"
 DROP INDEX service_lines_unbilled;
 DROP INDEX service_lines_unsuperbilled;
