@@ -31,11 +31,16 @@ struct Server {
 
 impl Server {
     async fn start(start: DateTime<Utc>) -> Server {
+        Server::start_with(start, "").await
+    }
+
+    /// A server whose configuration also has `extra` (more TOML sections).
+    async fn start_with(start: DateTime<Utc>, extra: &str) -> Server {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let text = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = [\"{OPERATOR}\", \"{OLD_OPERATOR}\"]\nmax_body_bytes = {MAX_BODY}\n\
              [database]\nurl = \"sqlite://{}\"\n[outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 3600\n\
-             [testing]\nsimulated_clock = true\n",
+             [testing]\nsimulated_clock = true\n{extra}",
             dir.path().join("autobill.db").display(),
             dir.path().join("outbox").display()
         );
@@ -70,6 +75,19 @@ impl Server {
         kind: &str,
         body: Vec<u8>,
     ) -> (u16, String, Bytes) {
+        self.exchange_with(method, path, token, kind, &[], body).await
+    }
+
+    /// Sends a request with more headers; answers its status, content type and body bytes.
+    async fn exchange_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        kind: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (u16, String, Bytes) {
         let stream = TcpStream::connect(self.addr).await.expect("connect");
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
@@ -80,6 +98,9 @@ impl Server {
         }
         if !kind.is_empty() {
             request = request.header("content-type", kind);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let request = request.body(Full::new(Bytes::from(body))).expect("a request");
         let response = sender.send_request(request).await.expect("a response");
@@ -656,5 +677,85 @@ async fn the_operator_token_being_replaced_works_until_it_is_removed() {
     }
     let (status, _) = server.call("GET", "/v1/plugins", Some("not-the-operator-token-0123456789abcdef"), None).await;
     assert_eq!(status, 401, "a token that is neither the new nor the old one");
+    server.stop().await;
+}
+
+/// The webhook endpoint's signing secret in the Stripe events test.
+const WEBHOOK_SECRET: &str = "whsec_api_test_5b1e0c9d";
+
+/// A `Stripe-Signature` header for `body` at `timestamp`, signed as Stripe documents it.
+fn stripe_signature(secret: &str, timestamp: i64, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+impl Server {
+    /// Delivers a Stripe event as Stripe does: no token, the body as signed, the signature header.
+    async fn deliver(&self, body: &str, signature: Option<&str>) -> (u16, Value) {
+        let headers: Vec<(&str, &str)> = signature.map(|value| ("stripe-signature", value)).into_iter().collect();
+        let (status, _, bytes) = self
+            .exchange_with("POST", "/v1/stripe/events", None, "application/json", &headers, body.as_bytes().to_vec())
+            .await;
+        let value: Value = serde_json::from_slice(&bytes).expect("a JSON answer");
+        assert_ne!(status, 500, "{value}");
+        (status, value)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_events_are_verified_answered_and_recorded_once() {
+    let now = at("2026-01-06T17:00:00Z");
+    let body = json!({
+        "id": "evt_1QxYz2eZvKYlo2C",
+        "object": "event",
+        "api_version": "2025-03-31.basil",
+        "created": now.timestamp(),
+        "type": "charge.refunded",
+        "livemode": false,
+        "pending_webhooks": 1,
+        "data": { "object": {
+            "id": "ch_3QxYz2eZvKYlo2C", "object": "charge", "amount": 15000, "amount_refunded": 15000,
+            "currency": "usd", "payment_intent": "pi_3QxYz2eZvKYlo2C", "refunded": true, "status": "succeeded"
+        }}
+    })
+    .to_string();
+    let good = stripe_signature(WEBHOOK_SECRET, now.timestamp(), &body);
+
+    let without = Server::start(now).await;
+    let (status, answer) = without.deliver(&body, Some(&good)).await;
+    assert_eq!(status, 404, "no webhook secret, no endpoint: {answer}");
+    assert!(answer["error"]["message"].as_str().unwrap_or_default().contains("webhook_secret"), "{answer}");
+    without.stop().await;
+
+    let stripe = format!(
+        "[stripe]\nsecret_key = \"sk_test_api_webhooks\"\napi_base = \"http://127.0.0.1:9\"\nwebhook_secret = \"{WEBHOOK_SECRET}\"\n"
+    );
+    let server = Server::start_with(now, &stripe).await;
+    let refused = |answer: &Value| answer["error"]["code"].as_str().unwrap_or_default().to_string();
+    let (status, answer) = server.deliver(&body, None).await;
+    assert_eq!((status, refused(&answer).as_str()), (400, "bad_signature"), "unsigned: {answer}");
+    let wrong = stripe_signature("whsec_another_endpoint", now.timestamp(), &body);
+    let (status, answer) = server.deliver(&body, Some(&wrong)).await;
+    assert_eq!((status, refused(&answer).as_str()), (400, "bad_signature"), "wrong secret: {answer}");
+    assert!(answer["error"]["message"].as_str().unwrap_or_default().contains("AUTOBILL_STRIPE_WEBHOOK_SECRET"));
+    let stale = stripe_signature(WEBHOOK_SECRET, now.timestamp() - 301, &body);
+    let (status, answer) = server.deliver(&body, Some(&stale)).await;
+    assert_eq!((status, refused(&answer).as_str()), (400, "stale"), "older than the tolerance: {answer}");
+    let unreadable = "{\"not\": \"an event\"}";
+    let signed = stripe_signature(WEBHOOK_SECRET, now.timestamp(), unreadable);
+    let (status, answer) = server.deliver(unreadable, Some(&signed)).await;
+    assert_eq!((status, refused(&answer).as_str()), (400, "unreadable"), "{answer}");
+
+    let (status, answer) = server.deliver(&body, Some(&good)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!((answer["event"].as_str(), answer["outcome"].as_str()), (Some("evt_1QxYz2eZvKYlo2C"), Some("ignored")));
+    assert!(answer["reason"].as_str().unwrap_or_default().contains("pi_3QxYz2eZvKYlo2C"), "{answer}");
+    let (status, answer) = server.deliver(&body, Some(&good)).await;
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("duplicate")), "a retried delivery: {answer}");
+
+    let (_, document) = server.call("GET", "/openapi.json", None, None).await;
+    assert!(document["paths"]["/v1/stripe/events"]["post"].is_object(), "the endpoint is in the OpenAPI document");
     server.stop().await;
 }

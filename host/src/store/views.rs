@@ -4,8 +4,9 @@
 
 use super::{Store, StoreError, instant, parse};
 use crate::domain::{
-    AppointmentId, AppointmentStatus, AttemptId, AttemptStatus, BillId, BillStatus, ClientId, DocumentKind, LineId,
-    PaymentId, PracticeId, ProductId, RunId, RunKind, RunStatus, ServiceId, ShareId, ShareStatus, SuperbillId,
+    AppointmentId, AppointmentStatus, AttemptId, AttemptStatus, BillId, BillStatus, ClientId, DisputeStatus,
+    DocumentKind, LineId, PaymentId, PracticeId, ProductId, RunId, RunKind, RunStatus, ServiceId, ShareId, ShareStatus,
+    SuperbillId,
 };
 use serde::Serialize;
 use sqlx::Row;
@@ -84,7 +85,7 @@ pub struct BillRow {
     /// The client's id.
     #[schema(value_type = i64)]
     pub client_id: ClientId,
-    /// pended, open, paid or void.
+    /// pended, open, paid, void or refunded.
     #[schema(value_type = String)]
     pub status: BillStatus,
     /// Total in minor units.
@@ -200,6 +201,14 @@ pub struct PaymentRow {
     /// The payment provider's reference (`pi_…` on Stripe, `sandbox_…` in the sandbox); none for
     /// payments taken before references were kept.
     pub provider_reference: Option<String>,
+    /// Where the client's dispute of it stands (Stripe's names: needs_response, under_review,
+    /// won, lost…); none when it was never disputed.
+    #[schema(value_type = Option<String>)]
+    pub dispute_status: Option<DisputeStatus>,
+    /// The amount disputed, in minor units (0 without a dispute).
+    pub disputed_amount: i64,
+    /// Refunded of it at the provider so far, in minor units.
+    pub refunded: i64,
 }
 
 /// A share: one document's email, sent, pending or skipped with a reason.
@@ -498,13 +507,15 @@ impl Store {
     /// A practice's payments, newest first.
     pub async fn payments(&self, practice: PracticeId) -> Result<Vec<PaymentRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, bill_id, attempt_id, amount, created_at, provider_reference FROM payments WHERE practice_id = $1 ORDER BY id DESC",
+            "SELECT id, bill_id, attempt_id, amount, created_at, provider_reference, dispute_status, disputed_amount, refunded
+             FROM payments WHERE practice_id = $1 ORDER BY id DESC",
         )
         .bind(practice.get())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|row| {
+                let dispute: Option<String> = row.try_get(6)?;
                 Ok(PaymentRow {
                     id: PaymentId::new(row.try_get(0)?),
                     bill_id: BillId::new(row.try_get(1)?),
@@ -512,6 +523,9 @@ impl Store {
                     amount: row.try_get(3)?,
                     created_at: time(row.try_get(4)?),
                     provider_reference: row.try_get(5)?,
+                    dispute_status: dispute.map(|text| parse("dispute status", &text)).transpose()?,
+                    disputed_amount: row.try_get(7)?,
+                    refunded: row.try_get(8)?,
                 })
             })
             .collect()
