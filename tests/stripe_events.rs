@@ -218,8 +218,8 @@ async fn a_dispute_pauses_autopay_so_the_next_night_charges_nothing_for_that_cli
         Some("a payment is disputed; resolve the dispute before charging again")
     );
     assert_eq!(practice.bill(bill).await, (BillStatus::Paid, FEE), "the money is still the practice's");
-    let payment = practice.store.payments(practice.id).await.expect("payments").into_iter().find(|p| p.bill_id == bill);
-    let payment = payment.expect("the payment");
+    let detail = practice.store.bill_detail(practice.id, bill).await.expect("the bill");
+    let payment = detail.payments.first().expect("the bill's payment");
     assert_eq!((payment.dispute_status, payment.disputed_amount), (Some(DisputeStatus::NeedsResponse), FEE));
     assert_eq!(payment.provider_reference.as_deref(), Some(reference.as_str()));
 

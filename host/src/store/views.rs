@@ -118,7 +118,7 @@ pub struct ProductRow {
     pub added_at: String,
 }
 
-/// A bill with its lines, products and payment attempts.
+/// A bill with its lines, products, payment attempts and payments.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct BillDetail {
     /// The bill.
@@ -130,6 +130,8 @@ pub struct BillDetail {
     pub products: Vec<ProductRow>,
     /// Autopay attempts on it.
     pub attempts: Vec<AttemptRow>,
+    /// Payments taken on it, each with its dispute and refund state.
+    pub payments: Vec<PaymentRow>,
 }
 
 /// A superbill.
@@ -333,6 +335,27 @@ fn attempt(row: &AnyRow) -> Result<AttemptRow, StoreError> {
     })
 }
 
+macro_rules! select_payment {
+    () => {
+        "SELECT id, bill_id, attempt_id, amount, created_at, provider_reference, dispute_status, disputed_amount, refunded FROM payments"
+    };
+}
+
+fn payment(row: &AnyRow) -> Result<PaymentRow, StoreError> {
+    let dispute: Option<String> = row.try_get(6)?;
+    Ok(PaymentRow {
+        id: PaymentId::new(row.try_get(0)?),
+        bill_id: BillId::new(row.try_get(1)?),
+        attempt_id: AttemptId::new(row.try_get(2)?),
+        amount: row.try_get(3)?,
+        created_at: time(row.try_get(4)?),
+        provider_reference: row.try_get(5)?,
+        dispute_status: dispute.map(|text| parse("dispute status", &text)).transpose()?,
+        disputed_amount: row.try_get(7)?,
+        refunded: row.try_get(8)?,
+    })
+}
+
 macro_rules! select_appointment {
     () => {
         "SELECT id, reference, client_id, starts_at, local_date, status FROM appointments"
@@ -447,6 +470,10 @@ impl Store {
             .bind(id.get())
             .fetch_all(&self.pool)
             .await?;
+        let payments = sqlx::query(concat!(select_payment!(), " WHERE bill_id = $1 ORDER BY id"))
+            .bind(id.get())
+            .fetch_all(&self.pool)
+            .await?;
         Ok(BillDetail {
             bill,
             lines: lines.iter().map(line).collect::<Result<_, _>>()?,
@@ -462,6 +489,7 @@ impl Store {
                 })
                 .collect::<Result<_, StoreError>>()?,
             attempts: attempts.iter().map(attempt).collect::<Result<_, _>>()?,
+            payments: payments.iter().map(payment).collect::<Result<_, _>>()?,
         })
     }
 
@@ -506,29 +534,11 @@ impl Store {
 
     /// A practice's payments, newest first.
     pub async fn payments(&self, practice: PracticeId) -> Result<Vec<PaymentRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, bill_id, attempt_id, amount, created_at, provider_reference, dispute_status, disputed_amount, refunded
-             FROM payments WHERE practice_id = $1 ORDER BY id DESC",
-        )
-        .bind(practice.get())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let dispute: Option<String> = row.try_get(6)?;
-                Ok(PaymentRow {
-                    id: PaymentId::new(row.try_get(0)?),
-                    bill_id: BillId::new(row.try_get(1)?),
-                    attempt_id: AttemptId::new(row.try_get(2)?),
-                    amount: row.try_get(3)?,
-                    created_at: time(row.try_get(4)?),
-                    provider_reference: row.try_get(5)?,
-                    dispute_status: dispute.map(|text| parse("dispute status", &text)).transpose()?,
-                    disputed_amount: row.try_get(7)?,
-                    refunded: row.try_get(8)?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(concat!(select_payment!(), " WHERE practice_id = $1 ORDER BY id DESC"))
+            .bind(practice.get())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(payment).collect()
     }
 
     /// A practice's shares, newest first.
