@@ -26,6 +26,7 @@ on_both_backends!(
     a_refund_lowers_paid_and_the_refunded_bill_is_never_charged_again,
     a_pending_attempt_is_settled_by_payment_intent_events_with_the_decline_rules,
     an_event_about_a_payment_autobill_did_not_make_is_ignored,
+    deliveries_to_two_hosts_at_once_are_applied_once_and_in_full,
 );
 
 const NY: chrono_tz::Tz = chrono_tz::America::New_York;
@@ -146,12 +147,17 @@ impl Practice {
         self.engine.events(self.id).await.expect("events").into_iter().map(|event| event.kind).collect()
     }
 
-    /// Delivers `body`, signed now with the endpoint's secret, as the API does; the outcome.
+    /// Delivers `body` to this practice's engine (see [`deliver`]).
     async fn deliver(&self, body: &str, at: DateTime<Utc>) -> ProviderEventOutcome {
-        let header = stripe::signature(SECRET, at.timestamp(), body);
-        let event = verifier().verify(body.as_bytes(), Some(&header), at).expect("a verified delivery");
-        self.engine.receive_provider_event(&event, at).await.expect("the event is applied")
+        deliver(&self.engine, body, at).await
     }
+}
+
+/// Delivers `body` to `engine`, signed at `at` with the endpoint's secret, as the API does; the outcome.
+async fn deliver(engine: &Engine, body: &str, at: DateTime<Utc>) -> ProviderEventOutcome {
+    let header = stripe::signature(SECRET, at.timestamp(), body);
+    let event = verifier().verify(body.as_bytes(), Some(&header), at).expect("a verified delivery");
+    engine.receive_provider_event(&event, at).await.expect("the event is applied")
 }
 
 fn verifier() -> WebhookVerifier {
@@ -363,4 +369,34 @@ async fn an_event_about_a_payment_autobill_did_not_make_is_ignored(backend: &str
     }
     assert_eq!(practice.bill(bill).await, (BillStatus::Paid, FEE));
     assert!(practice.paused("ana").await.is_none());
+}
+
+async fn deliveries_to_two_hosts_at_once_are_applied_once_and_in_full(backend: &str) {
+    let practice = Practice::new(backend, Arc::new(SandboxGateway), &[("ana", "visa")]).await;
+    let (bill, reference) = paid_bill(&practice).await;
+    let url = practice._db.url.clone();
+    let other = Engine::new(
+        Store::connect(&url).await.expect("a second host's store"),
+        runtime(),
+        Arc::new(SandboxGateway),
+        Arc::new(FileOutbox::new(std::env::temp_dir().join("autobill-test-outbox"))),
+        "h2",
+    )
+    .expect("a second host");
+    let at = noon(6);
+    let same = stripe::refund("evt_same", &reference, FEE, 5_000, at.timestamp());
+    let (one, two) = tokio::join!(deliver(&practice.engine, &same, at), deliver(&other, &same, at));
+    let mut outcomes = [one, two];
+    outcomes.sort_by_key(|outcome| outcome == &ProviderEventOutcome::Duplicate);
+    assert_eq!(outcomes, [ProviderEventOutcome::Applied, ProviderEventOutcome::Duplicate]);
+    assert_eq!(practice.bill(bill).await, (BillStatus::Refunded, FEE - 5_000));
+
+    // Two refunds of one payment at once: each reads the payment, one writes first, and the other
+    // reads it again instead of taking the same money off twice.
+    let partial = stripe::refund("evt_partial", &reference, FEE, 10_000, at.timestamp());
+    let full = stripe::refund("evt_full", &reference, FEE, FEE, at.timestamp());
+    tokio::join!(deliver(&practice.engine, &partial, at), deliver(&other, &full, at));
+    assert_eq!(practice.bill(bill).await, (BillStatus::Refunded, 0));
+    let payment = practice.store.payments(practice.id).await.expect("payments").remove(0);
+    assert_eq!(payment.refunded, FEE);
 }
