@@ -348,6 +348,25 @@ mod tests {
     }
 
     #[test]
+    fn a_new_dispute_with_a_status_stripe_added_later_still_counts_as_a_dispute() {
+        let dispute = |kind: &str| {
+            format!(
+                r#"{{"id":"evt_6","type":"{kind}","data":{{"object":{{"id":"dp_2","amount":900,"payment_intent":"pi_9","status":"escalated"}}}}}}"#
+            )
+        };
+        assert_eq!(
+            read_event(dispute("charge.dispute.created").as_bytes()).map(|event| event.kind),
+            Ok(ProviderEventKind::Disputed {
+                payment: "pi_9".into(),
+                amount: 900,
+                status: DisputeStatus::NeedsResponse
+            })
+        );
+        let closed = read_event(dispute("charge.dispute.closed").as_bytes()).map(|event| event.kind);
+        assert!(matches!(closed, Ok(ProviderEventKind::Other(_))), "an end autobill cannot read changes nothing");
+    }
+
+    #[test]
     fn the_secret_never_prints() {
         assert!(!format!("{:?}", verifier()).contains("test_secret"));
     }
