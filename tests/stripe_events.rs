@@ -11,7 +11,7 @@ use autobill::mail::FileOutbox;
 use autobill::payments::stripe::webhook::{DEFAULT_TOLERANCE, WebhookError, WebhookVerifier};
 use autobill::payments::{BoxFuture, ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway, SandboxGateway};
 use autobill::schedule::local_instant;
-use autobill::store::Store;
+use autobill::store::{PageRequest, Store};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use sqlx::Row;
 use std::sync::Arc;
@@ -88,7 +88,7 @@ impl Practice {
     /// A completed visit of `client` on January `d`.
     async fn visit(&self, client: &str, d: u32) {
         let client_id = self.store.client_by_reference(self.id, client).await.expect("the client").id;
-        let service = self.store.services(self.id).await.expect("services")[0].id;
+        let service = self.store.services(self.id, PageRequest::ALL).await.expect("services")[0].id;
         let reference = format!("{client}-{d}");
         let appointment = autobill::domain::NewAppointment {
             practice: self.id,
@@ -258,7 +258,7 @@ async fn a_lost_dispute_reopens_the_bill_and_autopay_stays_paused_until_resumed(
         0,
         "nor on its lines"
     );
-    let payment = practice.store.payments(practice.id).await.expect("payments").remove(0);
+    let payment = practice.store.payments(practice.id, PageRequest::ALL).await.expect("payments").remove(0);
     assert_eq!(payment.dispute_status, Some(DisputeStatus::Lost));
     practice.tick(night(21)).await;
     assert_eq!(practice.attempts_on(bill).await, 1, "no charge while autopay is paused");
@@ -289,7 +289,7 @@ async fn a_refund_lowers_paid_and_the_refunded_bill_is_never_charged_again(backe
     let full = stripe::refund("evt_refund_2", &reference, FEE, FEE, noon(9).timestamp());
     practice.deliver(&full, noon(9)).await;
     assert_eq!(practice.bill(bill).await, (BillStatus::Refunded, 0));
-    let payment = practice.store.payments(practice.id).await.expect("payments").remove(0);
+    let payment = practice.store.payments(practice.id, PageRequest::ALL).await.expect("payments").remove(0);
     assert_eq!(payment.refunded, FEE);
     let document = practice.store.document(DocumentId::Bill(bill)).await.expect("the bill");
     assert_eq!(document.status_label(), "Refunded");
@@ -334,7 +334,7 @@ async fn a_pending_attempt_is_settled_by_payment_intent_events_with_the_decline_
 
     assert_eq!(practice.bill(ana).await, (BillStatus::Paid, FEE));
     assert_eq!(practice.reference_of(ana).await, "pi_ana");
-    let attempts = practice.store.attempts(practice.id).await.expect("attempts");
+    let attempts = practice.store.attempts(practice.id, PageRequest::ALL).await.expect("attempts");
     let status = |bill: BillId| attempts.iter().find(|a| a.bill_id == bill).map(|a| (a.status, a.retryable));
     assert_eq!(status(ana), Some((AttemptStatus::Succeeded, false)));
     assert_eq!(status(ben), Some((AttemptStatus::Failed, true)), "a soft decline, retried another night");
@@ -397,6 +397,6 @@ async fn deliveries_to_two_hosts_at_once_are_applied_once_and_in_full(backend: &
     let full = stripe::refund("evt_full", &reference, FEE, FEE, at.timestamp());
     tokio::join!(deliver(&practice.engine, &partial, at), deliver(&other, &full, at));
     assert_eq!(practice.bill(bill).await, (BillStatus::Refunded, 0));
-    let payment = practice.store.payments(practice.id).await.expect("payments").remove(0);
+    let payment = practice.store.payments(practice.id, PageRequest::ALL).await.expect("payments").remove(0);
     assert_eq!(payment.refunded, FEE);
 }

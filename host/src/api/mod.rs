@@ -10,6 +10,7 @@
 //! [`error::ErrorBody`]; bad input is a 4xx and changes nothing.
 
 pub mod error;
+mod page;
 mod plugins;
 mod practices;
 mod records;
@@ -302,11 +303,54 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Gives every operation an id made of its method and path (`get_practices_practice_bills_bill`),
+/// unique where handler names repeat across modules, and every response a description (its
+/// status's reason phrase where the handler gave none), as OpenAPI requires.
+struct OperationIdsAndDescriptions;
+
+impl Modify for OperationIdsAndDescriptions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                let words: Vec<&str> = path
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .filter(|word| !word.is_empty() && *word != "v1")
+                    .collect();
+                operation.operation_id = Some(format!("{method}_{}", words.join("_")));
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    if let utoipa::openapi::RefOr::T(response) = response
+                        && response.description.is_empty()
+                    {
+                        response.description = status_description(status);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The description of a response documented only by its status (`200`, `4XX`).
+fn status_description(status: &str) -> String {
+    match status.parse::<u16>().ok().and_then(|code| StatusCode::from_u16(code).ok()) {
+        Some(code) => code.canonical_reason().unwrap_or("the answer").to_string(),
+        None if status.starts_with('4') => "refused, with the reason in the error body".to_string(),
+        None => format!("a {status} answer"),
+    }
+}
+
 /// The OpenAPI document, generated from the handlers.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "autobill", description = "Billing automation for health and therapy practices: the operator's and practices' API."),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &OperationIdsAndDescriptions),
     components(schemas(ErrorBody)),
     paths(
         health, set_clock,

@@ -24,8 +24,8 @@ pub use billing::{
 pub use documents::{BillDocument, BillLine, BillPayment, BillProduct, Document, SuperbillDocument, SuperbillLine};
 pub use events::{Event, EventKind};
 pub use ids::{
-    AppointmentId, AttemptId, BillId, ClientId, DocumentId, LineId, PaymentId, PracticeId, ProductId, RunId, ServiceId,
-    ShareId, SuperbillId, TokenId,
+    AppointmentId, AttemptId, BillId, ClientId, DocumentId, EventId, LineId, PaymentId, PracticeId, ProductId, RunId,
+    ServiceId, ShareId, SuperbillId, TokenId,
 };
 pub use money::{Currency, Money, UnknownCurrency};
 pub use provider_events::{PaymentChange, TakenPayment};

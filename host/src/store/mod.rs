@@ -95,6 +95,36 @@ impl Tx {
     }
 }
 
+/// One page of a list: at most `limit` rows past the cursor `after` (the last id of the page
+/// before), in id order (ascending or descending, as each list says).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// The last id of the previous page; none for the first page.
+    pub after: Option<i64>,
+    /// The most rows a page holds.
+    pub limit: u32,
+}
+
+impl PageRequest {
+    /// Every row, for the command line's lists.
+    pub const ALL: PageRequest = PageRequest { after: None, limit: u32::MAX };
+
+    /// The bound a descending list's ids stay below.
+    fn below(&self) -> i64 {
+        self.after.unwrap_or(i64::MAX)
+    }
+
+    /// The bound an ascending list's ids stay above.
+    fn above(&self) -> i64 {
+        self.after.unwrap_or(i64::MIN)
+    }
+
+    /// How many rows to read: one more than a page, which tells whether another page follows.
+    fn rows(&self) -> i64 {
+        i64::from(self.limit) + 1
+    }
+}
+
 fn flag(value: bool) -> i64 {
     i64::from(value)
 }
