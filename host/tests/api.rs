@@ -1111,3 +1111,22 @@ async fn lists_come_a_page_at_a_time_in_a_stable_order() {
     }
     server.stop().await;
 }
+
+/// A dry run of each slot with the practice's own policies answers at once (the share filter's
+/// once waited on the database connection its own read held, until the request timed out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_of_each_slot_with_the_practices_own_policy_answers() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    let (pa, ta) = practice(&server, "Lakeside", "daily").await;
+    for (slot, field) in
+        [("bill_cadence", "bill_run_dates"), ("superbill_inclusion", "superbill_day"), ("share_filter", "shares")]
+    {
+        let path = format!("/v1/practices/{pa}/plugins/{slot}/dry-run");
+        let answer =
+            tokio::time::timeout(std::time::Duration::from_secs(10), server.ok("POST", &path, &ta, Some(json!({}))))
+                .await
+                .unwrap_or_else(|_| panic!("POST {path} did not answer within 10 s"));
+        assert!(!answer[field].is_null(), "{slot}: {answer}");
+    }
+    server.stop().await;
+}
