@@ -65,6 +65,10 @@ async fn a_confirmed_off_session_payment_intent_takes_the_money() {
     assert_eq!(intent["customer"], customer);
     assert_eq!(intent["payment_method"], method);
     assert_eq!(intent["status"], "succeeded");
+    assert_eq!(
+        intent["metadata"]["autobill_attempt"], "autobill-bill-1-attempt-1",
+        "the attempt's key, so Stripe's events about the intent find the attempt"
+    );
     assert_eq!(stripe.local.succeeded_charges().await.len(), 1);
 }
 

@@ -38,16 +38,27 @@ impl Server {
 
     /// A server with more `[server]` settings, e.g. its timeouts.
     async fn start_with(start: DateTime<Utc>, server_settings: &str) -> Server {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let database = format!("sqlite://{}", dir.path().join("autobill.db").display());
-        Server::start_on(start, server_settings, dir, database).await
+        Server::start_with_sections(start, server_settings, "").await
     }
 
-    async fn start_on(start: DateTime<Utc>, server_settings: &str, dir: tempfile::TempDir, database: String) -> Server {
+    /// A server with more `[server]` settings and more sections (e.g. `[stripe]`).
+    async fn start_with_sections(start: DateTime<Utc>, server_settings: &str, sections: &str) -> Server {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let database = format!("sqlite://{}", dir.path().join("autobill.db").display());
+        Server::start_on(start, server_settings, sections, dir, database).await
+    }
+
+    async fn start_on(
+        start: DateTime<Utc>,
+        server_settings: &str,
+        sections: &str,
+        dir: tempfile::TempDir,
+        database: String,
+    ) -> Server {
         let text = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = [\"{OPERATOR}\", \"{OLD_OPERATOR}\"]\nmax_body_bytes = {MAX_BODY}\n{server_settings}\n\
              [database]\nurl = \"{database}\"\n[outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 3600\n\
-             [testing]\nsimulated_clock = true\n",
+             [testing]\nsimulated_clock = true\n{sections}",
             dir.path().join("outbox").display()
         );
         let config = Config::from_table(&text.parse().expect("TOML"), Use::Serve).expect("a good configuration");
@@ -82,12 +93,12 @@ impl Server {
         body: Vec<u8>,
     ) -> (u16, String, Bytes) {
         let authorization = token.map(|token| format!("Bearer {token}"));
-        self.exchange_raw(method, path, authorization.as_deref(), kind, body).await
+        self.exchange_raw(method, path, authorization.as_deref(), kind, &[], body).await
     }
 
     /// A bodiless request with the `Authorization` header given whole.
     async fn exchange_with_authorization(&self, method: &str, path: &str, authorization: &str) -> (u16, String, Bytes) {
-        self.exchange_raw(method, path, Some(authorization), "", vec![]).await
+        self.exchange_raw(method, path, Some(authorization), "", &[], vec![]).await
     }
 
     async fn exchange_raw(
@@ -96,6 +107,7 @@ impl Server {
         path: &str,
         authorization: Option<&str>,
         kind: &str,
+        headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> (u16, String, Bytes) {
         let stream = TcpStream::connect(self.addr).await.expect("connect");
@@ -108,6 +120,9 @@ impl Server {
         }
         if !kind.is_empty() {
             request = request.header("content-type", kind);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let request = request.body(Full::new(Bytes::from(body))).expect("a request");
         let response = sender.send_request(request).await.expect("a response");
@@ -874,7 +889,7 @@ async fn text_and_dates_out_of_bounds_are_refused_on_postgres() {
     let database = support::fresh_postgres_database(&admin, "api_bounds").await;
     let dir = tempfile::tempdir().expect("a temporary folder");
     text_and_dates_out_of_bounds_are_refused(
-        Server::start_on(at("2026-01-04T12:00:00Z"), "", dir, database.clone()).await,
+        Server::start_on(at("2026-01-04T12:00:00Z"), "", "", dir, database.clone()).await,
     )
     .await;
     support::drop_postgres_database(&admin, &database).await;
@@ -946,6 +961,86 @@ async fn practice_tokens_are_listed_without_the_secret_and_refused_once_revoked_
     server.stop().await;
 }
 
+/// The webhook endpoint's signing secret in the Stripe events test.
+const WEBHOOK_SECRET: &str = "whsec_api_test_5b1e0c9d";
+
+/// A `Stripe-Signature` header for `body` at `timestamp`, signed as Stripe documents it.
+fn stripe_signature(secret: &str, timestamp: i64, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+impl Server {
+    /// Delivers a Stripe event as Stripe does: no token, the body as signed, the signature header.
+    async fn deliver(&self, body: &str, signature: Option<&str>) -> (u16, Value) {
+        let headers: Vec<(&str, &str)> = signature.map(|value| ("stripe-signature", value)).into_iter().collect();
+        let (status, _, bytes) = self
+            .exchange_raw("POST", "/v1/stripe/events", None, "application/json", &headers, body.as_bytes().to_vec())
+            .await;
+        let value: Value = serde_json::from_slice(&bytes).expect("a JSON answer");
+        assert_ne!(status, 500, "{value}");
+        (status, value)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_events_are_verified_answered_and_recorded_once() {
+    let now = at("2026-01-06T17:00:00Z");
+    let body = json!({
+        "id": "evt_1QxYz2eZvKYlo2C",
+        "object": "event",
+        "api_version": "2025-03-31.basil",
+        "created": now.timestamp(),
+        "type": "charge.refunded",
+        "livemode": false,
+        "pending_webhooks": 1,
+        "data": { "object": {
+            "id": "ch_3QxYz2eZvKYlo2C", "object": "charge", "amount": 15000, "amount_refunded": 15000,
+            "currency": "usd", "payment_intent": "pi_3QxYz2eZvKYlo2C", "refunded": true, "status": "succeeded"
+        }}
+    })
+    .to_string();
+    let good = stripe_signature(WEBHOOK_SECRET, now.timestamp(), &body);
+
+    let without = Server::start(now).await;
+    let (status, answer) = without.deliver(&body, Some(&good)).await;
+    assert_eq!(status, 404, "no webhook secret, no endpoint: {answer}");
+    assert!(answer["error"]["message"].as_str().unwrap_or_default().contains("webhook_secret"), "{answer}");
+    without.stop().await;
+
+    let stripe = format!(
+        "[stripe]\nsecret_key = \"sk_test_api_webhooks\"\napi_base = \"http://127.0.0.1:9\"\nwebhook_secret = \"{WEBHOOK_SECRET}\"\n"
+    );
+    let server = Server::start_with_sections(now, "", &stripe).await;
+    let refused = |answer: &Value| answer["error"]["code"].as_str().unwrap_or_default().to_string();
+    let (status, answer) = server.deliver(&body, None).await;
+    assert_eq!((status, refused(&answer).as_str()), (400, "bad_signature"), "unsigned: {answer}");
+    let wrong = stripe_signature("whsec_another_endpoint", now.timestamp(), &body);
+    let (status, answer) = server.deliver(&body, Some(&wrong)).await;
+    assert_eq!((status, refused(&answer).as_str()), (400, "bad_signature"), "wrong secret: {answer}");
+    assert!(answer["error"]["message"].as_str().unwrap_or_default().contains("AUTOBILL_STRIPE_WEBHOOK_SECRET"));
+    let stale = stripe_signature(WEBHOOK_SECRET, now.timestamp() - 301, &body);
+    let (status, answer) = server.deliver(&body, Some(&stale)).await;
+    assert_eq!((status, refused(&answer).as_str()), (400, "stale"), "older than the tolerance: {answer}");
+    let unreadable = "{\"not\": \"an event\"}";
+    let signed = stripe_signature(WEBHOOK_SECRET, now.timestamp(), unreadable);
+    let (status, answer) = server.deliver(unreadable, Some(&signed)).await;
+    assert_eq!((status, refused(&answer).as_str()), (400, "unreadable"), "{answer}");
+
+    let (status, answer) = server.deliver(&body, Some(&good)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!((answer["event"].as_str(), answer["outcome"].as_str()), (Some("evt_1QxYz2eZvKYlo2C"), Some("ignored")));
+    assert!(answer["reason"].as_str().unwrap_or_default().contains("pi_3QxYz2eZvKYlo2C"), "{answer}");
+    let (status, answer) = server.deliver(&body, Some(&good)).await;
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("duplicate")), "a retried delivery: {answer}");
+
+    let (_, document) = server.call("GET", "/openapi.json", None, None).await;
+    assert!(document["paths"]["/v1/stripe/events"]["post"].is_object(), "the endpoint is in the OpenAPI document");
+    server.stop().await;
+}
+
 /// The served OpenAPI document is valid, as `openapi-spec-validator` (PyPI, installed by
 /// `tests/run.sh`) checks it: unique operation ids, a description on every response.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1013,6 +1108,25 @@ async fn lists_come_a_page_at_a_time_in_a_stable_order() {
         let (answer, value) = server.call("GET", &format!("{services}{query}"), Some(&ta), None).await;
         assert_eq!(answer, status, "{query}: {value}");
         assert!(value["error"]["message"].as_str().unwrap_or_default().contains(hint), "{query}: {value}");
+    }
+    server.stop().await;
+}
+
+/// A dry run of each slot with the practice's own policies answers at once (the share filter's
+/// once waited on the database connection its own read held, until the request timed out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_of_each_slot_with_the_practices_own_policy_answers() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    let (pa, ta) = practice(&server, "Lakeside", "daily").await;
+    for (slot, field) in
+        [("bill_cadence", "bill_run_dates"), ("superbill_inclusion", "superbill_day"), ("share_filter", "shares")]
+    {
+        let path = format!("/v1/practices/{pa}/plugins/{slot}/dry-run");
+        let answer =
+            tokio::time::timeout(std::time::Duration::from_secs(10), server.ok("POST", &path, &ta, Some(json!({}))))
+                .await
+                .unwrap_or_else(|_| panic!("POST {path} did not answer within 10 s"));
+        assert!(!answer[field].is_null(), "{slot}: {answer}");
     }
     server.stop().await;
 }

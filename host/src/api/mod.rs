@@ -1,6 +1,9 @@
 //! The HTTP JSON API under `/v1` (axum), its bearer-token auth and its OpenAPI document at
 //! `/openapi.json` (generated from the handlers by utoipa).
 //!
+//! Stripe's webhook deliveries (`POST /v1/stripe/events`) carry no token: each proves itself with
+//! its signature, checked with the endpoint's signing secret.
+//!
 //! Two kinds of token: the operator's (from the configuration, platform-wide) and per-practice
 //! tokens (made by the operator, stored as SHA-256 only), which see only their practice: anything
 //! of another practice answers 404, exactly as if it did not exist. Errors come in one shape,
@@ -12,6 +15,7 @@ mod plugins;
 mod practices;
 mod records;
 mod reports;
+mod stripe_events;
 mod tokens;
 
 use crate::app::App;
@@ -19,6 +23,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{PracticeId, token_hash};
 use crate::engine::{Engine, TickReport};
+use crate::payments::stripe::webhook::WebhookVerifier;
 use crate::plugin::PluginRuntime;
 use crate::store::Store;
 use axum::Router;
@@ -57,6 +62,8 @@ struct Inner {
     /// The hashes of the operator's tokens: any of them is the operator.
     operator_hashes: Vec<String>,
     ticks: Option<mpsc::Sender<TickRequest>>,
+    /// Checks Stripe's webhook deliveries; `None` without a webhook secret.
+    webhooks: Option<WebhookVerifier>,
 }
 
 impl AppState {
@@ -65,6 +72,10 @@ impl AppState {
     pub(crate) fn new(app: &App, ticks: Option<mpsc::Sender<TickRequest>>) -> Self {
         let operator_hashes =
             app.config.server.operator_tokens.iter().map(|token| token_hash(token.expose())).collect();
+        let webhooks = app.config.stripe.as_ref().and_then(|stripe| {
+            let secret = stripe.webhook_secret.as_ref()?;
+            Some(WebhookVerifier::new(secret.expose(), stripe.webhook_tolerance))
+        });
         AppState {
             inner: Arc::new(Inner {
                 store: app.store.clone(),
@@ -73,6 +84,7 @@ impl AppState {
                 clock: app.clock.clone(),
                 operator_hashes,
                 ticks,
+                webhooks,
             }),
         }
     }
@@ -181,6 +193,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/practices/{practice}/plugins/{slot}", axum::routing::put(plugins::assign))
         .route("/practices/{practice}/plugins/{slot}/dry-run", post(plugins::dry_run))
         .route("/plugins", post(plugins::upload).layer(DefaultBodyLimit::max(upload_limit)).get(plugins::list))
+        .route("/stripe/events", post(stripe_events::receive))
         .route("/test/clock", post(set_clock));
     Router::new()
         .route("/openapi.json", get(openapi))
@@ -350,6 +363,7 @@ fn status_description(status: &str) -> String {
         reports::superbills, reports::superbill, reports::superbill_pdf, reports::payments, reports::attempts, reports::shares,
         reports::runs, reports::events,
         plugins::upload, plugins::list, plugins::assignments, plugins::assign, plugins::dry_run,
+        stripe_events::receive,
     )
 )]
 pub struct ApiDoc;

@@ -21,6 +21,7 @@ pub const MAX_LIMIT: u32 = 500;
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Rows per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// The `next` of the page before; left out for the first page.
     after: Option<String>,

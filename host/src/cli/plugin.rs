@@ -288,6 +288,7 @@ fn test(args: TestArgs) -> anyhow::Result<bool> {
     options.limits.call_timeout = Duration::from_millis(args.call_timeout_ms);
     if let Some(path) = &args.overrides {
         options.overrides = conformance::cases::read_overrides(path)?;
+        options.overrides_file = Some(path.clone());
     }
     let report = conformance::run(&args.file.display().to_string(), &bytes, &options)?;
     let text = match args.format {

@@ -43,6 +43,8 @@ pub struct Options {
     pub case_dirs: Vec<PathBuf>,
     /// Names of built-in cases the plugin deliberately changes (`<policy>/<case>`).
     pub overrides: Vec<String>,
+    /// The file those names were read from, which the re-run command passes again.
+    pub overrides_file: Option<PathBuf>,
     /// The seed of every generated input.
     pub seed: u64,
     /// How many generated inputs each property check tries.
@@ -60,6 +62,7 @@ impl Options {
         Options {
             case_dirs: vec![],
             overrides: vec![],
+            overrides_file: None,
             seed,
             cases_per_property: DEFAULT_CASES_PER_PROPERTY,
             config: String::new(),
@@ -204,6 +207,8 @@ pub fn run(file: &str, bytes: &[u8], options: &Options) -> Result<Report, KitErr
         seed: options.seed,
         cases_per_property: options.cases_per_property,
         config: options.config.clone(),
+        case_dirs: options.case_dirs.iter().map(|dir| dir.display().to_string()).collect(),
+        overrides_file: options.overrides_file.as_ref().map(|file| file.display().to_string()),
         checks: vec![],
     };
     for (name, description, outcome) in checks::contract_outcomes(&load, file) {

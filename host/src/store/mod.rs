@@ -8,8 +8,8 @@
 //!
 //! By concern: [`practices`], [`records`] (services, clients, appointments), [`runs`],
 //! [`documents`] (bill and superbill runs, people's changes to bills, documents as shown),
-//! [`payments`], [`shares`], [`events`], [`plugins`], [`tokens`], and [`views`] (what the API
-//! and the console read).
+//! [`payments`], [`provider_events`] (what the payment provider tells afterwards), [`shares`],
+//! [`events`], [`plugins`], [`tokens`], and [`views`] (what the API and the console read).
 
 mod batch;
 pub mod documents;
@@ -18,6 +18,7 @@ mod migrations;
 pub mod payments;
 pub mod plugins;
 pub mod practices;
+pub mod provider_events;
 pub mod records;
 pub mod runs;
 pub mod shares;

@@ -4,8 +4,9 @@
 
 use super::{PageRequest, Store, StoreError, instant, parse};
 use crate::domain::{
-    AppointmentId, AppointmentStatus, AttemptId, AttemptStatus, BillId, BillStatus, ClientId, DocumentKind, LineId,
-    PaymentId, PracticeId, ProductId, RunId, RunKind, RunStatus, ServiceId, ShareId, ShareStatus, SuperbillId,
+    AppointmentId, AppointmentStatus, AttemptId, AttemptStatus, BillId, BillStatus, ClientId, DisputeStatus,
+    DocumentKind, LineId, PaymentId, PracticeId, ProductId, RunId, RunKind, RunStatus, ServiceId, ShareId, ShareStatus,
+    SuperbillId,
 };
 use serde::Serialize;
 use sqlx::Row;
@@ -84,7 +85,7 @@ pub struct BillRow {
     /// The client's id.
     #[schema(value_type = i64)]
     pub client_id: ClientId,
-    /// pended, open, paid or void.
+    /// pended, open, paid, void or refunded.
     #[schema(value_type = String)]
     pub status: BillStatus,
     /// Total in minor units.
@@ -117,7 +118,7 @@ pub struct ProductRow {
     pub added_at: String,
 }
 
-/// A bill with its lines, products and payment attempts.
+/// A bill with its lines, products, payment attempts and payments.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct BillDetail {
     /// The bill.
@@ -129,6 +130,8 @@ pub struct BillDetail {
     pub products: Vec<ProductRow>,
     /// Autopay attempts on it.
     pub attempts: Vec<AttemptRow>,
+    /// Payments taken on it, each with its dispute and refund state.
+    pub payments: Vec<PaymentRow>,
 }
 
 /// A superbill.
@@ -200,6 +203,14 @@ pub struct PaymentRow {
     /// The payment provider's reference (`pi_…` on Stripe, `sandbox_…` in the sandbox); none for
     /// payments taken before references were kept.
     pub provider_reference: Option<String>,
+    /// Where the client's dispute of it stands (Stripe's names: needs_response, under_review,
+    /// won, lost…); none when it was never disputed.
+    #[schema(value_type = Option<String>)]
+    pub dispute_status: Option<DisputeStatus>,
+    /// The amount disputed, in minor units (0 without a dispute).
+    pub disputed_amount: i64,
+    /// Refunded of it at the provider so far, in minor units.
+    pub refunded: i64,
 }
 
 /// A share: one document's email, sent, pending or skipped with a reason.
@@ -321,6 +332,27 @@ fn attempt(row: &AnyRow) -> Result<AttemptRow, StoreError> {
         retryable: row.try_get::<i64, _>(8)? != 0,
         created_at: time(row.try_get(9)?),
         provider_reference: row.try_get(10)?,
+    })
+}
+
+macro_rules! select_payment {
+    () => {
+        "SELECT id, bill_id, attempt_id, amount, created_at, provider_reference, dispute_status, disputed_amount, refunded FROM payments"
+    };
+}
+
+fn payment(row: &AnyRow) -> Result<PaymentRow, StoreError> {
+    let dispute: Option<String> = row.try_get(6)?;
+    Ok(PaymentRow {
+        id: PaymentId::new(row.try_get(0)?),
+        bill_id: BillId::new(row.try_get(1)?),
+        attempt_id: AttemptId::new(row.try_get(2)?),
+        amount: row.try_get(3)?,
+        created_at: time(row.try_get(4)?),
+        provider_reference: row.try_get(5)?,
+        dispute_status: dispute.map(|text| parse("dispute status", &text)).transpose()?,
+        disputed_amount: row.try_get(7)?,
+        refunded: row.try_get(8)?,
     })
 }
 
@@ -459,6 +491,10 @@ impl Store {
             .bind(id.get())
             .fetch_all(&self.pool)
             .await?;
+        let payments = sqlx::query(concat!(select_payment!(), " WHERE bill_id = $1 ORDER BY id"))
+            .bind(id.get())
+            .fetch_all(&self.pool)
+            .await?;
         Ok(BillDetail {
             bill,
             lines: lines.iter().map(line).collect::<Result<_, _>>()?,
@@ -474,6 +510,7 @@ impl Store {
                 })
                 .collect::<Result<_, StoreError>>()?,
             attempts: attempts.iter().map(attempt).collect::<Result<_, _>>()?,
+            payments: payments.iter().map(payment).collect::<Result<_, _>>()?,
         })
     }
 
@@ -523,26 +560,14 @@ impl Store {
 
     /// A page of a practice's payments, newest first.
     pub async fn payments(&self, practice: PracticeId, page: PageRequest) -> Result<Vec<PaymentRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, bill_id, attempt_id, amount, created_at, provider_reference FROM payments WHERE practice_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-        )
-        .bind(practice.get())
-        .bind(page.below())
-        .bind(page.rows())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(PaymentRow {
-                    id: PaymentId::new(row.try_get(0)?),
-                    bill_id: BillId::new(row.try_get(1)?),
-                    attempt_id: AttemptId::new(row.try_get(2)?),
-                    amount: row.try_get(3)?,
-                    created_at: time(row.try_get(4)?),
-                    provider_reference: row.try_get(5)?,
-                })
-            })
-            .collect()
+        let rows =
+            sqlx::query(concat!(select_payment!(), " WHERE practice_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"))
+                .bind(practice.get())
+                .bind(page.below())
+                .bind(page.rows())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(payment).collect()
     }
 
     /// A page of a practice's shares, newest first.
