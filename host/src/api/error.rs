@@ -148,10 +148,41 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
-            Err(error) => Err(rejection(&error, error.status(), error.body_text())),
+        let value = match Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(Json(value)) => value,
+            Err(error) => return Err(rejection(&error, error.status(), error.body_text())),
+        };
+        // serde reads a struct from an array too (`["x", 100]`); the API takes objects only.
+        if !value.is_object() {
+            return Err(ApiError::invalid(
+                "the body must be a JSON object, e.g. {\"name\": \"…\"}; /openapi.json describes each body",
+            ));
         }
+        serde_path_to_error::deserialize(value).map(Body).map_err(|error| {
+            let path = error.path().to_string();
+            let place = if path == "." { String::new() } else { format!("{path}: ") };
+            ApiError::invalid(format!("{place}{}", error.into_inner()))
+        })
+    }
+}
+
+/// A JSON body that may be left out: `None` for a request with neither a body nor a
+/// `Content-Type`.
+pub struct OptionalBody<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+        let headers = request.headers();
+        let bodiless =
+            headers.get(CONTENT_TYPE).is_none() && headers.get(CONTENT_LENGTH).is_none_or(|length| length == "0");
+        if bodiless {
+            return Ok(OptionalBody(None));
+        }
+        let Body(value) = Body::<T>::from_request(request, state).await?;
+        Ok(OptionalBody(Some(value)))
     }
 }
 

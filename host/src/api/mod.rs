@@ -1,22 +1,29 @@
 //! The HTTP JSON API under `/v1` (axum), its bearer-token auth and its OpenAPI document at
 //! `/openapi.json` (generated from the handlers by utoipa).
 //!
+//! Stripe's webhook deliveries (`POST /v1/stripe/events`) carry no token: each proves itself with
+//! its signature, checked with the endpoint's signing secret.
+//!
 //! Two kinds of token: the operator's (from the configuration, platform-wide) and per-practice
 //! tokens (made by the operator, stored as SHA-256 only), which see only their practice: anything
 //! of another practice answers 404, exactly as if it did not exist. Errors come in one shape,
 //! [`error::ErrorBody`]; bad input is a 4xx and changes nothing.
 
 pub mod error;
+mod page;
 mod plugins;
 mod practices;
 mod records;
 mod reports;
+mod stripe_events;
+mod tokens;
 
 use crate::app::App;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::PracticeId;
+use crate::domain::{PracticeId, token_hash};
 use crate::engine::{Engine, TickReport};
+use crate::payments::stripe::webhook::WebhookVerifier;
 use crate::plugin::PluginRuntime;
 use crate::store::Store;
 use axum::Router;
@@ -27,7 +34,6 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use error::{ApiError, Body, ErrorBody};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tower_http::map_request_body::MapRequestBodyLayer;
@@ -56,6 +62,8 @@ struct Inner {
     /// The hashes of the operator's tokens: any of them is the operator.
     operator_hashes: Vec<String>,
     ticks: Option<mpsc::Sender<TickRequest>>,
+    /// Checks Stripe's webhook deliveries; `None` without a webhook secret.
+    webhooks: Option<WebhookVerifier>,
 }
 
 impl AppState {
@@ -64,6 +72,10 @@ impl AppState {
     pub(crate) fn new(app: &App, ticks: Option<mpsc::Sender<TickRequest>>) -> Self {
         let operator_hashes =
             app.config.server.operator_tokens.iter().map(|token| token_hash(token.expose())).collect();
+        let webhooks = app.config.stripe.as_ref().and_then(|stripe| {
+            let secret = stripe.webhook_secret.as_ref()?;
+            Some(WebhookVerifier::new(secret.expose(), stripe.webhook_tolerance))
+        });
         AppState {
             inner: Arc::new(Inner {
                 store: app.store.clone(),
@@ -72,6 +84,7 @@ impl AppState {
                 clock: app.clock.clone(),
                 operator_hashes,
                 ticks,
+                webhooks,
             }),
         }
     }
@@ -79,11 +92,6 @@ impl AppState {
     fn store(&self) -> &Store {
         &self.inner.store
     }
-}
-
-/// The SHA-256 of a token, hex: all that is stored or compared.
-pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Who is calling.
@@ -138,10 +146,15 @@ impl FromRequestParts<AppState> for Caller {
         if state.inner.operator_hashes.contains(&hash) {
             return Ok(Caller::Operator);
         }
-        match state.store().practice_for_token(&hash).await? {
-            Some(practice) => Ok(Caller::Practice(practice)),
-            None => Err(unauthorized("this token is not known; ask the operator for a practice token")),
+        let Some(token) = state.store().api_token(&hash).await? else {
+            return Err(unauthorized("this token is not known; ask the operator for a practice token"));
+        };
+        let now = state.inner.clock.now();
+        token.usable(now).map_err(|reason| unauthorized(&reason))?;
+        if token.use_worth_recording(now) {
+            state.store().record_token_use(token.id, now).await?;
         }
+        Ok(Caller::Practice(token.practice))
     }
 }
 
@@ -153,7 +166,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/practices", post(practices::create).get(practices::list))
         .route("/practices/{practice}", get(practices::read).patch(practices::update))
         .route("/practices/{practice}/automation", get(practices::automation).patch(practices::update_automation))
-        .route("/practices/{practice}/tokens", post(practices::create_token))
+        .route("/practices/{practice}/tokens", post(tokens::create).get(tokens::list))
+        .route("/practices/{practice}/tokens/{token}", axum::routing::delete(tokens::revoke))
         .route("/practices/{practice}/services", post(records::create_service).get(records::services))
         .route("/practices/{practice}/clients", post(records::create_client).get(records::clients))
         .route("/practices/{practice}/clients/{client}", get(records::client).patch(records::update_client))
@@ -179,6 +193,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/practices/{practice}/plugins/{slot}", axum::routing::put(plugins::assign))
         .route("/practices/{practice}/plugins/{slot}/dry-run", post(plugins::dry_run))
         .route("/plugins", post(plugins::upload).layer(DefaultBodyLimit::max(upload_limit)).get(plugins::list))
+        .route("/stripe/events", post(stripe_events::receive))
         .route("/test/clock", post(set_clock));
     Router::new()
         .route("/openapi.json", get(openapi))
@@ -294,16 +309,59 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Gives every operation an id made of its method and path (`get_practices_practice_bills_bill`),
+/// unique where handler names repeat across modules, and every response a description (its
+/// status's reason phrase where the handler gave none), as OpenAPI requires.
+struct OperationIdsAndDescriptions;
+
+impl Modify for OperationIdsAndDescriptions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                let words: Vec<&str> = path
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .filter(|word| !word.is_empty() && *word != "v1")
+                    .collect();
+                operation.operation_id = Some(format!("{method}_{}", words.join("_")));
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    if let utoipa::openapi::RefOr::T(response) = response
+                        && response.description.is_empty()
+                    {
+                        response.description = status_description(status);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The description of a response documented only by its status (`200`, `4XX`).
+fn status_description(status: &str) -> String {
+    match status.parse::<u16>().ok().and_then(|code| StatusCode::from_u16(code).ok()) {
+        Some(code) => code.canonical_reason().unwrap_or("the answer").to_string(),
+        None if status.starts_with('4') => "refused, with the reason in the error body".to_string(),
+        None => format!("a {status} answer"),
+    }
+}
+
 /// The OpenAPI document, generated from the handlers.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "autobill", description = "Billing automation for health and therapy practices: the operator's and practices' API."),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &OperationIdsAndDescriptions),
     components(schemas(ErrorBody)),
     paths(
         health, set_clock,
         practices::create, practices::list, practices::read, practices::update, practices::automation, practices::update_automation,
-        practices::create_token,
+        tokens::create, tokens::list, tokens::revoke,
         records::create_service, records::services, records::create_client, records::clients, records::client,
         records::update_client, records::create_appointment, records::appointments, records::appointment,
         records::complete_appointment, records::cancel_appointment,
@@ -311,6 +369,7 @@ impl Modify for BearerAuth {
         reports::superbills, reports::superbill, reports::superbill_pdf, reports::payments, reports::attempts, reports::shares,
         reports::runs, reports::events,
         plugins::upload, plugins::list, plugins::assignments, plugins::assign, plugins::dry_run,
+        stripe_events::receive,
     )
 )]
 pub struct ApiDoc;

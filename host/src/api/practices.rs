@@ -2,7 +2,8 @@
 //! emails), their "Billing Automation" settings, and practice tokens.
 
 use super::error::{ApiError, Body, ErrorBody, Path};
-use super::{AppState, Caller, token_hash};
+use super::page::{Page, PageQuery, Paging};
+use super::{AppState, Caller};
 use crate::domain::{
     AutomationChange, AutomationSettings, Currency, DEFAULT_PLACE_OF_SERVICE, NewPractice, Practice, PracticeId,
     Provider, is_place_of_service, parse_timezone, practice_name,
@@ -174,16 +175,6 @@ pub struct PracticeView {
     pub warnings: Vec<String>,
 }
 
-/// A new practice token: shown once, stored only as a hash.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TokenView {
-    /// The practice it belongs to.
-    #[schema(value_type = i64)]
-    pub practice_id: PracticeId,
-    /// The token; send it as `Authorization: Bearer TOKEN`.
-    pub token: String,
-}
-
 fn view_automation(a: &AutomationSettings) -> AutomationView {
     AutomationView {
         bills: a.bills.as_str().into(),
@@ -339,11 +330,22 @@ pub(super) async fn create(
 }
 
 /// Lists practices: every one for the operator, its own for a practice token.
-#[utoipa::path(get, path = "/v1/practices",
-    responses((status = 200, body = Vec<PracticeView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<PracticeView>>, ApiError> {
-    let practices = state.store().practices().await?;
-    Ok(Json(practices.iter().filter(|p| caller.practice(p.id).is_ok()).map(view).collect()))
+#[utoipa::path(get, path = "/v1/practices", params(PageQuery),
+    responses((status = 200, body = Page<PracticeView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    paging: Paging,
+) -> Result<Json<Page<PracticeView>>, ApiError> {
+    let page = paging.by_id()?;
+    let practices = match caller {
+        Caller::Operator => state.store().practices_page(page).await?,
+        Caller::Practice(own) if page.after.is_none_or(|after| after < own.get()) => {
+            vec![state.store().practice(own).await?]
+        }
+        Caller::Practice(_) => vec![],
+    };
+    Ok(Json(Page::of(practices.iter().map(view).collect(), paging.limit, |row: &PracticeView| row.id)))
 }
 
 /// Reads a practice.
@@ -418,24 +420,4 @@ pub(super) async fn update_automation(
     caller.practice(practice)?;
     let changed = state.inner.engine.change_automation(practice, &input.change(), state.inner.clock.now()).await?;
     Ok(Json(AutomationAnswer { automation: view_automation(&changed.settings), warnings: changed.warnings }))
-}
-
-/// Makes a new token for a practice (operator only). The token is in this answer only.
-#[utoipa::path(post, path = "/v1/practices/{practice}/tokens", params(("practice" = i64, Path, description = "practice id")),
-    responses((status = 201, body = TokenView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn create_token(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(practice): Path<PracticeId>,
-) -> Result<(StatusCode, Json<TokenView>), ApiError> {
-    caller.operator()?;
-    state.store().practice(practice).await?;
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|error| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_randomness", format!("no random source: {error}"))
-    })?;
-    let token = format!("abt_{}", bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>());
-    state.store().save_api_token(practice, &token_hash(&token), state.inner.clock.now()).await?;
-    tracing::info!(practice = practice.get(), "practice token created");
-    Ok((StatusCode::CREATED, Json(TokenView { practice_id: practice, token })))
 }

@@ -12,6 +12,9 @@
 //!   claimed) and settled after. Both go through a [`pipeline`]: claimed in bounded batches (split
 //!   between hosts on PostgreSQL), sent concurrently within a cap on calls in flight.
 //!
+//! What the payment provider tells afterwards (disputes, refunds, late outcomes) comes in through
+//! [`Engine::receive_provider_event`], each event applied at most once.
+//!
 //! Time only enters through [`Engine::tick`]'s `now`, so a simulated clock drives the same code as
 //! the real one.
 
@@ -22,9 +25,11 @@ pub mod decide;
 mod dispatch;
 pub mod dry_run;
 mod pipeline;
+mod provider_events;
 mod runs;
 
 pub use actions::MAX_PRODUCT_AMOUNT;
+pub use provider_events::ProviderEventOutcome;
 
 use crate::domain::{PracticeId, Slot};
 use crate::mail::Mailer;

@@ -156,6 +156,13 @@ pub(super) fn bill(doc: &BillDocument) -> Vec<u8> {
             }
             w.text_right(RIGHT, w.y, regular(BODY), &money(payment.amount));
             w.y -= LEADING;
+            if let Some(note) = payment.note(doc.practice.currency) {
+                if !w.fits(LEADING) {
+                    w.new_page();
+                }
+                w.text(MARGIN + 72.0, w.y, regular(BODY), &note);
+                w.y -= LEADING;
+            }
         }
         w.y -= 8.0;
     }

@@ -8,7 +8,9 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_api_tokens", API_TOKENS),
     ("0004_line_indexes", LINE_INDEXES),
     ("0005_provider_reference", PROVIDER_REFERENCE),
-    ("0006_night", NIGHT),
+    ("0006_token_lifecycle", TOKEN_LIFECYCLE),
+    ("0007_stripe_events", STRIPE_EVENTS),
+    ("0008_night", NIGHT),
 ];
 
 const INITIAL: &str = r#"
@@ -232,6 +234,28 @@ ALTER TABLE payment_attempts ADD COLUMN provider_reference TEXT;
 ALTER TABLE payments ADD COLUMN provider_reference TEXT;
 "#;
 
+/// Practice tokens get an id, a name, the first characters in the clear, an expiry, the time of
+/// their last use and of their revocation. The table is made anew (SQLite cannot add a primary
+/// key to a table), keeping every token.
+const TOKEN_LIFECYCLE: &str = r#"
+CREATE TABLE api_tokens_new (
+    id {pk},
+    token_hash TEXT NOT NULL UNIQUE,
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    name TEXT NOT NULL DEFAULT '',
+    prefix TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT,
+    last_used_at BIGINT,
+    revoked_at BIGINT
+);
+INSERT INTO api_tokens_new (token_hash, practice_id, created_at)
+    SELECT token_hash, practice_id, created_at FROM api_tokens ORDER BY created_at;
+DROP TABLE api_tokens;
+ALTER TABLE api_tokens_new RENAME TO api_tokens;
+CREATE INDEX api_tokens_by_practice ON api_tokens (practice_id)
+"#;
+
 const LINE_INDEXES: &str = r#"
 DROP INDEX service_lines_unbilled;
 DROP INDEX service_lines_unsuperbilled;
@@ -239,6 +263,23 @@ CREATE INDEX service_lines_unbilled ON service_lines (practice_id) WHERE bill_id
 CREATE INDEX service_lines_unsuperbilled ON service_lines (practice_id) WHERE superbill_id IS NULL;
 CREATE INDEX service_lines_by_bill ON service_lines (bill_id) WHERE bill_id IS NOT NULL;
 CREATE INDEX service_lines_by_superbill ON service_lines (superbill_id) WHERE superbill_id IS NOT NULL
+"#;
+
+/// What the payment provider tells afterwards: a payment's dispute (Stripe's status and the
+/// amount disputed) and the amount refunded of it; payments and attempts found by the provider's
+/// reference; and each provider event's id, recorded once so a retried delivery changes nothing.
+const STRIPE_EVENTS: &str = r#"
+ALTER TABLE payments ADD COLUMN dispute_status TEXT;
+ALTER TABLE payments ADD COLUMN disputed_amount BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE payments ADD COLUMN refunded BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX payments_by_provider_reference ON payments (provider_reference);
+CREATE INDEX payment_attempts_by_provider_reference ON payment_attempts (provider_reference);
+CREATE TABLE provider_events (
+    id {pk},
+    event_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    received_at BIGINT NOT NULL
+)
 "#;
 
 /// The night at the providers' rate. An attempt is sent by whichever host claims it (`claimed_by`
