@@ -442,6 +442,7 @@ async fn names_in_any_script_arrive_intact_in_subjects_bodies_and_pdfs(backend: 
             // pdftotext marks a right-to-left line with embedding controls around it.
             let text = pdf_text(pdf).replace(['\u{202b}', '\u{202c}'], "");
             assert_contains(&text, &[name, "Bến Thành Counseling"]);
+            assert_qpdf_finds_no_damage(pdf);
             assert!(!text.contains('?') && !text.contains('\u{fffd}'), "{file}: nothing replaced:\n{text}");
             if file.starts_with("superbill-") {
                 assert!(has_row(&text, &["Name:", name]), "{file}:\n{text}");
@@ -451,6 +452,23 @@ async fn names_in_any_script_arrive_intact_in_subjects_bodies_and_pdfs(backend: 
             }
         }
     }
+}
+
+/// `qpdf --check` (Debian's `qpdf`; `tests/run.sh` installs it) reads `pdf` without an error or
+/// a warning.
+fn assert_qpdf_finds_no_damage(pdf: &[u8]) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("document.pdf");
+    std::fs::write(&path, pdf).expect("the PDF is written");
+    let output = std::process::Command::new("qpdf").arg("--check").arg(&path).output().unwrap_or_else(|error| {
+        panic!("qpdf checks the PDFs: `apt-get install qpdf` (tests/run.sh installs it): {error}")
+    });
+    assert!(
+        output.status.success(),
+        "qpdf --check: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// STARTTLS is required: a server that does not offer it gets nothing, not even the credentials,

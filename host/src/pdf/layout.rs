@@ -273,6 +273,15 @@ impl<'f> Writer<'f> {
             .collect()
     }
 
+    /// Where the first line reading `wanted` starts, from the left edge.
+    #[cfg(test)]
+    pub(super) fn placed(&self, wanted: &str) -> Option<f32> {
+        self.pages.iter().chain(std::iter::once(&self.current)).flatten().find_map(|op| match op {
+            Op::Text { x, text, .. } if text == wanted => Some(*x),
+            _ => None,
+        })
+    }
+
     /// The number of pages so far.
     #[cfg(test)]
     pub(super) fn page_count(&self) -> usize {

@@ -253,4 +253,74 @@ mod tests {
         let text = String::from_utf8_lossy(&pdf);
         assert!(text.contains("/Count 3") || text.contains("/Count 2"), "more than one page");
     }
+
+    fn bill_for(name: &str) -> Document {
+        Document::Bill(BillDocument {
+            id: BillId::new(3),
+            practice: Practice { name: "Bến Thành Counseling".into(), ..practice() },
+            client: Client { name: name.into(), ..client() },
+            status: BillStatus::Open,
+            issued: day(6),
+            lines: vec![BillLine { date: day(5), service: "Counselling".into(), code: "C1".into(), fee: 1_000 }],
+            products: vec![],
+            payments: vec![],
+            total: 1_000,
+            paid: 0,
+        })
+    }
+
+    #[test]
+    fn a_bill_in_every_script_is_tagged_pdf_a_with_its_title_and_language() {
+        let name = "Nguyễn Thị Hằng 王小明 Αλέξανδρος Екатерина ليلى דוד";
+        let pdf = render(&bill_for(name)).expect("written as PDF/A-2a, which krilla checks as it writes");
+        let raw = String::from_utf8_lossy(&pdf);
+        for marker in [
+            "<pdfaid:part>2</pdfaid:part>",
+            "<pdfaid:conformance>A</pdfaid:conformance>",
+            "<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">Bill #3 - Bến Thành Counseling</rdf:li>",
+            "/Lang (en-US)",
+            "/StructTreeRoot",
+            "/ToUnicode",
+        ] {
+            assert!(raw.contains(marker), "`{marker}` is missing");
+        }
+        assert!(shown(&bill_for(name)).contains(name));
+    }
+
+    #[test]
+    fn a_name_no_font_covers_still_renders_but_not_as_pdf_a() {
+        let pdf = render_with(&bill_for("王小明"), &Fonts::built_in()).expect("a PDF all the same");
+        let raw = String::from_utf8_lossy(&pdf);
+        assert!(raw.starts_with("%PDF-") && raw.contains("/StructTreeRoot"), "a tagged PDF");
+        assert!(!raw.contains("pdfaid"), "not claimed to be PDF/A");
+    }
+
+    #[test]
+    fn header_labels_make_room_for_a_long_value() {
+        let superbill = Document::Superbill(SuperbillDocument {
+            id: SuperbillId::new(4),
+            practice: practice(),
+            client: client(),
+            issued: day(31),
+            lines: [5, 26]
+                .into_iter()
+                .map(|d| SuperbillLine {
+                    date: day(d),
+                    place_of_service: "11".into(),
+                    cpt: "90834".into(),
+                    modifiers: vec![],
+                    units: 1,
+                    diagnoses: vec!["F41.1".into()],
+                    description: "Psychotherapy, 45 minutes".into(),
+                    fee: 12_000,
+                    paid: 0,
+                })
+                .collect(),
+        });
+        let mut w = laid_out(&superbill);
+        let period = w.width("2026-01-05 to 2026-01-26", layout::bold(9.0));
+        let label = w.width("Dates of service", layout::regular(9.0));
+        let placed = w.placed("Dates of service").expect("the label is drawn");
+        assert!(placed + label < layout::PAGE_WIDTH - layout::MARGIN - period, "the label ends before the period");
+    }
 }

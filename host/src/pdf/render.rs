@@ -37,10 +37,13 @@ fn header(w: &mut Writer, practice: &Practice, title: &str, facts: &[(&str, Stri
         left -= LEADING;
     }
     let mut right = top - 18.0;
+    // Labels end a gap before the widest value, and no further right than 110 points from the edge.
+    let widest = facts.iter().map(|(_, value)| w.width(value, bold(BODY))).fold(98.0, f32::max);
+    let labels = RIGHT - widest - 12.0;
     w.open(Element::Table);
     for (label, value) in facts {
         w.open(Element::Row);
-        cell(w, Element::RowHeader, |w| w.text_right(RIGHT - 110.0, right, regular(BODY), label));
+        cell(w, Element::RowHeader, |w| w.text_right(labels, right, regular(BODY), label));
         cell(w, Element::Cell, |w| w.text_right(RIGHT, right, bold(BODY), value));
         w.close();
         right -= LEADING;
