@@ -104,6 +104,7 @@ on_both_backends!(
     an_unreachable_provider_leaves_the_charge_pending_for_a_resend_with_the_same_key_and_card,
     the_practice_share_setting_is_the_default_for_new_clients_only,
     a_run_larger_than_one_statement_gives_each_bill_its_own_clients_lines_events_and_share,
+    concurrent_opens_and_voids_of_one_bill_have_one_winner_and_one_event,
 );
 
 fn client(id: &str, extra: &str) -> String {
@@ -351,7 +352,18 @@ fn visits_created() -> DateTime<Utc> {
 /// Adds a New York practice with daily bills, no sharing and no autopay, of `clients` clients,
 /// each with one completed visit on each of the days given; returns the practice.
 async fn add_practice_with_visits(store: &Store, name: &str, clients: usize, days: &[(i32, u32, u32)]) -> PracticeId {
-    let settings = autobill::domain::AutomationSettings { autopay: false, share: false, ..Default::default() };
+    add_practice_billing(store, name, clients, days, autobill::domain::BillCreation::Daily).await
+}
+
+/// [`add_practice_with_visits`] with the bill cadence given.
+async fn add_practice_billing(
+    store: &Store,
+    name: &str,
+    clients: usize,
+    days: &[(i32, u32, u32)],
+    bills: autobill::domain::BillCreation,
+) -> PracticeId {
+    let settings = autobill::domain::AutomationSettings { bills, autopay: false, share: false, ..Default::default() };
     let practice = store
         .create_practice(
             &autobill::domain::NewPractice {
@@ -815,4 +827,50 @@ async fn a_run_larger_than_one_statement_gives_each_bill_its_own_clients_lines_e
     assert_eq!(created, 1_100);
     let skipped = events.iter().filter(|event| matches!(event.kind, EventKind::ShareSkipped { .. })).count();
     assert_eq!(skipped, 1_100, "sharing is off: every skip is recorded");
+}
+
+async fn concurrent_opens_and_voids_of_one_bill_have_one_winner_and_one_event(backend: &str) {
+    let db = database(backend).await;
+    let store = Store::connect(&db.url).await.expect("the store connects");
+    let practice = add_practice_billing(&store, "P", 2, &[(2026, 1, 1)], autobill::domain::BillCreation::Manual).await;
+    let engine = Arc::new(engine_on(&store, "a"));
+    let night = local_instant(NY, day((2026, 1, 2)), NaiveTime::from_hms_opt(1, 0, 0).unwrap_or_default());
+    engine.tick(night).await.expect("a tick");
+    let rows = sqlx::query("SELECT id FROM bills ORDER BY id").fetch_all(store.pool()).await.expect("bills");
+    let bills: Vec<autobill::domain::BillId> =
+        rows.iter().map(|row| autobill::domain::BillId::new(row.try_get(0).expect("an id"))).collect();
+    assert_eq!(bills.len(), 2, "two pended bills");
+    let morning = night + Duration::hours(8);
+    let (pended, voided) = (bills[0], bills[1]);
+
+    // All twenty start before any is awaited, so they race.
+    let opens: Vec<_> = (0..10)
+        .map(|_| {
+            let engine = engine.clone();
+            tokio::spawn(async move { engine.open_bill(practice, pended, morning).await })
+        })
+        .collect();
+    let voids: Vec<_> = (0..10)
+        .map(|_| {
+            let engine = engine.clone();
+            tokio::spawn(async move { engine.void_bill(practice, voided, morning).await })
+        })
+        .collect();
+    for (what, handles) in [("open", opens), ("void", voids)] {
+        let mut answers = vec![];
+        for handle in handles {
+            answers.push(handle.await.expect("the task"));
+        }
+        let won = answers.iter().filter(|answer| answer.is_ok()).count();
+        assert_eq!(won, 1, "one of ten concurrent {what}s succeeds: {answers:?}");
+        for refused in answers.iter().filter_map(|answer| answer.as_ref().err()) {
+            assert!(
+                matches!(refused, autobill::engine::EngineError::Conflict(_)),
+                "the others are refused with the current status: {refused}"
+            );
+        }
+    }
+    let events = engine.events(practice).await.expect("events");
+    let named = |name: &str| events.iter().filter(|event| event.kind.name() == name).count();
+    assert_eq!((named("bill_opened"), named("bill_voided")), (1, 1), "one event per change that happened");
 }

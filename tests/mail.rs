@@ -181,6 +181,7 @@ async fn a_paid_bill_is_emailed_to_the_client_with_its_pdf(backend: &str) {
     assert!(has_row(&text, &["2026-01-05", "Psychotherapy, 60 minutes", "90837", "USD 160.00"]), "{text}");
     assert!(has_row(&text, &["2026-01-05", "Mindfulness workshop", "WORKSHOP", "USD 40.00"]), "{text}");
     assert!(has_row(&text, &["2026-01-06", "Card (autopay)", "USD 200.00"]), "the payment: {text}");
+    assert!(text.contains("sandbox_autobill-bill-"), "the payment's provider reference: {text}");
     assert!(has_row(&text, &["Total", "USD 200.00"]), "{text}");
     assert!(has_row(&text, &["Balance due", "USD 0.00"]), "{text}");
     assert!(has_row(&text, &["Status", "Paid"]), "{text}");

@@ -285,6 +285,9 @@ async fn first_night(stripe: &Stripe, dir: &tempfile::TempDir) -> (Store, Practi
     assert_eq!(paid_bills(&night, practice).await.len(), 1, "payment_succeeded at 00:30");
     assert_eq!(stripe.local.succeeded_charges().await.len(), 1);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM payments").await, 1);
+    let payments = store.payments(practice).await.expect("payments");
+    let reference = payments[0].provider_reference.as_deref().unwrap_or_default();
+    assert!(reference.starts_with("pi_"), "the payment keeps Stripe's PaymentIntent id: {reference:?}");
     (store, practice, runtime)
 }
 

@@ -117,7 +117,12 @@ fn bill(n: usize, name: &str) -> Document {
         issued: day(31),
         lines,
         products: vec![BillProduct { name: "Workbook".into(), amount: 2_500 }],
-        payments: vec![BillPayment { date: day(31), method: "Card (autopay)".into(), amount: 66_500 }],
+        payments: vec![BillPayment {
+            date: day(31),
+            method: "Card (autopay)".into(),
+            amount: 66_500,
+            reference: Some("pi_3QkLmN2eZvKYlo2C1a2b3c4d".into()),
+        }],
         total: 66_500,
         paid: 66_500,
     })

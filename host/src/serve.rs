@@ -2,17 +2,28 @@
 //! interval, against the application's [`Clock`]) and the HTTP API over one [`App`], with a
 //! graceful shutdown: on the signal it stops taking requests, lets requests in flight and
 //! the current tick finish, and returns.
+//!
+//! Connections are bounded: at most `max_connections` open at once (more wait in the listen
+//! backlog), headers must arrive within `header_read_timeout`, and at shutdown connections
+//! still open after `shutdown_timeout` are closed, so a slow or stalled client never keeps the
+//! process alive. The request deadline and the body-read timeout are layers of the router.
 
 use crate::api::{self, AppState, TickRequest};
 use crate::app::App;
 use crate::clock::Clock;
+use crate::config::ServerConfig;
 use crate::engine::{Engine, TickReport};
+use axum::Router;
 use chrono::{DateTime, Utc};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
 
 /// Why `serve` stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -47,15 +58,66 @@ pub async fn run(
     });
     let scheduler = tokio::spawn(scheduler(engine, clock, interval, tick_rx, stop_rx.clone()));
     tracing::info!(address = %listener.local_addr()?, test_clock, "autobill serving");
-    let mut http_stop = stop_rx;
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            let _ = http_stop.wait_for(|stop| *stop).await;
-        })
-        .await?;
+    serve_http(listener, router, &config.server, stop_rx).await;
     let _ = scheduler.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Accepts connections until `stop`, each served by hyper under the server's limits; then lets
+/// requests in flight finish for at most the shutdown timeout and closes what is still open.
+async fn serve_http(listener: TcpListener, router: Router, limits: &ServerConfig, mut stop: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    loop {
+        let slot = tokio::select! {
+            biased;
+            () = stopping(&mut stop) => break,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
+        let stream = tokio::select! {
+            biased;
+            () = stopping(&mut stop) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors or a connection reset before it was accepted:
+                    // pause rather than spin, as the error will often repeat at once.
+                    tracing::warn!("accepting a connection failed: {error}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
+        let connection = graceful.watch(connection);
+        connections.spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown()).await.is_err() {
+        tracing::warn!(
+            open = connections.len(),
+            "closing the connections still open {} s after the shutdown signal",
+            limits.shutdown_timeout.as_secs()
+        );
+    }
+    connections.shutdown().await;
+}
+
+/// Completes once `stop` says so (or its sender is gone).
+async fn stopping(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 /// Ticks on the interval and on request, one tick at a time; a tick that has started finishes

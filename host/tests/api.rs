@@ -2,6 +2,8 @@
 //! (always a 4xx in the one error shape, never a 500, never a partial write), and every route
 //! called with another practice's token.
 
+mod support;
+
 use autobill::app::App;
 use autobill::clock::SimulatedClock;
 use autobill::config::{Config, Use};
@@ -31,12 +33,21 @@ struct Server {
 
 impl Server {
     async fn start(start: DateTime<Utc>) -> Server {
+        Server::start_with(start, "").await
+    }
+
+    /// A server with more `[server]` settings, e.g. its timeouts.
+    async fn start_with(start: DateTime<Utc>, server_settings: &str) -> Server {
         let dir = tempfile::tempdir().expect("a temporary folder");
+        let database = format!("sqlite://{}", dir.path().join("autobill.db").display());
+        Server::start_on(start, server_settings, dir, database).await
+    }
+
+    async fn start_on(start: DateTime<Utc>, server_settings: &str, dir: tempfile::TempDir, database: String) -> Server {
         let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = [\"{OPERATOR}\", \"{OLD_OPERATOR}\"]\nmax_body_bytes = {MAX_BODY}\n\
-             [database]\nurl = \"sqlite://{}\"\n[outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 3600\n\
+            "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = [\"{OPERATOR}\", \"{OLD_OPERATOR}\"]\nmax_body_bytes = {MAX_BODY}\n{server_settings}\n\
+             [database]\nurl = \"{database}\"\n[outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 3600\n\
              [testing]\nsimulated_clock = true\n",
-            dir.path().join("autobill.db").display(),
             dir.path().join("outbox").display()
         );
         let config = Config::from_table(&text.parse().expect("TOML"), Use::Serve).expect("a good configuration");
@@ -70,13 +81,30 @@ impl Server {
         kind: &str,
         body: Vec<u8>,
     ) -> (u16, String, Bytes) {
+        let authorization = token.map(|token| format!("Bearer {token}"));
+        self.exchange_raw(method, path, authorization.as_deref(), kind, body).await
+    }
+
+    /// A bodiless request with the `Authorization` header given whole.
+    async fn exchange_with_authorization(&self, method: &str, path: &str, authorization: &str) -> (u16, String, Bytes) {
+        self.exchange_raw(method, path, Some(authorization), "", vec![]).await
+    }
+
+    async fn exchange_raw(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: Option<&str>,
+        kind: &str,
+        body: Vec<u8>,
+    ) -> (u16, String, Bytes) {
         let stream = TcpStream::connect(self.addr).await.expect("connect");
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
         tokio::spawn(connection);
         let mut request = hyper::Request::builder().method(method).uri(path).header("host", "autobill.test");
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
+        if let Some(authorization) = authorization {
+            request = request.header("authorization", authorization);
         }
         if !kind.is_empty() {
             request = request.header("content-type", kind);
@@ -282,6 +310,10 @@ async fn a_month_through_the_api_on_a_simulated_clock() {
 
     let payments = server.ok("GET", &format!("{base}/payments"), &ta, None).await;
     assert!(payments.as_array().expect("payments").len() >= 2, "ana's and cy's bills were paid: {payments}");
+    for payment in payments.as_array().expect("payments") {
+        let reference = payment["provider_reference"].as_str().unwrap_or_default();
+        assert!(reference.starts_with("sandbox_autobill-bill-"), "the provider's reference: {payment}");
+    }
     let attempts = server.ok("GET", &format!("{base}/payment-attempts"), &ta, None).await;
     let declined: Vec<&Value> =
         attempts.as_array().expect("attempts").iter().filter(|a| a["status"] == "failed").collect();
@@ -479,6 +511,7 @@ async fn a_practice_token_sees_only_its_own_practice() {
     let appointment = id(&server.ok("POST", &format!("{b}/appointments"), &tb, Some(appointment)).await);
     server.set_clock(at("2026-01-06T07:00:00Z")).await;
     let bill = id(&server.ok("GET", &format!("{b}/bills"), &tb, None).await[0]);
+    let token = id(&server.ok("GET", &format!("{b}/tokens"), &tb, None).await[0]);
 
     let practice_routes: Vec<(&str, String, Option<Value>)> = vec![
         ("GET", String::new(), None),
@@ -517,6 +550,8 @@ async fn a_practice_token_sees_only_its_own_practice() {
         ("GET", "/plugins".into(), None),
         ("PUT", "/plugins/share_filter".into(), Some(json!({ "plugin_id": "x" }))),
         ("POST", "/plugins/share_filter/dry-run".into(), Some(json!({}))),
+        ("GET", "/tokens".into(), None),
+        ("DELETE", format!("/tokens/{token}"), None),
     ];
     for (method, rest, body) in &practice_routes {
         // A's token on B's practice: as if it did not exist.
@@ -549,6 +584,9 @@ async fn a_practice_token_sees_only_its_own_practice() {
         let (status, value) = server.call(method, &path, Some(&ta), body).await;
         assert_eq!(status, 403, "{method} {path} is the operator's: {value}");
     }
+    let (status, value) = server.call("DELETE", &format!("/v1/practices/{pa}/tokens/{token}"), Some(&ta), None).await;
+    assert_eq!(status, 404, "A cannot revoke B's token through its own practice: {value}");
+    server.ok("GET", &format!("{b}/tokens"), &tb, None).await;
     // A practice token lists only its own practice, and B's data is untouched.
     let listed = server.ok("GET", "/v1/practices", &ta, None).await;
     assert_eq!(listed.as_array().map(|p| p.iter().map(id).collect::<Vec<_>>()), Some(vec![pa]));
@@ -652,5 +690,235 @@ async fn the_operator_token_being_replaced_works_until_it_is_removed() {
     }
     let (status, _) = server.call("GET", "/v1/plugins", Some("not-the-operator-token-0123456789abcdef"), None).await;
     assert_eq!(status, 401, "a token that is neither the new nor the old one");
+    server.stop().await;
+}
+
+/// Opens a connection and sends `bytes`, the start of a request it never finishes.
+async fn stalled(addr: SocketAddr, bytes: &[u8]) -> TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(bytes).await.expect("a partial request");
+    stream
+}
+
+/// Reads until the server closes the connection or `within` runs out; gives what was read, or
+/// `None` when the connection was still open.
+async fn read_until_closed(stream: &mut TcpStream, within: std::time::Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = vec![];
+    let closed = tokio::time::timeout(within, async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    closed.ok().map(|()| String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    let server = Server::start_with(at("2026-01-04T12:00:00Z"), "header_read_timeout_seconds = 1").await;
+    let mut stream = stalled(server.addr, b"GET /healthz HTTP/1.1\r\nHost: autobill.test\r\n").await;
+    let answer = read_until_closed(&mut stream, std::time::Duration::from_secs(10)).await;
+    assert!(answer.is_some(), "the connection is closed once the header-read timeout runs out");
+    let (status, _) = server.call("GET", "/healthz", None, None).await;
+    assert_eq!(status, 200, "other clients are served meanwhile");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_stops_arriving_is_refused_with_a_message() {
+    let server = Server::start_with(at("2026-01-04T12:00:00Z"), "body_read_timeout_seconds = 1").await;
+    let head = format!(
+        "POST /v1/practices HTTP/1.1\r\nHost: autobill.test\r\nAuthorization: Bearer {OPERATOR}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"name\": \"Lake"
+    );
+    let mut stream = stalled(server.addr, head.as_bytes()).await;
+    let answer = read_until_closed(&mut stream, std::time::Duration::from_secs(10)).await.unwrap_or_default();
+    let status_line = answer.lines().next().unwrap_or_default();
+    assert!(status_line.starts_with("HTTP/1.1 408"), "a 408 once the body-read timeout runs out: {answer:?}");
+    assert!(answer.contains("body-read timeout"), "the answer says the body timed out: {answer:?}");
+    let practices = server.ok("GET", "/v1/practices", OPERATOR, None).await;
+    assert_eq!(practices.as_array().map(Vec::len), Some(0), "nothing was made: {practices}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_stops_by_its_shutdown_deadline_while_clients_stall() {
+    let server = Server::start_with(
+        at("2026-01-04T12:00:00Z"),
+        "shutdown_timeout_seconds = 2\nheader_read_timeout_seconds = 600\nbody_read_timeout_seconds = 600\nrequest_timeout_seconds = 600",
+    )
+    .await;
+    let mut clients = vec![];
+    for _ in 0..50 {
+        clients.push(stalled(server.addr, b"GET /healthz HTTP/1.1\r\nHost: autobill.test\r\n").await);
+    }
+    let head = format!(
+        "POST /v1/practices HTTP/1.1\r\nHost: autobill.test\r\nAuthorization: Bearer {OPERATOR}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"name\""
+    );
+    clients.push(stalled(server.addr, head.as_bytes()).await);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let asked = std::time::Instant::now();
+    server.stop().await;
+    let took = asked.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(3),
+        "serve stops within its 2 s shutdown deadline + 1 s with 51 stalled clients; it took {took:?}"
+    );
+    for client in &mut clients {
+        let closed = read_until_closed(client, std::time::Duration::from_secs(1)).await;
+        assert!(closed.is_some(), "every stalled connection was closed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    let server =
+        Server::start_with(at("2026-01-04T12:00:00Z"), "max_connections = 2\nheader_read_timeout_seconds = 600").await;
+    let first = stalled(server.addr, b"GET /healthz HTTP/1.1\r\n").await;
+    let second = stalled(server.addr, b"GET /healthz HTTP/1.1\r\n").await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let waiting = tokio::spawn({
+        let addr = server.addr;
+        async move {
+            let mut third =
+                stalled(addr, b"GET /healthz HTTP/1.1\r\nHost: autobill.test\r\nConnection: close\r\n\r\n").await;
+            read_until_closed(&mut third, std::time::Duration::from_secs(30)).await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "a third connection is not served while two are open");
+    drop(first);
+    let answer = waiting.await.expect("the third client").unwrap_or_default();
+    assert!(answer.starts_with("HTTP/1.1 200"), "it is served once a connection closes: {answer:?}");
+    drop(second);
+    server.stop().await;
+}
+
+/// Text with a control character, and times outside the years a service can be, are refused with
+/// a message naming the problem; on PostgreSQL too, which refuses NUL in text itself.
+async fn text_and_dates_out_of_bounds_are_refused(server: Server) {
+    let (pa, ta) = practice(&server, "Lakeside", "daily").await;
+    let base = format!("/v1/practices/{pa}");
+    server
+        .ok("POST", &format!("{base}/services"), &ta, Some(json!({ "code": "T", "name": "Therapy", "fee": 100 })))
+        .await;
+    let client =
+        server.ok("POST", &format!("{base}/clients"), &ta, Some(json!({ "reference": "r", "name": "Ana" }))).await;
+    let cases: Vec<(&str, String, Value, &str)> = vec![
+        ("POST", "/v1/practices".into(), json!({ "name": "a\u{0}b", "timezone": "UTC" }), "U+0000"),
+        ("POST", format!("{base}/clients"), json!({ "reference": "r2", "name": "a\u{0}b" }), "U+0000"),
+        ("POST", format!("{base}/services"), json!({ "code": "X", "name": "line\nbreak", "fee": 1 }), "U+000A"),
+        (
+            "POST",
+            format!("{base}/appointments"),
+            json!({ "reference": "old", "client_id": id(&client), "starts_at": "0001-01-01T00:00", "services": ["T"] }),
+            "1900 to 2100",
+        ),
+        (
+            "POST",
+            format!("{base}/appointments"),
+            json!({ "reference": "far", "client_id": id(&client), "starts_at": "9999-12-31T23:59", "services": ["T"] }),
+            "1900 to 2100",
+        ),
+    ];
+    for (method, path, body, hint) in cases {
+        let token = if path.starts_with("/v1/practices/") { &ta } else { OPERATOR };
+        let (status, value) = server.call(method, &path, Some(token), Some(body)).await;
+        assert_eq!(status, 422, "{method} {path}: {value}");
+        let message = value["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(hint), "{method} {path}: `{hint}` not in `{message}`");
+    }
+    let appointments = server.ok("GET", &format!("{base}/appointments"), &ta, None).await;
+    assert_eq!(appointments.as_array().map(Vec::len), Some(0), "nothing was stored: {appointments}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_and_dates_out_of_bounds_are_refused_on_sqlite() {
+    text_and_dates_out_of_bounds_are_refused(Server::start(at("2026-01-04T12:00:00Z")).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_and_dates_out_of_bounds_are_refused_on_postgres() {
+    let admin = support::postgres_admin_url();
+    let database = support::fresh_postgres_database(&admin, "api_bounds").await;
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    text_and_dates_out_of_bounds_are_refused(
+        Server::start_on(at("2026-01-04T12:00:00Z"), "", dir, database.clone()).await,
+    )
+    .await;
+    support::drop_postgres_database(&admin, &database).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorization_scheme_is_case_insensitive() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let (status, _, _) =
+            server.exchange_with_authorization("GET", "/v1/practices", &format!("{scheme} {OPERATOR}")).await;
+        assert_eq!(status, 200, "`{scheme}` is the bearer scheme");
+    }
+    let (status, _, _) = server.exchange_with_authorization("GET", "/v1/practices", &format!("Basic {OPERATOR}")).await;
+    assert_eq!(status, 401, "another scheme is not");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn practice_tokens_are_listed_without_the_secret_and_refused_once_revoked_or_expired() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    let practice = server
+        .ok("POST", "/v1/practices", OPERATOR, Some(json!({ "name": "Lakeside", "timezone": "America/New_York" })))
+        .await;
+    let tokens = format!("/v1/practices/{}/tokens", id(&practice));
+    let desk = server.ok("POST", &tokens, OPERATOR, Some(json!({ "name": "front desk" }))).await;
+    let brief = server.ok("POST", &tokens, OPERATOR, Some(json!({ "expires_in_days": 1 }))).await;
+    let (desk_secret, brief_secret) =
+        (desk["token"].as_str().unwrap_or_default(), brief["token"].as_str().unwrap_or_default());
+    assert_eq!(brief["expires_at"], "2026-01-05T12:00:00+00:00", "{brief}");
+
+    let listed = server.ok("GET", &tokens, desk_secret, None).await;
+    let text = listed.to_string();
+    assert!(!text.contains(desk_secret) && !text.contains(brief_secret), "a list never shows a token: {text}");
+    let rows = listed.as_array().expect("a list");
+    assert_eq!(rows.len(), 2);
+    let desk_row = rows.iter().find(|row| row["id"] == desk["id"]).expect("the desk token");
+    assert_eq!(
+        (desk_row["name"].as_str(), desk_row["prefix"].as_str()),
+        (Some("front desk"), Some(&desk_secret[..12]))
+    );
+    assert!(desk_row["last_used_at"].is_string(), "the list call used it: {desk_row}");
+
+    for (body, hint) in [(json!({ "expires_in_days": 0 }), "1 to 3650"), (json!({ "colour": "red" }), "colour")] {
+        let (status, value) = server.call("POST", &tokens, Some(OPERATOR), Some(body)).await;
+        assert_eq!(status, 422, "{value}");
+        assert!(value["error"]["message"].as_str().unwrap_or_default().contains(hint), "{value}");
+    }
+    let (status, _) = server.call("POST", &tokens, Some(desk_secret), None).await;
+    assert_eq!(status, 403, "only the operator makes tokens");
+
+    let (status, _, body) =
+        server.exchange("DELETE", &format!("{tokens}/{}", id(&desk)), Some(desk_secret), "", vec![]).await;
+    assert_eq!((status, body.len()), (204, 0), "a practice may revoke its own token");
+    let (status, value) = server.call("GET", &tokens, Some(desk_secret), None).await;
+    assert_eq!(status, 401, "a revoked token is refused on the next request");
+    assert!(value["error"]["message"].as_str().unwrap_or_default().contains("revoked"), "{value}");
+    let (status, _) = server.call("DELETE", &format!("{tokens}/{}", id(&desk)), Some(OPERATOR), None).await;
+    assert_eq!(status, 404, "a token is revoked once");
+
+    server.ok("GET", &tokens, brief_secret, None).await;
+    server.set_clock(at("2026-01-05T12:00:00Z")).await;
+    let (status, value) = server.call("GET", &tokens, Some(brief_secret), None).await;
+    assert_eq!(status, 401, "an expired token is refused");
+    assert!(
+        value["error"]["message"].as_str().unwrap_or_default().contains("expired at 2026-01-05T12:00:00"),
+        "{value}"
+    );
     server.stop().await;
 }

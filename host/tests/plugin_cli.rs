@@ -277,3 +277,38 @@ fn each_plugin_command_explains_itself() {
     let (_, stdout, _) = autobill(&["plugin", "assign", "--help"]);
     assert!(stdout.contains("--config <FILE>") && stdout.contains("--config-json <TEXT>"), "{stdout}");
 }
+
+#[test]
+fn token_commands_make_list_and_revoke_a_practice_token() {
+    let db = Database::new();
+    let practice = db.practice.to_string();
+    let (status, stdout, stderr) =
+        db.autobill(&["token", "create", "--practice", &practice, "--name", "front desk", "--expires-in-days", "30"]);
+    assert_eq!(status, 0, "{stderr}");
+    let secret = stdout.trim().to_string();
+    assert!(secret.starts_with("abt_") && secret.len() == 68, "the token, once: {stdout}");
+    assert!(stderr.contains("shown only now") && stderr.contains("expires at"), "{stderr}");
+
+    let (status, stdout, stderr) = db.autobill(&["token", "list", "--practice", &practice, "--format", "json"]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(!stdout.contains(&secret), "a list never shows the token: {stdout}");
+    let listed: serde_json::Value = serde_json::from_str(&stdout).expect("the JSON list parses");
+    let token = &listed[0];
+    assert_eq!((token["name"].as_str(), token["prefix"].as_str()), (Some("front desk"), Some(&secret[..12])));
+    assert!(token["expires_at"].is_string() && token["revoked_at"].is_null(), "{token}");
+
+    let id = token["id"].to_string();
+    let (status, stdout, stderr) = db.autobill(&["token", "revoke", "--practice", &practice, "--token", &id]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.contains(&format!("revoked token {id}")), "{stdout}");
+    let (status, _, stderr) = db.autobill(&["token", "revoke", "--practice", &practice, "--token", &id]);
+    assert_eq!(status, 1, "revoking twice is refused");
+    assert!(stderr.contains("token list"), "and says how to find the tokens: {stderr}");
+    let (_, stdout, _) = db.autobill(&["token", "list", "--practice", &practice, "--format", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&stdout).expect("the JSON list parses");
+    assert!(listed[0]["revoked_at"].is_string(), "{listed}");
+
+    let (status, _, stderr) = db.autobill(&["token", "create", "--practice", &practice, "--expires-in-days", "0"]);
+    assert_eq!(status, 1);
+    assert!(stderr.contains("--expires-in-days is 0; give 1 to 3650"), "{stderr}");
+}

@@ -4,31 +4,19 @@
 //!
 //! Needs AUTOBILL_TEST_POSTGRES_URL (an account that may create databases); skipped without it.
 
+mod support;
+
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use sqlx::Connection;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use tokio::net::TcpStream;
 
 const OPERATOR: &str = "operator-token-for-tests-0123456789abcdef";
-
-/// A fresh, empty database next to the one AUTOBILL_TEST_POSTGRES_URL names.
-async fn fresh_database(admin: &str) -> String {
-    sqlx::any::install_default_drivers();
-    let mut connection = sqlx::AnyConnection::connect(admin).await.unwrap_or_else(|error| {
-        panic!("PostgreSQL at {admin} (AUTOBILL_TEST_POSTGRES_URL) cannot be reached: {error}")
-    });
-    let name = format!("autobill_shared_serve_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut connection).await.expect("drop");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.expect("create");
-    let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
-    format!("{base}/{name}")
-}
 
 /// A running `autobill serve` process, killed when dropped.
 struct ServeProcess {
@@ -145,7 +133,7 @@ async fn two_serve_processes_on_one_postgres_do_each_run_bill_and_share_once() {
         eprintln!("skipped: set AUTOBILL_TEST_POSTGRES_URL to a PostgreSQL server to run two serve processes on it");
         return;
     };
-    let database_url = fresh_database(&admin).await;
+    let database_url = support::fresh_postgres_database(&admin, "shared_serve").await;
     let dir = tempfile::tempdir().expect("a temporary folder");
     let (a, b) = tokio::join!(
         ServeProcess::start(dir.path(), "serve-a", &database_url),
@@ -229,8 +217,5 @@ async fn two_serve_processes_on_one_postgres_do_each_run_bill_and_share_once() {
     assert_eq!(a.emails() + b.emails(), sent, "each sent share is one email from one of the processes");
 
     drop((a, b));
-    if let Ok(mut connection) = sqlx::AnyConnection::connect(&admin).await {
-        let name = database_url.rsplit('/').next().unwrap_or_default();
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut connection).await;
-    }
+    support::drop_postgres_database(&admin, &database_url).await;
 }

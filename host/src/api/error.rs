@@ -113,8 +113,20 @@ impl From<EngineError> for ApiError {
     }
 }
 
-/// Turns an axum rejection into the one error shape, keeping its status and its explanation.
-fn rejection(status: StatusCode, text: String) -> ApiError {
+/// Turns an axum rejection into the one error shape, keeping its status and its explanation; a
+/// body that stopped arriving within the body-read timeout is a 408.
+fn rejection(error: &(dyn std::error::Error + 'static), status: StatusCode, text: String) -> ApiError {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current.is::<tower_http::timeout::TimeoutError>() {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the request body did not arrive within the server's body-read timeout; send the whole body at once",
+            );
+        }
+        cause = current.source();
+    }
     let code = match status {
         StatusCode::PAYLOAD_TOO_LARGE => "too_large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
@@ -138,8 +150,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(Body(value)),
-            Err(error) => Err(rejection(error.status(), error.body_text())),
+            Err(error) => Err(rejection(&error, error.status(), error.body_text())),
         }
+    }
+}
+
+/// A JSON body that may be left out: `None` for a request with neither a body nor a
+/// `Content-Type`.
+pub struct OptionalBody<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+        let headers = request.headers();
+        let bodiless =
+            headers.get(CONTENT_TYPE).is_none() && headers.get(CONTENT_LENGTH).is_none_or(|length| length == "0");
+        if bodiless {
+            return Ok(OptionalBody(None));
+        }
+        let Body(value) = Body::<T>::from_request(request, state).await?;
+        Ok(OptionalBody(Some(value)))
     }
 }
 
@@ -152,7 +184,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::body::Bytes::from_request(request, state).await {
             Ok(bytes) => Ok(RawBody(bytes)),
-            Err(error) => Err(rejection(error.status(), error.body_text())),
+            Err(error) => Err(rejection(&error, error.status(), error.body_text())),
         }
     }
 }

@@ -11,11 +11,12 @@ mod plugins;
 mod practices;
 mod records;
 mod reports;
+mod tokens;
 
 use crate::app::App;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::PracticeId;
+use crate::domain::{PracticeId, token_hash};
 use crate::engine::{Engine, TickReport};
 use crate::plugin::PluginRuntime;
 use crate::store::Store;
@@ -27,9 +28,10 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use error::{ApiError, Body, ErrorBody};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
+use tower_http::map_request_body::MapRequestBodyLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
@@ -79,11 +81,6 @@ impl AppState {
     }
 }
 
-/// The SHA-256 of a token, hex: all that is stored or compared.
-pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 /// Who is calling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Caller {
@@ -126,29 +123,38 @@ impl FromRequestParts<AppState> for Caller {
         let token = header
             .to_str()
             .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|value| value.split_once(' '))
+            // RFC 9110: the scheme is case-insensitive (`bearer`, `BEARER`).
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|token| !token.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer TOKEN`"))?;
         let hash = token_hash(token);
         if state.inner.operator_hashes.contains(&hash) {
             return Ok(Caller::Operator);
         }
-        match state.store().practice_for_token(&hash).await? {
-            Some(practice) => Ok(Caller::Practice(practice)),
-            None => Err(unauthorized("this token is not known; ask the operator for a practice token")),
+        let Some(token) = state.store().api_token(&hash).await? else {
+            return Err(unauthorized("this token is not known; ask the operator for a practice token"));
+        };
+        let now = state.inner.clock.now();
+        token.usable(now).map_err(|reason| unauthorized(&reason))?;
+        if token.use_worth_recording(now) {
+            state.store().record_token_use(token.id, now).await?;
         }
+        Ok(Caller::Practice(token.practice))
     }
 }
 
-/// The routes, with body limits: `max_body_bytes` for JSON, the plugin limit for uploads.
+/// The routes, with body limits (`max_body_bytes` for JSON, the plugin limit for uploads), a
+/// body-read timeout and a deadline for each request (408 when either runs out).
 pub fn router(state: AppState, config: &Config) -> Router {
     let upload_limit = config.plugins.max_component_bytes;
     let v1 = Router::new()
         .route("/practices", post(practices::create).get(practices::list))
         .route("/practices/{practice}", get(practices::read).patch(practices::update))
         .route("/practices/{practice}/automation", get(practices::automation).patch(practices::update_automation))
-        .route("/practices/{practice}/tokens", post(practices::create_token))
+        .route("/practices/{practice}/tokens", post(tokens::create).get(tokens::list))
+        .route("/practices/{practice}/tokens/{token}", axum::routing::delete(tokens::revoke))
         .route("/practices/{practice}/services", post(records::create_service).get(records::services))
         .route("/practices/{practice}/clients", post(records::create_client).get(records::clients))
         .route("/practices/{practice}/clients/{client}", get(records::client).patch(records::update_client))
@@ -182,6 +188,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
+        .layer(MapRequestBodyLayer::new(axum::body::Body::new))
+        .layer(RequestBodyTimeoutLayer::new(config.server.body_read_timeout))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.server.request_timeout))
         .with_state(state)
 }
 
@@ -289,7 +298,7 @@ impl Modify for BearerAuth {
     paths(
         health, set_clock,
         practices::create, practices::list, practices::read, practices::update, practices::automation, practices::update_automation,
-        practices::create_token,
+        tokens::create, tokens::list, tokens::revoke,
         records::create_service, records::services, records::create_client, records::clients, records::client,
         records::update_client, records::create_appointment, records::appointments, records::appointment,
         records::complete_appointment, records::cancel_appointment,

@@ -2,7 +2,7 @@
 //! emails), their "Billing Automation" settings, and practice tokens.
 
 use super::error::{ApiError, Body, ErrorBody, Path};
-use super::{AppState, Caller, token_hash};
+use super::{AppState, Caller};
 use crate::domain::{
     AutomationChange, AutomationSettings, Currency, DEFAULT_PLACE_OF_SERVICE, NewPractice, Practice, PracticeId,
     Provider, is_place_of_service, parse_timezone, practice_name,
@@ -174,16 +174,6 @@ pub struct PracticeView {
     pub warnings: Vec<String>,
 }
 
-/// A new practice token: shown once, stored only as a hash.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct TokenView {
-    /// The practice it belongs to.
-    #[schema(value_type = i64)]
-    pub practice_id: PracticeId,
-    /// The token; send it as `Authorization: Bearer TOKEN`.
-    pub token: String,
-}
-
 fn view_automation(a: &AutomationSettings) -> AutomationView {
     AutomationView {
         bills: a.bills.as_str().into(),
@@ -220,13 +210,16 @@ fn checked(problems: Vec<String>) -> Result<(), ApiError> {
     if problems.is_empty() { Ok(()) } else { Err(ApiError::invalid(problems.join("; "))) }
 }
 
-/// A text field of at most `limit` characters.
+/// A text field of at most `limit` characters, without control characters.
 pub(super) fn text(problems: &mut Vec<String>, name: &str, value: &str, required: bool, limit: usize) {
     if required && value.trim().is_empty() {
         problems.push(format!("{name} is empty; give it a value"));
     }
     if value.chars().count() > limit {
         problems.push(format!("{name} is longer than {limit} characters"));
+    }
+    if let Err(problem) = crate::domain::plain_text(name, value) {
+        problems.push(problem);
     }
 }
 
@@ -237,7 +230,7 @@ pub(super) fn email(problems: &mut Vec<String>, name: &str, value: &str) {
         && value.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'))
         && value.parse::<lettre::Address>().is_ok();
     if !value.is_empty() && !valid {
-        problems.push(format!("{name} `{value}` is not an email address such as name@example.com"));
+        problems.push(format!("{name} `{}` is not an email address such as name@example.com", value.escape_debug()));
     }
 }
 
@@ -415,24 +408,4 @@ pub(super) async fn update_automation(
     caller.practice(practice)?;
     let changed = state.inner.engine.change_automation(practice, &input.change(), state.inner.clock.now()).await?;
     Ok(Json(AutomationAnswer { automation: view_automation(&changed.settings), warnings: changed.warnings }))
-}
-
-/// Makes a new token for a practice (operator only). The token is in this answer only.
-#[utoipa::path(post, path = "/v1/practices/{practice}/tokens", params(("practice" = i64, Path, description = "practice id")),
-    responses((status = 201, body = TokenView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn create_token(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(practice): Path<PracticeId>,
-) -> Result<(StatusCode, Json<TokenView>), ApiError> {
-    caller.operator()?;
-    state.store().practice(practice).await?;
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|error| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_randomness", format!("no random source: {error}"))
-    })?;
-    let token = format!("abt_{}", bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>());
-    state.store().save_api_token(practice, &token_hash(&token), state.inner.clock.now()).await?;
-    tracing::info!(practice = practice.get(), "practice token created");
-    Ok((StatusCode::CREATED, Json(TokenView { practice_id: practice, token })))
 }

@@ -371,11 +371,17 @@ pub(super) async fn create_appointment(
             .find_map(|format| NaiveDateTime::parse_from_str(&input.starts_at, format).ok())
             .map(|local| local_instant(practice.timezone, local.date(), local.time())),
     };
-    if starts_at.is_none() {
-        problems.push(format!(
+    match starts_at {
+        None => problems.push(format!(
             "starts_at `{}` is not a time; use practice-local YYYY-MM-DDTHH:MM or RFC 3339",
             input.starts_at
-        ));
+        )),
+        Some(at) => {
+            let local = at.with_timezone(&practice.timezone).date_naive();
+            if let Err(problem) = crate::domain::service_date("starts_at", local) {
+                problems.push(problem);
+            }
+        }
     }
     if input.services.is_empty() || input.services.len() > 20 {
         problems.push("services lists 1 to 20 service codes".into());

@@ -9,6 +9,7 @@ mod practice;
 mod serve;
 mod simulate;
 mod tick;
+mod token;
 
 pub use output::Closed;
 
@@ -56,6 +57,9 @@ enum Command {
     /// Create and list practices.
     #[command(subcommand)]
     Practice(practice::PracticeCommand),
+    /// Make, list and revoke practices' API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 /// Runs the command the arguments name.
@@ -72,6 +76,7 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::Plugin(command) => plugin::run(command).await,
         Command::Practice(command) => practice::run(command).await,
+        Command::Token(command) => token::run(command).await,
     }
 }
 

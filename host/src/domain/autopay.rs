@@ -77,6 +77,8 @@ pub struct Settlement {
     pub retryable: bool,
     /// The amount taken, when the charge succeeded.
     pub paid: Option<i64>,
+    /// The provider's reference for the payment (`pi_…`), when the charge succeeded.
+    pub reference: Option<String>,
     /// The reason the client's autopay pauses, when it does.
     pub pause: Option<String>,
 }

@@ -60,6 +60,8 @@ pub struct BillPayment {
     pub method: String,
     /// The amount, in minor units.
     pub amount: i64,
+    /// The payment provider's reference, for matching with the provider's records.
+    pub reference: Option<String>,
 }
 
 impl BillDocument {

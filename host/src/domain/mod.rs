@@ -13,6 +13,7 @@ mod money;
 mod records;
 mod settings;
 mod status;
+mod tokens;
 
 pub use autopay::{AutopayCandidate, Charge, PastAttempt, Settlement, spread_payment};
 pub use billing::{
@@ -28,7 +29,7 @@ pub use ids::{
 pub use money::{Currency, Money, UnknownCurrency};
 pub use records::{
     Client, DEFAULT_PLACE_OF_SERVICE, MAX_PRACTICE_NAME_CHARS, NewAppointment, NewClient, NewPractice, NewService,
-    Practice, Provider, is_place_of_service, parse_timezone, practice_name,
+    Practice, Provider, SERVICE_YEARS, is_place_of_service, parse_timezone, plain_text, practice_name, service_date,
 };
 pub use settings::{
     AUTOPAY_SHARE_DELAY_WARNING_MINUTES, AutomationChange, AutomationSettings, MAX_SHARE_DELAY_MINUTES,
@@ -36,4 +37,8 @@ pub use settings::{
 pub use status::{
     AppointmentStatus, AttemptStatus, BillCreation, BillStatus, DocumentKind, RunKind, RunStatus, ShareStatus, Slot,
     UnknownName,
+};
+pub use tokens::{
+    LAST_USED_GRANULARITY, MAX_EXPIRES_IN_DAYS, MAX_TOKEN_NAME_CHARS, NewToken, SHOWN_PREFIX_CHARS, StoredToken,
+    TOKEN_PREFIX, expiry, token_hash,
 };

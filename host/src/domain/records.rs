@@ -59,6 +59,33 @@ pub fn parse_timezone(name: &str) -> Result<chrono_tz::Tz, String> {
     name.parse().map_err(|_| format!("unknown time zone `{name}`: use an IANA name such as America/New_York"))
 }
 
+/// Why a text field cannot be stored as given: it holds a control character (NUL, escape, a line
+/// break…). PostgreSQL refuses NUL in text outright, and the others break documents and email
+/// headers, so stored text holds none.
+pub fn plain_text(field: &str, text: &str) -> Result<(), String> {
+    match text.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!("{field} holds the control character U+{:04X}; remove it", u32::from(c))),
+        None => Ok(()),
+    }
+}
+
+/// The years a date of service may fall in.
+pub const SERVICE_YEARS: std::ops::RangeInclusive<i32> = 1900..=2100;
+
+/// Why a date of service cannot be one: it falls outside [`SERVICE_YEARS`].
+pub fn service_date(field: &str, date: NaiveDate) -> Result<(), String> {
+    use chrono::Datelike;
+    if SERVICE_YEARS.contains(&date.year()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} {date} is outside the years {} to {}; check the year",
+            SERVICE_YEARS.start(),
+            SERVICE_YEARS.end()
+        ))
+    }
+}
+
 /// The longest practice name, in characters.
 pub const MAX_PRACTICE_NAME_CHARS: usize = 200;
 
@@ -71,6 +98,7 @@ pub fn practice_name(name: &str) -> Result<String, String> {
     if name.chars().count() > MAX_PRACTICE_NAME_CHARS {
         return Err(format!("name is longer than {MAX_PRACTICE_NAME_CHARS} characters"));
     }
+    plain_text("name", name)?;
     Ok(name.to_string())
 }
 

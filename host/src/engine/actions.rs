@@ -111,6 +111,7 @@ impl Engine {
         if name.trim().is_empty() {
             return Err(EngineError::Invalid("a product needs a name, e.g. \"Card processing fee\"".into()));
         }
+        crate::domain::plain_text("a product's name", name).map_err(EngineError::Invalid)?;
         let mut tx = self.store.begin().await?;
         self.store
             .add_product(&mut tx, practice, bill, name, amount, now)

@@ -129,7 +129,12 @@ mod tests {
                 fee: 16_000,
             }],
             products: vec![BillProduct { name: "Card processing fee".into(), amount: 350 }],
-            payments: vec![BillPayment { date: day(6), method: "Card (autopay)".into(), amount: 16_350 }],
+            payments: vec![BillPayment {
+                date: day(6),
+                method: "Card (autopay)".into(),
+                amount: 16_350,
+                reference: Some("pi_3QkLmN2eZvKYlo2C1a2b3c4d".into()),
+            }],
             total: 16_350,
             paid: 16_350,
         });
@@ -151,6 +156,7 @@ mod tests {
             "Card processing fee",
             "USD 3.50",
             "Card (autopay)",
+            "pi_3QkLmN2eZvKYlo2C1a2b3c4d",
             "USD 163.50",
             "Balance due",
             "USD 0.00",

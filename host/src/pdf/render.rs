@@ -185,7 +185,12 @@ pub(super) fn bill<'f>(doc: &BillDocument, fonts: &'f Fonts) -> Writer<'f> {
     }
 
     if !doc.payments.is_empty() {
-        let columns = [(MARGIN, "Date", false), (MARGIN + 72.0, "Method", false), (RIGHT, "Amount", true)];
+        let columns = [
+            (MARGIN, "Date", false),
+            (MARGIN + 72.0, "Method", false),
+            (MARGIN + 180.0, "Reference", false),
+            (RIGHT, "Amount", true),
+        ];
         section(&mut w, "Payments", LEADING);
         w.open(Element::Table);
         table_head(&mut w, &columns, BODY);
@@ -196,6 +201,11 @@ pub(super) fn bill<'f>(doc: &BillDocument, fonts: &'f Fonts) -> Writer<'f> {
             w.open(Element::Row);
             cell(&mut w, Element::Cell, |w| w.text(MARGIN, w.y, regular(BODY), &date(payment.date)));
             cell(&mut w, Element::Cell, |w| w.text(MARGIN + 72.0, w.y, regular(BODY), &payment.method));
+            cell(&mut w, Element::Cell, |w| {
+                if let Some(reference) = &payment.reference {
+                    w.text(MARGIN + 180.0, w.y, regular(BODY), reference);
+                }
+            });
             cell(&mut w, Element::Cell, |w| w.text_right(RIGHT, w.y, regular(BODY), &money(payment.amount)));
             w.close();
             w.y -= LEADING;

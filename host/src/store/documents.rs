@@ -479,10 +479,12 @@ impl Store {
             .iter()
             .map(|row| Ok(BillProduct { name: row.try_get(0)?, amount: row.try_get(1)? }))
             .collect::<Result<_, StoreError>>()?;
-        let rows = sqlx::query("SELECT created_at, amount FROM payments WHERE bill_id = $1 ORDER BY created_at, id")
-            .bind(id.get())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT created_at, amount, provider_reference FROM payments WHERE bill_id = $1 ORDER BY created_at, id",
+        )
+        .bind(id.get())
+        .fetch_all(&self.pool)
+        .await?;
         let payments = rows
             .iter()
             .map(|row| {
@@ -490,6 +492,7 @@ impl Store {
                     date: local_date(row.try_get(0)?),
                     method: "Card (autopay)".to_string(),
                     amount: row.try_get(1)?,
+                    reference: row.try_get(2)?,
                 })
             })
             .collect::<Result<_, StoreError>>()?;

@@ -7,6 +7,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_documents", DOCUMENTS),
     ("0003_api_tokens", API_TOKENS),
     ("0004_line_indexes", LINE_INDEXES),
+    ("0005_provider_reference", PROVIDER_REFERENCE),
+    ("0006_token_lifecycle", TOKEN_LIFECYCLE),
 ];
 
 const INITIAL: &str = r#"
@@ -222,6 +224,36 @@ CREATE TABLE api_tokens (
 /// superbill) yet, and autopay and documents find the lines of one bill or superbill. The partial
 /// indexes hold only the lines still waiting, so a billed line leaves the first index instead of
 /// adding to it, and charging a bill no longer scans every line.
+/// The payment provider's reference for each attempt that reached an outcome and each payment
+/// (`pi_…` on Stripe, `sandbox_…` in the sandbox), so a payment can be matched with the provider's
+/// records. Rows from before have none.
+const PROVIDER_REFERENCE: &str = r#"
+ALTER TABLE payment_attempts ADD COLUMN provider_reference TEXT;
+ALTER TABLE payments ADD COLUMN provider_reference TEXT;
+"#;
+
+/// Practice tokens get an id, a name, the first characters in the clear, an expiry, the time of
+/// their last use and of their revocation. The table is made anew (SQLite cannot add a primary
+/// key to a table), keeping every token.
+const TOKEN_LIFECYCLE: &str = r#"
+CREATE TABLE api_tokens_new (
+    id {pk},
+    token_hash TEXT NOT NULL UNIQUE,
+    practice_id BIGINT NOT NULL REFERENCES practices(id),
+    name TEXT NOT NULL DEFAULT '',
+    prefix TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT,
+    last_used_at BIGINT,
+    revoked_at BIGINT
+);
+INSERT INTO api_tokens_new (token_hash, practice_id, created_at)
+    SELECT token_hash, practice_id, created_at FROM api_tokens ORDER BY created_at;
+DROP TABLE api_tokens;
+ALTER TABLE api_tokens_new RENAME TO api_tokens;
+CREATE INDEX api_tokens_by_practice ON api_tokens (practice_id)
+"#;
+
 const LINE_INDEXES: &str = r#"
 DROP INDEX service_lines_unbilled;
 DROP INDEX service_lines_unsuperbilled;

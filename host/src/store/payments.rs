@@ -121,11 +121,13 @@ impl Store {
             return Err(StoreError::Corrupt(format!("the charge of bill {} was never written", charge.bill)));
         };
         let updated = sqlx::query(
-            "UPDATE payment_attempts SET status = $1, reason = $2, retryable = $3 WHERE id = $4 AND status = $5",
+            "UPDATE payment_attempts SET status = $1, reason = $2, retryable = $3, provider_reference = $4
+             WHERE id = $5 AND status = $6",
         )
         .bind(settlement.status.as_str())
         .bind(settlement.reason.as_deref())
         .bind(i64::from(settlement.retryable))
+        .bind(settlement.reference.as_deref())
         .bind(attempt.get())
         .bind(AttemptStatus::Pending.as_str())
         .execute(tx.conn())
@@ -136,13 +138,15 @@ impl Store {
         if let Some(amount) = settlement.paid {
             let at = seconds(at);
             sqlx::query(
-                "INSERT INTO payments (practice_id, bill_id, attempt_id, amount, created_at) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO payments (practice_id, bill_id, attempt_id, amount, created_at, provider_reference)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(practice.get())
             .bind(charge.bill.get())
             .bind(attempt.get())
             .bind(amount)
             .bind(at)
+            .bind(settlement.reference.as_deref())
             .execute(tx.conn())
             .await?;
             sqlx::query("UPDATE bills SET paid = paid + $1 WHERE id = $2")

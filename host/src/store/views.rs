@@ -177,6 +177,8 @@ pub struct AttemptRow {
     pub retryable: bool,
     /// When it was made, RFC 3339.
     pub created_at: String,
+    /// The payment provider's reference once the attempt reached an outcome it names.
+    pub provider_reference: Option<String>,
 }
 
 /// A payment taken.
@@ -195,6 +197,9 @@ pub struct PaymentRow {
     pub amount: i64,
     /// When, RFC 3339.
     pub created_at: String,
+    /// The payment provider's reference (`pi_…` on Stripe, `sandbox_…` in the sandbox); none for
+    /// payments taken before references were kept.
+    pub provider_reference: Option<String>,
 }
 
 /// A share: one document's email, sent, pending or skipped with a reason.
@@ -298,7 +303,7 @@ fn bill(row: &AnyRow) -> Result<BillRow, StoreError> {
 
 macro_rules! select_attempt {
     () => {
-        "SELECT id, bill_id, client_id, attempt, idempotency_key, amount, status, reason, retryable, created_at FROM payment_attempts"
+        "SELECT id, bill_id, client_id, attempt, idempotency_key, amount, status, reason, retryable, created_at, provider_reference FROM payment_attempts"
     };
 }
 
@@ -315,6 +320,7 @@ fn attempt(row: &AnyRow) -> Result<AttemptRow, StoreError> {
         reason: row.try_get(7)?,
         retryable: row.try_get::<i64, _>(8)? != 0,
         created_at: time(row.try_get(9)?),
+        provider_reference: row.try_get(10)?,
     })
 }
 
@@ -492,7 +498,7 @@ impl Store {
     /// A practice's payments, newest first.
     pub async fn payments(&self, practice: PracticeId) -> Result<Vec<PaymentRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, bill_id, attempt_id, amount, created_at FROM payments WHERE practice_id = $1 ORDER BY id DESC",
+            "SELECT id, bill_id, attempt_id, amount, created_at, provider_reference FROM payments WHERE practice_id = $1 ORDER BY id DESC",
         )
         .bind(practice.get())
         .fetch_all(&self.pool)
@@ -505,6 +511,7 @@ impl Store {
                     attempt_id: AttemptId::new(row.try_get(2)?),
                     amount: row.try_get(3)?,
                     created_at: time(row.try_get(4)?),
+                    provider_reference: row.try_get(5)?,
                 })
             })
             .collect()

@@ -69,14 +69,16 @@ pub fn settlement(charge: &Charge, outcome: &ChargeOutcome, max_attempts: i64) -
         reason: Some(reason),
         retryable,
         paid: None,
+        reference: None,
         pause: None,
     };
     let mut settlement = match outcome {
-        ChargeOutcome::Succeeded { .. } => Settlement {
+        ChargeOutcome::Succeeded { reference } => Settlement {
             status: AttemptStatus::Succeeded,
             reason: None,
             retryable: false,
             paid: Some(charge.amount),
+            reference: Some(reference.clone()),
             pause: None,
         },
         ChargeOutcome::Declined { code, retryable } => failed(format!("the card was declined ({code})"), *retryable),

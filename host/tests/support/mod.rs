@@ -1,0 +1,31 @@
+//! What several of the host's suites share (each suite uses part of it).
+#![allow(dead_code)]
+
+/// A fresh, empty PostgreSQL database named `autobill_{purpose}_{pid}` next to the one `admin`
+/// (AUTOBILL_TEST_POSTGRES_URL) names; gives its URL.
+pub async fn fresh_postgres_database(admin: &str, purpose: &str) -> String {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut connection = sqlx::AnyConnection::connect(admin).await.unwrap_or_else(|error| {
+        panic!("PostgreSQL at {admin} (AUTOBILL_TEST_POSTGRES_URL) cannot be reached: {error}")
+    });
+    let name = format!("autobill_{purpose}_{}", std::process::id());
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut connection).await.expect("drop");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.expect("create");
+    let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
+    format!("{base}/{name}")
+}
+
+/// The PostgreSQL server the suites use.
+pub fn postgres_admin_url() -> String {
+    std::env::var("AUTOBILL_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Drops a database [`fresh_postgres_database`] made, once nothing uses it.
+pub async fn drop_postgres_database(admin: &str, url: &str) {
+    use sqlx::Connection;
+    if let Ok(mut connection) = sqlx::AnyConnection::connect(admin).await {
+        let name = url.rsplit('/').next().unwrap_or_default();
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut connection).await;
+    }
+}
