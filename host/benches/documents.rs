@@ -3,8 +3,8 @@
 //! Run with `cargo bench -p autobill --bench documents`. It renders a month's bill (four sessions,
 //! a product, a payment) for 1,000 clients whose names cycle through Latin, Vietnamese, Greek,
 //! Cyrillic, Chinese, Arabic and Hebrew, one after another on the calling thread, in this
-//! machine's fonts (`Fonts::system`), and reports bills per second; then the size of one bill per
-//! script and of a superbill. Targets: at least 300 bills/s on one core, a one-page bill under
+//! machine's fonts (`Fonts::system`), and reports bills per second of the thread's CPU time (and
+//! the time on the clock); then the size of one bill per script and of a superbill. Targets: at least 300 bills/s on one core, a one-page bill under
 //! 150 KB.
 
 use autobill::domain::{
@@ -13,7 +13,7 @@ use autobill::domain::{
 };
 use autobill::pdf::{self, Fonts};
 use chrono::NaiveDate;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const BILLS: usize = 1_000;
 const RATE_TARGET: f64 = 300.0;
@@ -36,16 +36,21 @@ fn main() -> anyhow::Result<()> {
     pdf::render(&bills[0])?;
 
     let started = Instant::now();
+    let cpu_started = cpu_time();
     let mut bytes = 0;
     for document in &bills {
         bytes += pdf::render(document)?.len();
     }
     let elapsed = started.elapsed();
-    let rate = BILLS as f64 / elapsed.as_secs_f64();
+    // On a machine shared with other work the thread waits for a core: its own CPU time is what
+    // one core of its own would take.
+    let busy = cpu_time().zip(cpu_started).map(|(end, start)| end.saturating_sub(start)).unwrap_or(elapsed);
+    let rate = BILLS as f64 / busy.as_secs_f64();
     let verdict = if rate >= RATE_TARGET { "met" } else { "MISSED" };
     println!(
-        "{BILLS} bills in {:.2} s on one thread: {rate:.0} bills/s (target >= {RATE_TARGET:.0}: {verdict}); \
-         {:.1} KB on average",
+        "{BILLS} bills in {:.2} s of CPU ({:.2} s on the clock) on one thread: {rate:.0} bills/s \
+         (target >= {RATE_TARGET:.0}: {verdict}); {:.1} KB on average",
+        busy.as_secs_f64(),
         elapsed.as_secs_f64(),
         bytes as f64 / BILLS as f64 / 1024.0
     );
@@ -58,6 +63,13 @@ fn main() -> anyhow::Result<()> {
     let size = pdf::render(&superbill())?.len();
     println!("one-page superbill: {:.1} KB", size as f64 / 1024.0);
     Ok(())
+}
+
+/// The CPU time this thread has used so far (Linux), if the system tells.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
 }
 
 fn day(d: u32) -> NaiveDate {
