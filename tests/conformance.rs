@@ -12,6 +12,7 @@ use autobill::plugin::artifacts;
 use autobill_fixture_invalid_outputs::{FAULTS, Fault};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace root").to_path_buf()
@@ -153,6 +154,71 @@ fn an_endless_loop_fails_on_its_instruction_budget() {
     fails_for(&report, "bill_cadence/10000-lines", "instruction budget");
     fails_for(&report, "bill_cadence/empty-input", "instruction budget");
     fails_for(&report, "bill_cadence/valid-bills", "instruction budget");
+}
+
+/// Per slot, one check fails for running out of time, within the limit and a second; every
+/// later check and case of the slot is skipped, naming that check.
+#[track_caller]
+fn out_of_time_once_per_slot(report: &Report, limit: Duration) {
+    for slot in ["bill_cadence", "superbill_inclusion", "share_filter"] {
+        let checks: Vec<_> = report
+            .checks
+            .iter()
+            .filter(|check| check.suite != Suite::Contract && check.name.starts_with(&format!("{slot}/")))
+            .collect();
+        let failed: Vec<_> = checks.iter().filter(|check| check.failed()).collect();
+        assert_eq!(failed.len(), 1, "{slot}: one check runs out of time\n{}", report::human(report));
+        let first = failed[0];
+        let reason = &first.failure().expect("a failure").reason;
+        assert!(reason.contains("(the plugin call time limit)"), "{}: {reason}", first.name);
+        assert!(
+            first.seconds < (limit + Duration::from_secs(1)).as_secs_f64(),
+            "{} took {} s",
+            first.name,
+            first.seconds
+        );
+        let position = checks.iter().position(|check| check.name == first.name).expect("the failed check");
+        assert!(checks[position + 1..].len() > 10, "{slot}: the properties and cases come after");
+        for later in &checks[position + 1..] {
+            match &later.outcome {
+                Outcome::Skipped { reason } => assert!(
+                    reason.contains(&first.name) && reason.contains("call time limit"),
+                    "{}: {reason}",
+                    later.name
+                ),
+                other => panic!("{} should be skipped after {} ran out of time: {other:?}", later.name, first.name),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_plugin_that_sleeps_fails_on_the_call_time_limit_within_that_time_and_is_not_called_again() {
+    let options = options();
+    let report = run(Path::new(artifacts::SLEEPER), &options);
+    out_of_time_once_per_slot(&report, options.limits.call_timeout);
+    for slot in ["bill_cadence", "superbill_inclusion", "share_filter"] {
+        for check in ["config-accepted", "malformed-config-rejected"] {
+            let name = format!("{slot}/{check}");
+            assert_eq!(report.check(&name).map(|check| &check.outcome), Some(&Outcome::Passed), "{name}");
+        }
+    }
+}
+
+#[test]
+fn a_plugin_that_blocks_forever_fails_on_the_call_time_limit() {
+    let options = options();
+    let report = run(Path::new(artifacts::FOREVER_POLL), &options);
+    out_of_time_once_per_slot(&report, options.limits.call_timeout);
+}
+
+#[test]
+fn a_huge_refusal_of_the_configuration_is_reported_cut_to_the_cap() {
+    let report = run(Path::new(artifacts::HUGE_CONFIG_ANSWER), &options());
+    let reason = failure_reason(&report, "share_filter/config-accepted");
+    assert!(reason.contains("(cut; 33554432 bytes)"), "{reason:.200}");
+    assert!(reason.len() < 2 * autobill::plugin::MAX_PLUGIN_TEXT_BYTES, "{} bytes", reason.len());
+    assert!(report::json(&report).len() < 64 * 1024, "the whole report stays small");
 }
 
 #[test]

@@ -100,6 +100,7 @@ on_both_backends!(
     a_run_abandoned_mid_way_is_finished_by_the_next_host_without_duplicates,
     a_plugin_that_panics_fails_its_run_with_the_reason_and_the_host_goes_on,
     a_failing_share_filter_holds_the_shares_and_billing_goes_on_until_it_is_unassigned,
+    a_demo_month_with_a_failing_share_filter_is_billed_and_charged_and_shared_once_it_is_unassigned,
     a_dry_run_never_shows_a_line_dated_on_or_after_its_run_date,
     an_unreachable_provider_leaves_the_charge_pending_for_a_resend_with_the_same_key_and_card,
     the_practice_share_setting_is_the_default_for_new_clients_only,
@@ -649,6 +650,69 @@ async fn a_failing_share_filter_holds_the_shares_and_billing_goes_on_until_it_is
         ["2026-01-06 12:00"],
         "decided again once the plugin is unassigned, and sent after its delay"
     );
+}
+
+/// The shared documents among `events`: (kind, document id, client, address), sorted.
+fn shared(events: &[Event]) -> Vec<String> {
+    let mut shared: Vec<String> = events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::DocumentShared { document, kind, client, to } => {
+                Some(format!("{kind:?} {document} {client} {to}"))
+            }
+            _ => None,
+        })
+        .collect();
+    shared.sort();
+    shared
+}
+
+async fn a_demo_month_with_a_failing_share_filter_is_billed_and_charged_and_shared_once_it_is_unassigned(
+    backend: &str,
+) {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/demo/lakeside.toml");
+    let loaded = scenario::load(&demo).expect("the demo scenario");
+    let january = |plugins| SimulationOptions { from: day((2026, 1, 1)), until: day((2026, 1, 31)), plugins };
+    let work = tempfile::tempdir().expect("a temporary folder");
+
+    let plain_db = database(backend).await;
+    let plain_engine = simulation_engine(&plain_db.url, &work.path().join("plain")).await;
+    let plain = simulate::run(&loaded, &january(vec![]), &plain_engine).await.expect("the plain month").events;
+
+    let db = database(backend).await;
+    let engine = simulation_engine(&db.url, &work.path().join("held")).await;
+    let failing = PluginChoice {
+        slot: autobill::domain::Slot::ShareFilter,
+        file: autobill::plugin::artifacts::HUGE_ERROR.into(),
+        config: String::new(),
+    };
+    let held = simulate::run(&loaded, &january(vec![failing]), &engine).await.expect("the month").events;
+    for name in ["bill_created", "superbill_created", "payment_succeeded", "payment_failed", "product_added"] {
+        assert_eq!(local(&held, NY, name), local(&plain, NY, name), "{name}s as without the plugin");
+    }
+    assert!(!local(&plain, NY, "bill_created").is_empty() && !local(&plain, NY, "payment_succeeded").is_empty());
+    assert!(local(&held, NY, "run_failed").is_empty(), "no run fails");
+    assert!(shared(&held).is_empty(), "every share is held");
+    assert!(!shared(&plain).is_empty());
+    let held_count = count(engine.store(), "SELECT COUNT(*) FROM shares WHERE status = 'held'").await;
+    assert!(held_count > 0);
+    let reason: String = sqlx::query_scalar("SELECT reason FROM shares WHERE status = 'held' LIMIT 1")
+        .fetch_one(engine.store().pool())
+        .await
+        .expect("a held share's reason");
+    assert!(reason.starts_with("the share filter failed: plugin `"), "{reason:.200}");
+    assert!(reason.len() < 2 * autobill::plugin::MAX_PLUGIN_TEXT_BYTES, "the plugin's 1 MiB reason is cut");
+
+    // Unassigned at the month's end: the next tick decides the held shares with the default
+    // filter, and they go after the practice's delay, before February's documents are due.
+    let practice = engine.store().practices().await.expect("practices")[0].id;
+    assert!(engine.store().unassign_plugin(practice, autobill::domain::Slot::ShareFilter).await.expect("unassigned"));
+    let end = local_instant(NY, day((2026, 2, 1)), NaiveTime::MIN) - Duration::seconds(1);
+    engine.tick(end).await.expect("a tick");
+    engine.tick(end + Duration::minutes(60)).await.expect("a tick");
+    assert_eq!(count(engine.store(), "SELECT COUNT(*) FROM shares WHERE status = 'held'").await, 0);
+    let after = engine.events(practice).await.expect("events");
+    assert_eq!(shared(&after), shared(&plain), "January's documents go to the same clients as without the plugin");
 }
 
 async fn a_dry_run_never_shows_a_line_dated_on_or_after_its_run_date(backend: &str) {

@@ -49,6 +49,18 @@ fn tight_runtime() -> &'static PluginRuntime {
     RUNTIME.get_or_init(|| PluginRuntime::new(tight()).expect("the engine starts"))
 }
 
+/// The call time limit of [`timed_runtime`]: short, so time-limit tests do not wait long.
+const TIMED_LIMIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A runtime whose calls may take [`TIMED_LIMIT`].
+fn timed_runtime() -> &'static PluginRuntime {
+    static RUNTIME: OnceLock<PluginRuntime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        PluginRuntime::new(PluginLimits { call_timeout: TIMED_LIMIT, ..PluginLimits::default() })
+            .expect("the engine starts")
+    })
+}
+
 fn bytes(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|error| panic!("reading {path}: {error}"))
 }
@@ -713,6 +725,14 @@ mod endless_loop {
     }
 
     #[test]
+    fn an_endless_loop_with_fuel_to_spare_is_stopped_at_the_time_limit() {
+        let limits = PluginLimits { fuel: u64::MAX, call_timeout: TIMED_LIMIT, ..PluginLimits::default() };
+        let runtime = PluginRuntime::new(limits).expect("the engine starts");
+        let plugin = load_with(&runtime, NAME, artifacts::ENDLESS_LOOP);
+        super::sleeper::assert_out_of_time(NAME, "bill-cadence.group-lines", TIMED_LIMIT, || run_forever(&plugin));
+    }
+
+    #[test]
     fn the_plugin_answers_the_next_call_after_running_out_of_fuel() {
         let plugin = plugin();
         assert!(run_forever(&plugin).is_err());
@@ -720,6 +740,202 @@ mod endless_loop {
         assert_eq!(dates.unwrap(), []);
         assert!(plugin.check_config(Slot::BillCadence, "").is_ok());
         assert!(matches!(run_forever(&plugin).unwrap_err().problem, PolicyProblem::OutOfFuel(_)));
+    }
+}
+
+/// A plugin that sleeps 20 s in each policy function (or the one its configuration names).
+mod sleeper {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    const NAME: &str = "sleeper";
+
+    const LIMIT: Duration = TIMED_LIMIT;
+
+    fn plugin() -> Plugin {
+        load_with(timed_runtime(), NAME, artifacts::SLEEPER)
+    }
+
+    /// Checks that `call` fails for running out of `limit`, after `limit` and within a second more.
+    #[track_caller]
+    pub(super) fn assert_out_of_time<T: Debug>(
+        plugin_name: &str,
+        policy: &str,
+        limit: Duration,
+        call: impl FnOnce() -> Result<T, PolicyError>,
+    ) {
+        let started = Instant::now();
+        let result = call();
+        let took = started.elapsed();
+        assert!(
+            matches!(problem(result, plugin_name, policy), PolicyProblem::TimeLimit(given) if given == limit),
+            "{policy} fails for its time"
+        );
+        assert!(took >= limit, "{policy} ran its full {limit:?}, not {took:?}");
+        assert!(took < limit + Duration::from_secs(1), "{policy} took {took:?}, over {limit:?} and a second");
+    }
+
+    #[test]
+    fn a_sleep_in_any_policy_function_fails_the_call_at_the_time_limit() {
+        let plugin = plugin();
+        let practice = configured("");
+        let lines = [line(1, 1, 7, d(2026, 1, 5), Some("90837"))];
+        let requests = [request(1, DocumentKind::Bill, DocumentStatus::Open, client(7))];
+        assert_out_of_time(NAME, "bill-cadence.bill-run-dates", LIMIT, || {
+            plugin.bill_run_dates(at(), &practice, d(2026, 1, 1), d(2026, 1, 31))
+        });
+        assert_out_of_time(NAME, "bill-cadence.group-lines", LIMIT, || {
+            plugin.group_lines(at(), &practice, d(2026, 1, 6), &catalog(), &lines)
+        });
+        assert_out_of_time(NAME, "superbill-inclusion.superbill-run-day", LIMIT, || {
+            plugin.superbill_run_day(at(), &practice, 2026, 1)
+        });
+        assert_out_of_time(NAME, "superbill-inclusion.select-lines", LIMIT, || {
+            plugin.select_lines(at(), &practice, d(2026, 2, 1), &[client(7)], &catalog(), &lines)
+        });
+        assert_out_of_time(NAME, "share-filter.decide-shares", LIMIT, || {
+            plugin.decide_shares(at(), &practice, &requests)
+        });
+    }
+
+    #[test]
+    fn the_error_names_the_function_and_the_time_limit() {
+        let plugin = load(NAME, artifacts::SLEEPER);
+        let requests = [request(1, DocumentKind::Bill, DocumentStatus::Open, client(7))];
+        let error = plugin.decide_shares(at(), &configured(""), &requests).expect_err("the sleep is cut short");
+        assert_eq!(
+            error.to_string(),
+            "plugin `sleeper` failed in share-filter.decide-shares: it ran for more than 2000 ms (the plugin call time limit)"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_sleep_during_a_call_from_a_single_threaded_runtime_is_cut_short_too() {
+        let plugin = plugin();
+        assert_out_of_time(NAME, "bill-cadence.bill-run-dates", LIMIT, || {
+            plugin.bill_run_dates(at(), &configured(""), d(2026, 1, 1), d(2026, 1, 31))
+        });
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sleep_during_a_call_from_a_multi_threaded_runtime_is_cut_short_too() {
+        let plugin = plugin();
+        assert_out_of_time(NAME, "bill-cadence.bill-run-dates", LIMIT, || {
+            plugin.bill_run_dates(at(), &configured(""), d(2026, 1, 1), d(2026, 1, 31))
+        });
+    }
+
+    #[test]
+    fn functions_that_do_not_sleep_answer_at_once_after_one_ran_out_of_time() {
+        // A runtime of its own, so only this test's calls are counted.
+        let runtime = PluginRuntime::new(PluginLimits { call_timeout: LIMIT, ..PluginLimits::default() })
+            .expect("the engine starts");
+        let plugin = load_with(&runtime, NAME, artifacts::SLEEPER);
+        let practice = configured(r#"{"only": "group-lines"}"#);
+        let lines = [line(1, 1, 7, d(2026, 1, 5), Some("90837"))];
+        assert_out_of_time(NAME, "bill-cadence.group-lines", LIMIT, || {
+            plugin.group_lines(at(), &practice, d(2026, 1, 6), &catalog(), &lines)
+        });
+        let started = Instant::now();
+        assert_eq!(plugin.bill_run_dates(at(), &practice, d(2026, 1, 1), d(2026, 1, 31)).unwrap().len(), 31);
+        assert!(plugin.check_config(Slot::ShareFilter, r#"{"only": "decide-shares"}"#).is_ok());
+        assert!(started.elapsed() < LIMIT, "answered in {:?}", started.elapsed());
+        assert_eq!(plugin.calls_out_of_time(), 1);
+    }
+}
+
+/// A plugin that waits forever on a clock subscription in each policy function.
+mod forever_poll {
+    use super::sleeper::assert_out_of_time;
+    use super::*;
+
+    const NAME: &str = "forever_poll";
+
+    #[test]
+    fn a_wait_that_never_ends_fails_each_policy_function_at_the_time_limit() {
+        let plugin = load_with(timed_runtime(), NAME, artifacts::FOREVER_POLL);
+        let limit = TIMED_LIMIT;
+        let practice = configured("");
+        let lines = [line(1, 1, 7, d(2026, 1, 5), Some("90837"))];
+        let requests = [request(1, DocumentKind::Bill, DocumentStatus::Open, client(7))];
+        assert_out_of_time(NAME, "bill-cadence.bill-run-dates", limit, || {
+            plugin.bill_run_dates(at(), &practice, d(2026, 1, 1), d(2026, 1, 31))
+        });
+        assert_out_of_time(NAME, "bill-cadence.group-lines", limit, || {
+            plugin.group_lines(at(), &practice, d(2026, 1, 6), &catalog(), &lines)
+        });
+        assert_out_of_time(NAME, "superbill-inclusion.superbill-run-day", limit, || {
+            plugin.superbill_run_day(at(), &practice, 2026, 1)
+        });
+        assert_out_of_time(NAME, "superbill-inclusion.select-lines", limit, || {
+            plugin.select_lines(at(), &practice, d(2026, 2, 1), &[client(7)], &catalog(), &lines)
+        });
+        assert_out_of_time(NAME, "share-filter.decide-shares", limit, || {
+            plugin.decide_shares(at(), &practice, &requests)
+        });
+        assert!(plugin.check_config(Slot::BillCadence, "").is_ok());
+    }
+}
+
+/// A plugin that fails every policy function but `bill-run-dates` with a 1 MiB reason.
+mod huge_error {
+    use super::*;
+    use autobill::plugin::MAX_PLUGIN_TEXT_BYTES;
+    use autobill_fixture_huge_error::{PREFIX, SIZE};
+
+    const NAME: &str = "huge_error";
+
+    #[test]
+    fn a_huge_reason_is_cut_to_the_cap_and_says_how_long_it_was() {
+        let plugin = load(NAME, artifacts::HUGE_ERROR);
+        let practice = configured("");
+        assert_eq!(plugin.bill_run_dates(at(), &practice, d(2026, 1, 1), d(2026, 1, 31)).unwrap().len(), 31);
+        let lines = [line(1, 1, 7, d(2026, 1, 5), Some("90837"))];
+        let requests = [request(1, DocumentKind::Bill, DocumentStatus::Open, client(7))];
+        let marker = format!("… (cut; {SIZE} bytes)");
+        for (policy, result) in [
+            (
+                "bill-cadence.group-lines",
+                plugin.group_lines(at(), &practice, d(2026, 1, 6), &catalog(), &lines).map(drop),
+            ),
+            ("superbill-inclusion.superbill-run-day", plugin.superbill_run_day(at(), &practice, 2026, 1).map(drop)),
+            (
+                "superbill-inclusion.select-lines",
+                plugin.select_lines(at(), &practice, d(2026, 2, 1), &[client(7)], &catalog(), &lines).map(drop),
+            ),
+            ("share-filter.decide-shares", plugin.decide_shares(at(), &practice, &requests).map(drop)),
+        ] {
+            let reason = reported(result, NAME, policy);
+            assert!(reason.starts_with(PREFIX), "{policy}: {reason:.40}");
+            assert!(reason.ends_with(&marker), "{policy}: …{}", &reason[reason.len() - 40..]);
+            assert_eq!(reason.len(), MAX_PLUGIN_TEXT_BYTES + marker.len(), "{policy}");
+        }
+    }
+}
+
+/// A plugin that refuses every configuration with a 32 MiB reason.
+mod huge_config_answer {
+    use super::*;
+    use autobill::plugin::MAX_PLUGIN_TEXT_BYTES;
+    use autobill_fixture_huge_config_answer::{PREFIX, SIZE};
+
+    const NAME: &str = "huge_config_answer";
+
+    #[test]
+    fn a_huge_refusal_of_a_configuration_is_cut_to_the_cap() {
+        let plugin = load(NAME, artifacts::HUGE_CONFIG_ANSWER);
+        let marker = format!("… (cut; {SIZE} bytes)");
+        for (slot, policy) in [
+            (Slot::BillCadence, "bill-cadence.check-config"),
+            (Slot::SuperbillInclusion, "superbill-inclusion.check-config"),
+            (Slot::ShareFilter, "share-filter.check-config"),
+        ] {
+            let error = plugin.check_config(slot, "").expect_err("refused");
+            assert!(error.to_string().len() < MAX_PLUGIN_TEXT_BYTES + 200, "{policy}: the message stays small");
+            let reason = reported(Err::<(), _>(error), NAME, policy);
+            assert!(reason.starts_with(PREFIX), "{policy}: {reason:.40}");
+            assert!(reason.ends_with(&marker), "{policy}");
+        }
     }
 }
 

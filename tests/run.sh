@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite: installs what they need (the wasm32-wasip2 target, localstripe,
-# poppler-utils, qpdf, the Noto fonts, aiosmtpd, and componentize-py for the Python example
-# policy), makes sure the local PostgreSQL they talk to is up, and runs `cargo test` over the
-# whole workspace.
+# poppler-utils, qpdf, the Noto fonts, aiosmtpd, openapi-spec-validator, and componentize-py for
+# the Python example policy), makes sure the local PostgreSQL they talk to is up, and runs
+# `cargo test` over the whole workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +42,13 @@ if ! python3 -c "import aiosmtpd" 2>/dev/null; then
   echo "aiosmtpd is missing; installing it from PyPI" >&2
   python3 -m pip install aiosmtpd || python3 -m pip install --user aiosmtpd \
     || python3 -m pip install --break-system-packages aiosmtpd
+fi
+
+# The API suite checks the OpenAPI document with openapi-spec-validator (PyPI).
+if ! command -v openapi-spec-validator >/dev/null; then
+  echo "openapi-spec-validator is missing; installing it from PyPI" >&2
+  python3 -m pip install openapi-spec-validator || python3 -m pip install --user openapi-spec-validator \
+    || python3 -m pip install --break-system-packages openapi-spec-validator
 fi
 
 # The Python example policy is built with componentize-py (PyPI), in a virtual environment under

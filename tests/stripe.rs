@@ -65,6 +65,10 @@ async fn a_confirmed_off_session_payment_intent_takes_the_money() {
     assert_eq!(intent["customer"], customer);
     assert_eq!(intent["payment_method"], method);
     assert_eq!(intent["status"], "succeeded");
+    assert_eq!(
+        intent["metadata"]["autobill_attempt"], "autobill-bill-1-attempt-1",
+        "the attempt's key, so Stripe's events about the intent find the attempt"
+    );
     assert_eq!(stripe.local.succeeded_charges().await.len(), 1);
 }
 
@@ -285,7 +289,7 @@ async fn first_night(stripe: &Stripe, dir: &tempfile::TempDir) -> (Store, Practi
     assert_eq!(paid_bills(&night, practice).await.len(), 1, "payment_succeeded at 00:30");
     assert_eq!(stripe.local.succeeded_charges().await.len(), 1);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM payments").await, 1);
-    let payments = store.payments(practice).await.expect("payments");
+    let payments = store.payments(practice, autobill::store::PageRequest::ALL).await.expect("payments");
     let reference = payments[0].provider_reference.as_deref().unwrap_or_default();
     assert!(reference.starts_with("pi_"), "the payment keeps Stripe's PaymentIntent id: {reference:?}");
     (store, practice, runtime)

@@ -35,11 +35,14 @@ impl Weekday {
         Weekday::Sunday,
     ];
 
-    /// Reads an English weekday name ("monday", "Mon", …), ignoring case.
+    /// Reads an English weekday name, whole or cut to at least three letters ("monday", "Mon",
+    /// "Thurs"), ignoring case; anything else (e.g. "frisbee") is `None`.
     pub fn parse(name: &str) -> Option<Weekday> {
         let name = name.trim().to_ascii_lowercase();
-        let prefix = name.get(..3)?;
-        Self::ALL.into_iter().find(|day| format!("{day:?}").to_ascii_lowercase().starts_with(prefix))
+        if name.len() < 3 {
+            return None;
+        }
+        Self::ALL.into_iter().find(|day| format!("{day:?}").to_ascii_lowercase().starts_with(&name))
     }
 }
 
@@ -140,6 +143,16 @@ pub fn compare(a: &Date, b: &Date) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weekdays_are_read_whole_or_cut_and_nothing_else_is_one() {
+        assert_eq!(Weekday::parse("Friday"), Some(Weekday::Friday));
+        assert_eq!(Weekday::parse(" fri "), Some(Weekday::Friday));
+        assert_eq!(Weekday::parse("THURS"), Some(Weekday::Thursday));
+        for wrong in ["frisbee", "fr", "", "mondays", "sundae"] {
+            assert_eq!(Weekday::parse(wrong), None, "{wrong:?}");
+        }
+    }
 
     fn d(year: i32, month: u8, day: u8) -> Date {
         Date { year, month, day }

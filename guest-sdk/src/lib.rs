@@ -14,7 +14,12 @@
 //! clock, and the host checks every answer before acting on it (a line the policy was not given,
 //! a line on two bills, a day outside the month, a negative delay: all are refused, and nothing of
 //! that run is applied). Report a problem by returning `Err(reason)`; a panic works too, but the
-//! reason is then only in the host's log.
+//! reason is then only in the host's log. The host keeps the first 1 KiB of a reason.
+//!
+//! Each call runs within an instruction budget, a memory cap and a wall-clock limit (2 seconds
+//! unless the operator sets `[plugins] call_timeout_ms`), sleeps and waits on WASI included: a
+//! call that runs longer fails, and so does that practice's run. A policy has nothing to wait for:
+//! all it needs comes in its arguments.
 //!
 //! Every call also receives the practice's configuration for the plugin
 //! ([`PracticeContext::config`]): JSON of at most 10 KB, so one compiled plugin serves practices

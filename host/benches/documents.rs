@@ -134,6 +134,8 @@ fn bill(n: usize, name: &str) -> Document {
             method: "Card (autopay)".into(),
             amount: 66_500,
             reference: Some("pi_3QkLmN2eZvKYlo2C1a2b3c4d".into()),
+            refunded: 0,
+            dispute: None,
         }],
         total: 66_500,
         paid: 66_500,

@@ -12,11 +12,13 @@
 //! - [`store`]: every SQL statement, over SQLite or PostgreSQL, behind typed methods.
 //! - [`plugin`]: the plugin runtime — loading, sandboxing and bounding policy components,
 //!   validating what they decide, and converting between the host's and the contract's types.
-//! - [`payments`], [`mail`] and [`pdf`]: the edges money and email leave through, and the
-//!   documents they carry; none of them touches the store.
+//! - [`payments`], [`mail`] and [`pdf`]: the edges money and email leave through (and Stripe's
+//!   signed news about payments comes back through), and the documents they carry; none of them
+//!   touches the store.
 //! - [`registry`]: stored plugins as an operator manages them (above the store and the runtime).
 //! - [`engine`]: runs claimed exactly once, in three layers: pure *decide* functions, the store's
-//!   *apply* in one transaction, and the *execute* layer that charges and emails.
+//!   *apply* in one transaction, and the *execute* layer that charges and emails; and the payment
+//!   provider's events (disputes, refunds, late outcomes), each applied at most once.
 //! - [`app`]: the one wiring every command uses: configuration in, an engine with its store,
 //!   plugins, payment gateway, mailer and clock out.
 //! - [`scenario`] and [`simulate`]: the engine on a simulated clock over a scenario file.

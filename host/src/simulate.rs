@@ -120,6 +120,9 @@ pub async fn run_with_progress(
             (None, None) => now + Duration::days(2),
         };
         if next > end {
+            // Nothing is due before the end, as far as the policies said: a last tick records
+            // what they failed to say (a cadence that errs or runs out of time), as `serve` would.
+            engine.tick(end).await?;
             break;
         }
         while let Some(action) = actions.next_if(|action| at(action.at) <= next) {
@@ -252,10 +255,10 @@ fn explained(reason: String, events: &[Event]) -> String {
         _ => None,
     });
     match failed {
-        Some((run, why)) => {
-            let (kind, date) = run.split_once(':').unwrap_or((run.as_str(), ""));
-            format!("{reason} (the {kind} run of {date} failed: {why})")
-        }
+        Some((run, why)) => match run.split_once(':') {
+            Some((kind, date)) => format!("{reason} (the {kind} run of {date} failed: {why})"),
+            None => format!("{reason} (the {run} failed: {why})"),
+        },
         None => reason,
     }
 }
@@ -332,5 +335,10 @@ mod tests {
             "appointment ben-1 is on no bill yet (the bill run of 2026-01-07 failed: plugin `x` failed)"
         );
         assert_eq!(explained("no".into(), &events[..1]), "no");
+        let schedule = [Event {
+            at: DateTime::UNIX_EPOCH,
+            kind: EventKind::RunFailed { run: "schedule".into(), reason: "plugin `x` failed".into() },
+        }];
+        assert_eq!(explained("no".into(), &schedule), "no (the schedule failed: plugin `x` failed)");
     }
 }

@@ -38,16 +38,27 @@ impl Server {
 
     /// A server with more `[server]` settings, e.g. its timeouts.
     async fn start_with(start: DateTime<Utc>, server_settings: &str) -> Server {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let database = format!("sqlite://{}", dir.path().join("autobill.db").display());
-        Server::start_on(start, server_settings, dir, database).await
+        Server::start_with_sections(start, server_settings, "").await
     }
 
-    async fn start_on(start: DateTime<Utc>, server_settings: &str, dir: tempfile::TempDir, database: String) -> Server {
+    /// A server with more `[server]` settings and more sections (e.g. `[stripe]`).
+    async fn start_with_sections(start: DateTime<Utc>, server_settings: &str, sections: &str) -> Server {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let database = format!("sqlite://{}", dir.path().join("autobill.db").display());
+        Server::start_on(start, server_settings, sections, dir, database).await
+    }
+
+    async fn start_on(
+        start: DateTime<Utc>,
+        server_settings: &str,
+        sections: &str,
+        dir: tempfile::TempDir,
+        database: String,
+    ) -> Server {
         let text = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = [\"{OPERATOR}\", \"{OLD_OPERATOR}\"]\nmax_body_bytes = {MAX_BODY}\n{server_settings}\n\
              [database]\nurl = \"{database}\"\n[outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 3600\n\
-             [testing]\nsimulated_clock = true\n",
+             [testing]\nsimulated_clock = true\n{sections}",
             dir.path().join("outbox").display()
         );
         let config = Config::from_table(&text.parse().expect("TOML"), Use::Serve).expect("a good configuration");
@@ -82,12 +93,12 @@ impl Server {
         body: Vec<u8>,
     ) -> (u16, String, Bytes) {
         let authorization = token.map(|token| format!("Bearer {token}"));
-        self.exchange_raw(method, path, authorization.as_deref(), kind, body).await
+        self.exchange_raw(method, path, authorization.as_deref(), kind, &[], body).await
     }
 
     /// A bodiless request with the `Authorization` header given whole.
     async fn exchange_with_authorization(&self, method: &str, path: &str, authorization: &str) -> (u16, String, Bytes) {
-        self.exchange_raw(method, path, Some(authorization), "", vec![]).await
+        self.exchange_raw(method, path, Some(authorization), "", &[], vec![]).await
     }
 
     async fn exchange_raw(
@@ -96,6 +107,7 @@ impl Server {
         path: &str,
         authorization: Option<&str>,
         kind: &str,
+        headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> (u16, String, Bytes) {
         let stream = TcpStream::connect(self.addr).await.expect("connect");
@@ -108,6 +120,9 @@ impl Server {
         }
         if !kind.is_empty() {
             request = request.header("content-type", kind);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let request = request.body(Full::new(Bytes::from(body))).expect("a request");
         let response = sender.send_request(request).await.expect("a response");
@@ -150,6 +165,27 @@ impl Server {
         let (status, value) = self.call(method, path, Some(token), body).await;
         assert!((200..300).contains(&status), "{method} {path}: {status} {value}");
         value
+    }
+
+    /// Every row of a list, page after page: `{"data": [...], "next": …}`, with `next` passed
+    /// back as `?after=` until it is null.
+    async fn list(&self, path: &str, token: &str) -> Value {
+        let mut rows = vec![];
+        let mut after: Option<String> = None;
+        loop {
+            let page_path = match &after {
+                Some(after) => format!("{path}?limit=2&after={after}"),
+                None => format!("{path}?limit=2"),
+            };
+            let page = self.ok("GET", &page_path, token, None).await;
+            let data = page["data"].as_array().unwrap_or_else(|| panic!("GET {page_path}: not a page: {page}"));
+            assert!(data.len() <= 2, "GET {page_path}: more rows than the limit: {page}");
+            rows.extend(data.iter().cloned());
+            match page["next"].as_str() {
+                Some(next) => after = Some(next.to_string()),
+                None => return Value::Array(rows),
+            }
+        }
     }
 
     /// A document's PDF, which must come as `application/pdf`; answers its text as `pdftotext`
@@ -272,13 +308,13 @@ async fn a_month_through_the_api_on_a_simulated_clock() {
         runs_done += server.set_clock(now).await["runs_done"].as_u64().expect("a count");
         if now == at("2026-01-06T07:00:00Z") {
             // A pended bill at the manual practice is opened by a person.
-            let bills = server.ok("GET", &format!("/v1/practices/{pb}/bills"), &tb, None).await;
+            let bills = server.list(&format!("/v1/practices/{pb}/bills"), &tb).await;
             let pended =
                 bills.as_array().expect("bills").iter().find(|b| b["status"] == "pended").expect("a pended bill");
             let opened = server.ok("POST", &format!("/v1/practices/{pb}/bills/{}/open", id(pended)), &tb, None).await;
             assert_eq!(opened["status"], "open");
             // A card fee on ben's unpaid open bill.
-            let bills = server.ok("GET", &format!("{base}/bills"), &ta, None).await;
+            let bills = server.list(&format!("{base}/bills"), &ta).await;
             let bens =
                 bills.as_array().expect("bills").iter().find(|b| b["client_id"] == ben).expect("ben's bill").clone();
             let fee = json!({ "name": "Card processing fee", "amount": 350 });
@@ -299,7 +335,7 @@ async fn a_month_through_the_api_on_a_simulated_clock() {
     }
     assert!(runs_done >= 50, "about 29 bill runs and 29 autopay runs and a superbill run: {runs_done}");
 
-    let bills = server.ok("GET", &format!("{base}/bills"), &ta, None).await;
+    let bills = server.list(&format!("{base}/bills"), &ta).await;
     let bills = bills.as_array().expect("bills");
     assert_eq!(bills.len(), 3, "{bills:?}");
     let cys = bills.iter().find(|b| b["client_id"] == cy).expect("cy's bill");
@@ -315,13 +351,13 @@ async fn a_month_through_the_api_on_a_simulated_clock() {
     let (status, _) = server.call("POST", &format!("{base}/bills/{}/void", id(bens)), Some(&ta), None).await;
     assert_eq!(status, 409, "a void bill is not voided twice");
 
-    let payments = server.ok("GET", &format!("{base}/payments"), &ta, None).await;
+    let payments = server.list(&format!("{base}/payments"), &ta).await;
     assert!(payments.as_array().expect("payments").len() >= 2, "ana's and cy's bills were paid: {payments}");
     for payment in payments.as_array().expect("payments") {
         let reference = payment["provider_reference"].as_str().unwrap_or_default();
         assert!(reference.starts_with("sandbox_autobill-bill-"), "the provider's reference: {payment}");
     }
-    let attempts = server.ok("GET", &format!("{base}/payment-attempts"), &ta, None).await;
+    let attempts = server.list(&format!("{base}/payment-attempts"), &ta).await;
     let declined: Vec<&Value> =
         attempts.as_array().expect("attempts").iter().filter(|a| a["status"] == "failed").collect();
     assert_eq!(declined.len(), 3, "ben's soft decline is tried three nights: {attempts}");
@@ -329,13 +365,13 @@ async fn a_month_through_the_api_on_a_simulated_clock() {
     let ben_view = server.ok("GET", &format!("{base}/clients/{ben}"), &ta, None).await;
     assert!(ben_view["autopay_paused"].as_str().unwrap_or_default().contains("paused"), "{ben_view}");
 
-    let shares = server.ok("GET", &format!("{base}/shares"), &ta, None).await;
+    let shares = server.list(&format!("{base}/shares"), &ta).await;
     let shares = shares.as_array().expect("shares");
     assert!(shares.iter().any(|s| s["status"] == "sent" && s["client_id"] == ana));
     let skipped = shares.iter().find(|s| s["client_id"] == cy && s["status"] == "skipped").expect("cy's skip");
     assert_eq!(skipped["reason"], "no email address on file");
 
-    let superbills = server.ok("GET", &format!("{base}/superbills"), &ta, None).await;
+    let superbills = server.list(&format!("{base}/superbills"), &ta).await;
     let superbills = superbills.as_array().expect("superbills");
     assert_eq!(superbills.len(), 3, "one per client on February 1: {superbills:?}");
     let anas = superbills.iter().find(|s| s["client_id"] == ana).expect("ana's superbill");
@@ -358,11 +394,11 @@ async fn a_month_through_the_api_on_a_simulated_clock() {
         assert!(openapi["paths"][path]["get"]["responses"]["200"]["content"]["application/pdf"].is_object(), "{path}");
     }
 
-    let runs = server.ok("GET", &format!("{base}/runs"), &ta, None).await;
+    let runs = server.list(&format!("{base}/runs"), &ta).await;
     let runs = runs.as_array().expect("runs");
     assert!(runs.iter().all(|r| r["outcome"] == "done"), "{runs:?}");
     assert!(runs.iter().any(|r| r["kind"] == "superbill" && r["date"] == "2026-02-01"));
-    let events = server.ok("GET", &format!("{base}/events"), &ta, None).await;
+    let events = server.list(&format!("{base}/events"), &ta).await;
     let events = events.as_array().expect("events");
     assert!(events.iter().any(|e| e["event"]["event"] == "payment_failed"));
     let voids: Vec<&Value> = events.iter().filter(|e| e["event"]["event"] == "bill_voided").collect();
@@ -371,7 +407,7 @@ async fn a_month_through_the_api_on_a_simulated_clock() {
     assert!(voids[0]["at"].as_str().unwrap_or_default().starts_with("2026-02-02T02:00:00"), "{}", voids[0]);
 
     // The other practice saw its own month: its opened bill was paid and shared.
-    let theirs = server.ok("GET", &format!("/v1/practices/{pb}/bills"), &tb, None).await;
+    let theirs = server.list(&format!("/v1/practices/{pb}/bills"), &tb).await;
     assert_eq!(theirs[0]["status"], "paid", "{theirs}");
     server.stop().await;
 }
@@ -404,6 +440,8 @@ async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
         ("PATCH", format!("{base}/automation"), Some(json!({ "bills": "weekly" })), 422, "daily, monthly or manual"),
         ("POST", format!("{base}/services"), Some(json!({ "code": "X", "name": "X", "fee": -5 })), 422, "fee"),
         ("POST", format!("{base}/services"), Some(json!({ "code": "X", "name": "X", "fee": "ten" })), 422, "fee"),
+        ("POST", format!("{base}/services"), Some(json!(["x", "y", 100, null])), 422, "JSON object"),
+        ("POST", "/v1/practices".into(), Some(json!("Lakeside")), 422, "JSON object"),
         (
             "POST",
             format!("{base}/clients"),
@@ -462,7 +500,7 @@ async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
     let (status, uploaded) = server.send("POST", "/v1/plugins", Some(OPERATOR), "application/wasm", plugin).await;
     assert_eq!(status, 201, "{uploaded}");
     let plugin_id = uploaded["id"].as_str().expect("an id").to_string();
-    assert_eq!(server.ok("GET", "/v1/plugins", OPERATOR, None).await.as_array().map(Vec::len), Some(1));
+    assert_eq!(server.list("/v1/plugins", OPERATOR).await.as_array().map(Vec::len), Some(1));
     let (status, value) = server
         .call("PUT", &format!("{base}/plugins/bill_cadence"), Some(&ta), Some(json!({ "plugin_id": plugin_id })))
         .await;
@@ -475,13 +513,13 @@ async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
     assert!(dry["bill_run_dates"].as_array().is_some_and(|dates| dates.len() >= 30), "{dry}");
 
     // Nothing above wrote anything.
-    let practices = server.ok("GET", "/v1/practices", OPERATOR, None).await;
+    let practices = server.list("/v1/practices", OPERATOR).await;
     assert_eq!(practices.as_array().map(Vec::len), Some(1));
     let automation = server.ok("GET", &format!("{base}/automation"), &ta, None).await;
     assert_eq!(automation["automation"]["share_delay_minutes"], 60);
     assert_eq!(automation["automation"]["bills"], "daily");
-    assert_eq!(server.ok("GET", &format!("{base}/services"), &ta, None).await, json!([]));
-    assert_eq!(server.ok("GET", &format!("{base}/clients"), &ta, None).await, json!([]));
+    assert_eq!(server.list(&format!("{base}/services"), &ta).await, json!([]));
+    assert_eq!(server.list(&format!("{base}/clients"), &ta).await, json!([]));
     // An appointment with an unknown service and client is refused whole.
     let (status, value) = server
         .call(
@@ -494,7 +532,7 @@ async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
     assert_eq!(status, 422);
     let message = value["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("service `NOPE`") && message.contains("client 77"), "{message}");
-    assert_eq!(server.ok("GET", &format!("{base}/appointments"), &ta, None).await, json!([]));
+    assert_eq!(server.list(&format!("{base}/appointments"), &ta).await, json!([]));
     server.stop().await;
 }
 
@@ -517,8 +555,8 @@ async fn a_practice_token_sees_only_its_own_practice() {
     let appointment = json!({ "reference": "a", "client_id": client, "starts_at": "2026-01-05T10:00", "status": "completed", "services": ["S"] });
     let appointment = id(&server.ok("POST", &format!("{b}/appointments"), &tb, Some(appointment)).await);
     server.set_clock(at("2026-01-06T07:00:00Z")).await;
-    let bill = id(&server.ok("GET", &format!("{b}/bills"), &tb, None).await[0]);
-    let token = id(&server.ok("GET", &format!("{b}/tokens"), &tb, None).await[0]);
+    let bill = id(&server.list(&format!("{b}/bills"), &tb).await[0]);
+    let token = id(&server.list(&format!("{b}/tokens"), &tb).await[0]);
 
     let practice_routes: Vec<(&str, String, Option<Value>)> = vec![
         ("GET", String::new(), None),
@@ -593,11 +631,11 @@ async fn a_practice_token_sees_only_its_own_practice() {
     }
     let (status, value) = server.call("DELETE", &format!("/v1/practices/{pa}/tokens/{token}"), Some(&ta), None).await;
     assert_eq!(status, 404, "A cannot revoke B's token through its own practice: {value}");
-    server.ok("GET", &format!("{b}/tokens"), &tb, None).await;
+    server.list(&format!("{b}/tokens"), &tb).await;
     // A practice token lists only its own practice, and B's data is untouched.
-    let listed = server.ok("GET", "/v1/practices", &ta, None).await;
+    let listed = server.list("/v1/practices", &ta).await;
     assert_eq!(listed.as_array().map(|p| p.iter().map(id).collect::<Vec<_>>()), Some(vec![pa]));
-    let bills = server.ok("GET", &format!("{b}/bills"), &tb, None).await;
+    let bills = server.list(&format!("{b}/bills"), &tb).await;
     assert_eq!(bills.as_array().map(Vec::len), Some(1));
     assert_eq!(bills[0]["total"], 100);
     assert_eq!(server.ok("GET", &format!("{b}/automation"), &tb, None).await["automation"]["autopay"], true);
@@ -637,7 +675,7 @@ async fn practice_details_and_birth_dates_are_checked_on_create_and_change() {
     {
         assert!(message.contains(hint), "`{hint}` not in `{message}`");
     }
-    assert_eq!(server.ok("GET", "/v1/practices", OPERATOR, None).await.as_array().map(Vec::len), Some(2));
+    assert_eq!(server.list("/v1/practices", OPERATOR).await.as_array().map(Vec::len), Some(2));
 
     // A change keeps what it leaves out; a bad change changes nothing, not even its good keys.
     let changed = server
@@ -682,7 +720,7 @@ async fn practice_details_and_birth_dates_are_checked_on_create_and_change() {
     assert_eq!(today["birth_date"], "2026-01-04", "born today is not the future");
     let removed = server.ok("PATCH", &path, &token, Some(json!({ "birth_date": "" }))).await;
     assert_eq!(removed["birth_date"], Value::Null);
-    assert_eq!(server.ok("GET", &format!("{base}/clients"), &token, None).await.as_array().map(Vec::len), Some(1));
+    assert_eq!(server.list(&format!("{base}/clients"), &token).await.as_array().map(Vec::len), Some(1));
     server.stop().await;
 }
 
@@ -749,7 +787,7 @@ async fn a_body_that_stops_arriving_is_refused_with_a_message() {
     let status_line = answer.lines().next().unwrap_or_default();
     assert!(status_line.starts_with("HTTP/1.1 408"), "a 408 once the body-read timeout runs out: {answer:?}");
     assert!(answer.contains("body-read timeout"), "the answer says the body timed out: {answer:?}");
-    let practices = server.ok("GET", "/v1/practices", OPERATOR, None).await;
+    let practices = server.list("/v1/practices", OPERATOR).await;
     assert_eq!(practices.as_array().map(Vec::len), Some(0), "nothing was made: {practices}");
     server.stop().await;
 }
@@ -842,7 +880,7 @@ async fn text_and_dates_out_of_bounds_are_refused(server: Server) {
         let message = value["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(hint), "{method} {path}: `{hint}` not in `{message}`");
     }
-    let appointments = server.ok("GET", &format!("{base}/appointments"), &ta, None).await;
+    let appointments = server.list(&format!("{base}/appointments"), &ta).await;
     assert_eq!(appointments.as_array().map(Vec::len), Some(0), "nothing was stored: {appointments}");
     server.stop().await;
 }
@@ -858,7 +896,7 @@ async fn text_and_dates_out_of_bounds_are_refused_on_postgres() {
     let database = support::fresh_postgres_database(&admin, "api_bounds").await;
     let dir = tempfile::tempdir().expect("a temporary folder");
     text_and_dates_out_of_bounds_are_refused(
-        Server::start_on(at("2026-01-04T12:00:00Z"), "", dir, database.clone()).await,
+        Server::start_on(at("2026-01-04T12:00:00Z"), "", "", dir, database.clone()).await,
     )
     .await;
     support::drop_postgres_database(&admin, &database).await;
@@ -890,7 +928,7 @@ async fn practice_tokens_are_listed_without_the_secret_and_refused_once_revoked_
         (desk["token"].as_str().unwrap_or_default(), brief["token"].as_str().unwrap_or_default());
     assert_eq!(brief["expires_at"], "2026-01-05T12:00:00+00:00", "{brief}");
 
-    let listed = server.ok("GET", &tokens, desk_secret, None).await;
+    let listed = server.list(&tokens, desk_secret).await;
     let text = listed.to_string();
     assert!(!text.contains(desk_secret) && !text.contains(brief_secret), "a list never shows a token: {text}");
     let rows = listed.as_array().expect("a list");
@@ -919,7 +957,7 @@ async fn practice_tokens_are_listed_without_the_secret_and_refused_once_revoked_
     let (status, _) = server.call("DELETE", &format!("{tokens}/{}", id(&desk)), Some(OPERATOR), None).await;
     assert_eq!(status, 404, "a token is revoked once");
 
-    server.ok("GET", &tokens, brief_secret, None).await;
+    server.list(&tokens, brief_secret).await;
     server.set_clock(at("2026-01-05T12:00:00Z")).await;
     let (status, value) = server.call("GET", &tokens, Some(brief_secret), None).await;
     assert_eq!(status, 401, "an expired token is refused");
@@ -927,5 +965,175 @@ async fn practice_tokens_are_listed_without_the_secret_and_refused_once_revoked_
         value["error"]["message"].as_str().unwrap_or_default().contains("expired at 2026-01-05T12:00:00"),
         "{value}"
     );
+    server.stop().await;
+}
+
+/// The webhook endpoint's signing secret in the Stripe events test.
+const WEBHOOK_SECRET: &str = "whsec_api_test_5b1e0c9d";
+
+/// A `Stripe-Signature` header for `body` at `timestamp`, signed as Stripe documents it.
+fn stripe_signature(secret: &str, timestamp: i64, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+impl Server {
+    /// Delivers a Stripe event as Stripe does: no token, the body as signed, the signature header.
+    async fn deliver(&self, body: &str, signature: Option<&str>) -> (u16, Value) {
+        let headers: Vec<(&str, &str)> = signature.map(|value| ("stripe-signature", value)).into_iter().collect();
+        let (status, _, bytes) = self
+            .exchange_raw("POST", "/v1/stripe/events", None, "application/json", &headers, body.as_bytes().to_vec())
+            .await;
+        let value: Value = serde_json::from_slice(&bytes).expect("a JSON answer");
+        assert_ne!(status, 500, "{value}");
+        (status, value)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_events_are_verified_answered_and_recorded_once() {
+    let now = at("2026-01-06T17:00:00Z");
+    let body = json!({
+        "id": "evt_1QxYz2eZvKYlo2C",
+        "object": "event",
+        "api_version": "2025-03-31.basil",
+        "created": now.timestamp(),
+        "type": "charge.refunded",
+        "livemode": false,
+        "pending_webhooks": 1,
+        "data": { "object": {
+            "id": "ch_3QxYz2eZvKYlo2C", "object": "charge", "amount": 15000, "amount_refunded": 15000,
+            "currency": "usd", "payment_intent": "pi_3QxYz2eZvKYlo2C", "refunded": true, "status": "succeeded"
+        }}
+    })
+    .to_string();
+    let good = stripe_signature(WEBHOOK_SECRET, now.timestamp(), &body);
+
+    let without = Server::start(now).await;
+    let (status, answer) = without.deliver(&body, Some(&good)).await;
+    assert_eq!(status, 404, "no webhook secret, no endpoint: {answer}");
+    assert!(answer["error"]["message"].as_str().unwrap_or_default().contains("webhook_secret"), "{answer}");
+    without.stop().await;
+
+    let stripe = format!(
+        "[stripe]\nsecret_key = \"sk_test_api_webhooks\"\napi_base = \"http://127.0.0.1:9\"\nwebhook_secret = \"{WEBHOOK_SECRET}\"\n"
+    );
+    let server = Server::start_with_sections(now, "", &stripe).await;
+    let refused = |answer: &Value| answer["error"]["code"].as_str().unwrap_or_default().to_string();
+    let (status, answer) = server.deliver(&body, None).await;
+    assert_eq!((status, refused(&answer).as_str()), (400, "bad_signature"), "unsigned: {answer}");
+    let wrong = stripe_signature("whsec_another_endpoint", now.timestamp(), &body);
+    let (status, answer) = server.deliver(&body, Some(&wrong)).await;
+    assert_eq!((status, refused(&answer).as_str()), (400, "bad_signature"), "wrong secret: {answer}");
+    assert!(answer["error"]["message"].as_str().unwrap_or_default().contains("AUTOBILL_STRIPE_WEBHOOK_SECRET"));
+    let stale = stripe_signature(WEBHOOK_SECRET, now.timestamp() - 301, &body);
+    let (status, answer) = server.deliver(&body, Some(&stale)).await;
+    assert_eq!((status, refused(&answer).as_str()), (400, "stale"), "older than the tolerance: {answer}");
+    let unreadable = "{\"not\": \"an event\"}";
+    let signed = stripe_signature(WEBHOOK_SECRET, now.timestamp(), unreadable);
+    let (status, answer) = server.deliver(unreadable, Some(&signed)).await;
+    assert_eq!((status, refused(&answer).as_str()), (400, "unreadable"), "{answer}");
+
+    let (status, answer) = server.deliver(&body, Some(&good)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!((answer["event"].as_str(), answer["outcome"].as_str()), (Some("evt_1QxYz2eZvKYlo2C"), Some("ignored")));
+    assert!(answer["reason"].as_str().unwrap_or_default().contains("pi_3QxYz2eZvKYlo2C"), "{answer}");
+    let (status, answer) = server.deliver(&body, Some(&good)).await;
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("duplicate")), "a retried delivery: {answer}");
+
+    let (_, document) = server.call("GET", "/openapi.json", None, None).await;
+    assert!(document["paths"]["/v1/stripe/events"]["post"].is_object(), "the endpoint is in the OpenAPI document");
+    server.stop().await;
+}
+
+/// The served OpenAPI document is valid, as `openapi-spec-validator` (PyPI, installed by
+/// `tests/run.sh`) checks it: unique operation ids, a description on every response.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_valid() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    let (_, _, document) = server.exchange("GET", "/openapi.json", None, "", vec![]).await;
+    server.stop().await;
+    let parsed: Value = serde_json::from_slice(&document).expect("JSON");
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in parsed["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            let id = operation["operationId"].as_str().unwrap_or_default().to_string();
+            assert!(ids.insert(id.clone()), "{method} {path}: operationId `{id}` is used twice");
+            for (status, response) in operation["responses"].as_object().expect("responses") {
+                let description = response["description"].as_str().unwrap_or_default();
+                assert!(!description.is_empty(), "{method} {path} {status}: a response without a description");
+            }
+        }
+    }
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, &document).expect("the document is written");
+    let checked = std::process::Command::new("openapi-spec-validator").arg(&file).output().unwrap_or_else(|error| {
+        panic!(
+            "openapi-spec-validator could not run ({error}); `pip install openapi-spec-validator`, as tests/run.sh does"
+        )
+    });
+    let said = String::from_utf8_lossy(&checked.stdout).into_owned() + &String::from_utf8_lossy(&checked.stderr);
+    assert!(checked.status.success(), "openapi-spec-validator refuses the document:\n{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_come_a_page_at_a_time_in_a_stable_order() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    let (pa, ta) = practice(&server, "Lakeside", "daily").await;
+    let services = format!("/v1/practices/{pa}/services");
+    for n in 0..5 {
+        server
+            .ok("POST", &services, &ta, Some(json!({ "code": format!("S{n}"), "name": "Service", "fee": 100 })))
+            .await;
+    }
+    let first = server.ok("GET", &format!("{services}?limit=2"), &ta, None).await;
+    assert_eq!(first["data"].as_array().map(Vec::len), Some(2), "{first}");
+    let next = first["next"].as_str().expect("a cursor to the next page");
+    let second = server.ok("GET", &format!("{services}?limit=2&after={next}"), &ta, None).await;
+    let codes: Vec<&str> = first["data"]
+        .as_array()
+        .into_iter()
+        .chain(second["data"].as_array())
+        .flatten()
+        .filter_map(|service| service["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["S0", "S1", "S2", "S3"], "pages follow one another in id order");
+    let everything = server.ok("GET", &services, &ta, None).await;
+    assert_eq!(everything["data"].as_array().map(Vec::len), Some(5), "the default page holds 50");
+    assert_eq!(everything["next"], Value::Null, "the last page has no cursor");
+
+    for (query, status, hint) in [
+        ("?limit=0", 422, "give 1 to 500"),
+        ("?limit=501", 422, "give 1 to 500"),
+        ("?after=yesterday", 422, "not a cursor"),
+        ("?limit=ten", 400, "?limit=1..500"),
+        ("?colour=red", 400, "?limit=1..500"),
+    ] {
+        let (answer, value) = server.call("GET", &format!("{services}{query}"), Some(&ta), None).await;
+        assert_eq!(answer, status, "{query}: {value}");
+        assert!(value["error"]["message"].as_str().unwrap_or_default().contains(hint), "{query}: {value}");
+    }
+    server.stop().await;
+}
+
+/// A dry run of each slot with the practice's own policies answers at once (the share filter's
+/// once waited on the database connection its own read held, until the request timed out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_of_each_slot_with_the_practices_own_policy_answers() {
+    let server = Server::start(at("2026-01-04T12:00:00Z")).await;
+    let (pa, ta) = practice(&server, "Lakeside", "daily").await;
+    for (slot, field) in
+        [("bill_cadence", "bill_run_dates"), ("superbill_inclusion", "superbill_day"), ("share_filter", "shares")]
+    {
+        let path = format!("/v1/practices/{pa}/plugins/{slot}/dry-run");
+        let answer =
+            tokio::time::timeout(std::time::Duration::from_secs(10), server.ok("POST", &path, &ta, Some(json!({}))))
+                .await
+                .unwrap_or_else(|_| panic!("POST {path} did not answer within 10 s"));
+        assert!(!answer[field].is_null(), "{slot}: {answer}");
+    }
     server.stop().await;
 }

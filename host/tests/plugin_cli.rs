@@ -66,6 +66,34 @@ fn an_example_passes_with_its_own_cases_and_overrides_in_json() {
 }
 
 #[test]
+fn a_plugin_that_sleeps_past_the_call_time_limit_fails_the_kit_quickly_naming_the_limit() {
+    let started = std::time::Instant::now();
+    let (status, stdout, stderr) = autobill(&["plugin", "test", artifacts::SLEEPER, "--seed", "5"]);
+    let took = started.elapsed();
+    assert_eq!(status, 1, "{stdout}\n{stderr}");
+    assert!(took < std::time::Duration::from_secs(30), "the kit took {took:?}");
+    assert!(stdout.contains("FAIL  share_filter/empty-input"), "{stdout}");
+    assert!(stdout.contains("it ran for more than 2000 ms (the plugin call time limit)"), "{stdout}");
+
+    let (status, stdout, _) = autobill(&[
+        "plugin",
+        "test",
+        artifacts::SLEEPER,
+        "--seed",
+        "5",
+        "--call-timeout-ms",
+        "300",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(status, 1, "{stdout}");
+    assert!(stdout.contains("it ran for more than 300 ms (the plugin call time limit)"), "{stdout}");
+    let (status, _, stderr) = autobill(&["plugin", "test", artifacts::SLEEPER, "--call-timeout-ms", "50"]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("--call-timeout-ms") && stderr.contains("100"), "{stderr}");
+}
+
+#[test]
 fn a_kit_that_cannot_run_exits_2_saying_why() {
     let (status, stdout, stderr) =
         autobill(&["plugin", "test", artifacts::DEFAULT, "--overrides", "no/such/overrides.txt"]);

@@ -120,10 +120,20 @@ fn id(value: &Value) -> i64 {
     value["id"].as_i64().unwrap_or_else(|| panic!("no id in {value}"))
 }
 
-fn list(value: Value) -> Vec<Value> {
-    match value {
-        Value::Array(items) => items,
-        other => panic!("expected a list, got {other}"),
+/// Every row of a list, following its pages.
+async fn list(process: &ServeProcess, path: &str) -> Vec<Value> {
+    let mut rows = vec![];
+    let mut after = String::new();
+    loop {
+        let page = process.ok("GET", &format!("{path}?limit=500{after}"), None).await;
+        match &page["data"] {
+            Value::Array(items) => rows.extend(items.iter().cloned()),
+            _ => panic!("expected a page of a list, got {page}"),
+        }
+        match page["next"].as_str() {
+            Some(next) => after = format!("&after={next}"),
+            None => return rows,
+        }
     }
 }
 
@@ -187,22 +197,22 @@ async fn two_serve_processes_on_one_postgres_do_each_run_bill_and_share_once() {
         day += Duration::days(1);
     }
 
-    let runs = list(a.ok("GET", &format!("{base}/runs"), None).await);
+    let runs = list(&a, &format!("{base}/runs")).await;
     assert!(runs.iter().any(|run| run["kind"] == "superbill"), "the month-end superbill run is among them: {runs:?}");
     assert!(runs.iter().all(|run| run["outcome"] == "done" && run["attempts"] == 1), "each run claimed once: {runs:?}");
     assert_eq!(runs_done, runs.len() as u64, "each run was done by exactly one of the two processes");
 
-    let bills = list(b.ok("GET", &format!("{base}/bills"), None).await);
+    let bills = list(&b, &format!("{base}/bills")).await;
     assert_eq!(bills.len(), appointments, "one bill per visit (daily bills), never two: {bills:?}");
     assert!(bills.iter().all(|bill| bill["status"] == "paid"), "{bills:?}");
-    let payments = list(a.ok("GET", &format!("{base}/payments"), None).await);
+    let payments = list(&a, &format!("{base}/payments")).await;
     let paid: HashSet<i64> = payments.iter().map(|payment| payment["bill_id"].as_i64().unwrap_or(0)).collect();
     assert_eq!((payments.len(), paid.len()), (bills.len(), bills.len()), "one payment per bill: {payments:?}");
 
-    let superbills = list(a.ok("GET", &format!("{base}/superbills"), None).await);
+    let superbills = list(&a, &format!("{base}/superbills")).await;
     assert_eq!(superbills.len(), clients.len(), "one superbill per client at the month-end: {superbills:?}");
 
-    let shares = list(b.ok("GET", &format!("{base}/shares"), None).await);
+    let shares = list(&b, &format!("{base}/shares")).await;
     let documents: HashSet<(String, i64)> = shares
         .iter()
         .map(|share| {

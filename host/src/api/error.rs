@@ -148,10 +148,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
-            Err(error) => Err(rejection(&error, error.status(), error.body_text())),
+        let value = match Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(Json(value)) => value,
+            Err(error) => return Err(rejection(&error, error.status(), error.body_text())),
+        };
+        // serde reads a struct from an array too (`["x", 100]`); the API takes objects only.
+        if !value.is_object() {
+            return Err(ApiError::invalid(
+                "the body must be a JSON object, e.g. {\"name\": \"…\"}; /openapi.json describes each body",
+            ));
         }
+        serde_path_to_error::deserialize(value).map(Body).map_err(|error| {
+            let path = error.path().to_string();
+            let place = if path == "." { String::new() } else { format!("{path}: ") };
+            ApiError::invalid(format!("{place}{}", error.into_inner()))
+        })
     }
 }
 

@@ -1,16 +1,21 @@
 //! The HTTP JSON API under `/v1` (axum), its bearer-token auth and its OpenAPI document at
 //! `/openapi.json` (generated from the handlers by utoipa).
 //!
+//! Stripe's webhook deliveries (`POST /v1/stripe/events`) carry no token: each proves itself with
+//! its signature, checked with the endpoint's signing secret.
+//!
 //! Two kinds of token: the operator's (from the configuration, platform-wide) and per-practice
 //! tokens (made by the operator, stored as SHA-256 only), which see only their practice: anything
 //! of another practice answers 404, exactly as if it did not exist. Errors come in one shape,
 //! [`error::ErrorBody`]; bad input is a 4xx and changes nothing.
 
 pub mod error;
+mod page;
 mod plugins;
 mod practices;
 mod records;
 mod reports;
+mod stripe_events;
 mod tokens;
 
 use crate::app::App;
@@ -18,6 +23,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{PracticeId, token_hash};
 use crate::engine::{Engine, TickReport};
+use crate::payments::stripe::webhook::WebhookVerifier;
 use crate::plugin::PluginRuntime;
 use crate::store::Store;
 use axum::Router;
@@ -56,6 +62,8 @@ struct Inner {
     /// The hashes of the operator's tokens: any of them is the operator.
     operator_hashes: Vec<String>,
     ticks: Option<mpsc::Sender<TickRequest>>,
+    /// Checks Stripe's webhook deliveries; `None` without a webhook secret.
+    webhooks: Option<WebhookVerifier>,
 }
 
 impl AppState {
@@ -64,6 +72,10 @@ impl AppState {
     pub(crate) fn new(app: &App, ticks: Option<mpsc::Sender<TickRequest>>) -> Self {
         let operator_hashes =
             app.config.server.operator_tokens.iter().map(|token| token_hash(token.expose())).collect();
+        let webhooks = app.config.stripe.as_ref().and_then(|stripe| {
+            let secret = stripe.webhook_secret.as_ref()?;
+            Some(WebhookVerifier::new(secret.expose(), stripe.webhook_tolerance))
+        });
         AppState {
             inner: Arc::new(Inner {
                 store: app.store.clone(),
@@ -72,6 +84,7 @@ impl AppState {
                 clock: app.clock.clone(),
                 operator_hashes,
                 ticks,
+                webhooks,
             }),
         }
     }
@@ -180,6 +193,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/practices/{practice}/plugins/{slot}", axum::routing::put(plugins::assign))
         .route("/practices/{practice}/plugins/{slot}/dry-run", post(plugins::dry_run))
         .route("/plugins", post(plugins::upload).layer(DefaultBodyLimit::max(upload_limit)).get(plugins::list))
+        .route("/stripe/events", post(stripe_events::receive))
         .route("/test/clock", post(set_clock));
     Router::new()
         .route("/openapi.json", get(openapi))
@@ -289,11 +303,54 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Gives every operation an id made of its method and path (`get_practices_practice_bills_bill`),
+/// unique where handler names repeat across modules, and every response a description (its
+/// status's reason phrase where the handler gave none), as OpenAPI requires.
+struct OperationIdsAndDescriptions;
+
+impl Modify for OperationIdsAndDescriptions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                let words: Vec<&str> = path
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .filter(|word| !word.is_empty() && *word != "v1")
+                    .collect();
+                operation.operation_id = Some(format!("{method}_{}", words.join("_")));
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    if let utoipa::openapi::RefOr::T(response) = response
+                        && response.description.is_empty()
+                    {
+                        response.description = status_description(status);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The description of a response documented only by its status (`200`, `4XX`).
+fn status_description(status: &str) -> String {
+    match status.parse::<u16>().ok().and_then(|code| StatusCode::from_u16(code).ok()) {
+        Some(code) => code.canonical_reason().unwrap_or("the answer").to_string(),
+        None if status.starts_with('4') => "refused, with the reason in the error body".to_string(),
+        None => format!("a {status} answer"),
+    }
+}
+
 /// The OpenAPI document, generated from the handlers.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "autobill", description = "Billing automation for health and therapy practices: the operator's and practices' API."),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &OperationIdsAndDescriptions),
     components(schemas(ErrorBody)),
     paths(
         health, set_clock,
@@ -306,6 +363,7 @@ impl Modify for BearerAuth {
         reports::superbills, reports::superbill, reports::superbill_pdf, reports::payments, reports::attempts, reports::shares,
         reports::runs, reports::events,
         plugins::upload, plugins::list, plugins::assignments, plugins::assign, plugins::dry_run,
+        stripe_events::receive,
     )
 )]
 pub struct ApiDoc;

@@ -2,6 +2,7 @@
 //! its configuration (checked by the plugin itself), and dry runs.
 
 use super::error::{ApiError, Body, ErrorBody, Path, RawBody};
+use super::page::{Page, PageQuery, Paging};
 use super::{AppState, Caller};
 use crate::domain::{PracticeId, Slot};
 use crate::engine::dry_run::DryRun;
@@ -130,22 +131,21 @@ pub(super) async fn upload(
     Ok((StatusCode::CREATED, Json(summary.into())))
 }
 
-/// Lists stored plugins. Operator only.
-#[utoipa::path(get, path = "/v1/plugins",
-    responses((status = 200, body = Vec<PluginRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<PluginRow>>, ApiError> {
+/// Lists stored plugins by id. Operator only.
+#[utoipa::path(get, path = "/v1/plugins", params(PageQuery),
+    responses((status = 200, body = Page<PluginRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    paging: Paging,
+) -> Result<Json<Page<PluginRow>>, ApiError> {
     caller.operator()?;
-    let rows = state.store().plugins().await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|row| PluginRow {
-                id: row.id,
-                name: row.name,
-                size: row.size,
-                created_at: row.created_at.to_rfc3339(),
-            })
-            .collect(),
-    ))
+    let rows = state.store().plugins_page(paging.after.as_deref(), paging.limit).await?;
+    let rows = rows
+        .into_iter()
+        .map(|row| PluginRow { id: row.id, name: row.name, size: row.size, created_at: row.created_at.to_rfc3339() })
+        .collect();
+    Ok(Json(Page::of(rows, paging.limit, |row: &PluginRow| row.id.clone())))
 }
 
 /// Lists what fills each of the practice's slots.

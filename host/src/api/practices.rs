@@ -2,6 +2,7 @@
 //! emails), their "Billing Automation" settings, and practice tokens.
 
 use super::error::{ApiError, Body, ErrorBody, Path};
+use super::page::{Page, PageQuery, Paging};
 use super::{AppState, Caller};
 use crate::domain::{
     AutomationChange, AutomationSettings, Currency, DEFAULT_PLACE_OF_SERVICE, NewPractice, Practice, PracticeId,
@@ -329,11 +330,22 @@ pub(super) async fn create(
 }
 
 /// Lists practices: every one for the operator, its own for a practice token.
-#[utoipa::path(get, path = "/v1/practices",
-    responses((status = 200, body = Vec<PracticeView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<PracticeView>>, ApiError> {
-    let practices = state.store().practices().await?;
-    Ok(Json(practices.iter().filter(|p| caller.practice(p.id).is_ok()).map(view).collect()))
+#[utoipa::path(get, path = "/v1/practices", params(PageQuery),
+    responses((status = 200, body = Page<PracticeView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+pub(super) async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    paging: Paging,
+) -> Result<Json<Page<PracticeView>>, ApiError> {
+    let page = paging.by_id()?;
+    let practices = match caller {
+        Caller::Operator => state.store().practices_page(page).await?,
+        Caller::Practice(own) if page.after.is_none_or(|after| after < own.get()) => {
+            vec![state.store().practice(own).await?]
+        }
+        Caller::Practice(_) => vec![],
+    };
+    Ok(Json(Page::of(practices.iter().map(view).collect(), paging.limit, |row: &PracticeView| row.id)))
 }
 
 /// Reads a practice.

@@ -2,6 +2,7 @@
 //! appointments.
 
 use super::error::{ApiError, Body, ErrorBody, Path};
+use super::page::{Page, PageQuery, Paging};
 use super::practices::{email, text};
 use super::{AppState, Caller};
 use crate::domain::{
@@ -226,15 +227,17 @@ pub(super) async fn create_service(
 }
 
 /// Lists the practice's services.
-#[utoipa::path(get, path = "/v1/practices/{practice}/services", params(("practice" = i64, Path, description = "practice id")),
-    responses((status = 200, body = Vec<ServiceRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/practices/{practice}/services", params(("practice" = i64, Path, description = "practice id"), PageQuery),
+    responses((status = 200, body = Page<ServiceRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn services(
     State(state): State<AppState>,
     caller: Caller,
+    paging: Paging,
     Path(id): Path<PracticeId>,
-) -> Result<Json<Vec<ServiceRow>>, ApiError> {
+) -> Result<Json<Page<ServiceRow>>, ApiError> {
     practice(&state, caller, id).await?;
-    Ok(Json(state.store().services(id).await?))
+    let rows = state.store().services(id, paging.by_id()?).await?;
+    Ok(Json(Page::of(rows, paging.limit, |row| row.id)))
 }
 
 /// Adds a client to the practice.
@@ -274,15 +277,17 @@ pub(super) async fn create_client(
 }
 
 /// Lists the practice's clients.
-#[utoipa::path(get, path = "/v1/practices/{practice}/clients", params(("practice" = i64, Path, description = "practice id")),
-    responses((status = 200, body = Vec<ClientView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/practices/{practice}/clients", params(("practice" = i64, Path, description = "practice id"), PageQuery),
+    responses((status = 200, body = Page<ClientView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn clients(
     State(state): State<AppState>,
     caller: Caller,
+    paging: Paging,
     Path(id): Path<PracticeId>,
-) -> Result<Json<Vec<ClientView>>, ApiError> {
+) -> Result<Json<Page<ClientView>>, ApiError> {
     practice(&state, caller, id).await?;
-    Ok(Json(state.store().clients(id).await?.into_iter().map(view).collect()))
+    let rows = state.store().clients_page(id, paging.by_id()?).await?;
+    Ok(Json(Page::of(rows.into_iter().map(view).collect(), paging.limit, |row: &ClientView| row.id)))
 }
 
 /// Reads a client.
@@ -423,15 +428,17 @@ pub(super) async fn create_appointment(
 }
 
 /// Lists the practice's appointments with their lines.
-#[utoipa::path(get, path = "/v1/practices/{practice}/appointments", params(("practice" = i64, Path, description = "practice id")),
-    responses((status = 200, body = Vec<AppointmentRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/practices/{practice}/appointments", params(("practice" = i64, Path, description = "practice id"), PageQuery),
+    responses((status = 200, body = Page<AppointmentRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn appointments(
     State(state): State<AppState>,
     caller: Caller,
+    paging: Paging,
     Path(id): Path<PracticeId>,
-) -> Result<Json<Vec<AppointmentRow>>, ApiError> {
+) -> Result<Json<Page<AppointmentRow>>, ApiError> {
     practice(&state, caller, id).await?;
-    Ok(Json(state.store().appointments(id).await?))
+    let rows = state.store().appointments(id, paging.by_id()?).await?;
+    Ok(Json(Page::of(rows, paging.limit, |row| row.id)))
 }
 
 /// Reads an appointment.

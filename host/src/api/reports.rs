@@ -2,8 +2,9 @@
 //! shares, runs and events.
 
 use super::error::{ApiError, Body, ErrorBody, Path};
+use super::page::{Page, PageQuery, Paging};
 use super::{AppState, Caller};
-use crate::domain::{BillId, DocumentId, PracticeId, SuperbillId};
+use crate::domain::{BillId, DocumentId, EventId, PracticeId, SuperbillId};
 use crate::pdf;
 use crate::store::views::{AttemptRow, BillDetail, BillRow, PaymentRow, RunRow, ShareRow, SuperbillRow};
 use axum::Json;
@@ -26,6 +27,9 @@ pub struct ProductInput {
 /// One event of the practice's log.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct EventView {
+    /// Its id, in the order events were recorded.
+    #[schema(value_type = i64)]
+    pub id: EventId,
     /// When, RFC 3339 in the practice's offset.
     pub at: String,
     /// What happened: `{"event": "bill_created", …}`.
@@ -40,15 +44,17 @@ async fn check(state: &AppState, caller: Caller, practice: PracticeId) -> Result
 }
 
 /// Lists the practice's bills, newest first.
-#[utoipa::path(get, path = "/v1/practices/{practice}/bills", params(("practice" = i64, Path, description = "practice id")),
-    responses((status = 200, body = Vec<BillRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/practices/{practice}/bills", params(("practice" = i64, Path, description = "practice id"), PageQuery),
+    responses((status = 200, body = Page<BillRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn bills(
     State(state): State<AppState>,
     caller: Caller,
+    paging: Paging,
     Path(practice): Path<PracticeId>,
-) -> Result<Json<Vec<BillRow>>, ApiError> {
+) -> Result<Json<Page<BillRow>>, ApiError> {
     check(&state, caller, practice).await?;
-    Ok(Json(state.store().bills(practice).await?))
+    let rows = state.store().bills(practice, paging.by_id()?).await?;
+    Ok(Json(Page::of(rows, paging.limit, |row| row.id)))
 }
 
 /// Reads a bill with its lines, products and payment attempts.
@@ -149,15 +155,17 @@ pub(super) async fn bill_pdf(
 }
 
 /// Lists the practice's superbills, newest first.
-#[utoipa::path(get, path = "/v1/practices/{practice}/superbills", params(("practice" = i64, Path, description = "practice id")),
-    responses((status = 200, body = Vec<SuperbillRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/practices/{practice}/superbills", params(("practice" = i64, Path, description = "practice id"), PageQuery),
+    responses((status = 200, body = Page<SuperbillRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn superbills(
     State(state): State<AppState>,
     caller: Caller,
+    paging: Paging,
     Path(practice): Path<PracticeId>,
-) -> Result<Json<Vec<SuperbillRow>>, ApiError> {
+) -> Result<Json<Page<SuperbillRow>>, ApiError> {
     check(&state, caller, practice).await?;
-    Ok(Json(state.store().superbills(practice).await?))
+    let rows = state.store().superbills(practice, paging.by_id()?).await?;
+    Ok(Json(Page::of(rows, paging.limit, |row| row.id)))
 }
 
 /// Reads a superbill with its lines.
@@ -187,69 +195,78 @@ pub(super) async fn superbill_pdf(
 }
 
 /// Lists the payments taken, newest first.
-#[utoipa::path(get, path = "/v1/practices/{practice}/payments", params(("practice" = i64, Path, description = "practice id")),
-    responses((status = 200, body = Vec<PaymentRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/practices/{practice}/payments", params(("practice" = i64, Path, description = "practice id"), PageQuery),
+    responses((status = 200, body = Page<PaymentRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn payments(
     State(state): State<AppState>,
     caller: Caller,
+    paging: Paging,
     Path(practice): Path<PracticeId>,
-) -> Result<Json<Vec<PaymentRow>>, ApiError> {
+) -> Result<Json<Page<PaymentRow>>, ApiError> {
     check(&state, caller, practice).await?;
-    Ok(Json(state.store().payments(practice).await?))
+    let rows = state.store().payments(practice, paging.by_id()?).await?;
+    Ok(Json(Page::of(rows, paging.limit, |row| row.id)))
 }
 
 /// Lists autopay attempts with their outcome and reason, newest first.
-#[utoipa::path(get, path = "/v1/practices/{practice}/payment-attempts", params(("practice" = i64, Path, description = "practice id")),
-    responses((status = 200, body = Vec<AttemptRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/practices/{practice}/payment-attempts", params(("practice" = i64, Path, description = "practice id"), PageQuery),
+    responses((status = 200, body = Page<AttemptRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn attempts(
     State(state): State<AppState>,
     caller: Caller,
+    paging: Paging,
     Path(practice): Path<PracticeId>,
-) -> Result<Json<Vec<AttemptRow>>, ApiError> {
+) -> Result<Json<Page<AttemptRow>>, ApiError> {
     check(&state, caller, practice).await?;
-    Ok(Json(state.store().attempts(practice).await?))
+    let rows = state.store().attempts(practice, paging.by_id()?).await?;
+    Ok(Json(Page::of(rows, paging.limit, |row| row.id)))
 }
 
 /// Lists share rows with their status or skip reason, newest first.
-#[utoipa::path(get, path = "/v1/practices/{practice}/shares", params(("practice" = i64, Path, description = "practice id")),
-    responses((status = 200, body = Vec<ShareRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/practices/{practice}/shares", params(("practice" = i64, Path, description = "practice id"), PageQuery),
+    responses((status = 200, body = Page<ShareRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn shares(
     State(state): State<AppState>,
     caller: Caller,
+    paging: Paging,
     Path(practice): Path<PracticeId>,
-) -> Result<Json<Vec<ShareRow>>, ApiError> {
+) -> Result<Json<Page<ShareRow>>, ApiError> {
     check(&state, caller, practice).await?;
-    Ok(Json(state.store().shares(practice).await?))
+    let rows = state.store().shares(practice, paging.by_id()?).await?;
+    Ok(Json(Page::of(rows, paging.limit, |row| row.id)))
 }
 
 /// Lists the practice's runs with their outcome and error, newest first.
-#[utoipa::path(get, path = "/v1/practices/{practice}/runs", params(("practice" = i64, Path, description = "practice id")),
-    responses((status = 200, body = Vec<RunRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/practices/{practice}/runs", params(("practice" = i64, Path, description = "practice id"), PageQuery),
+    responses((status = 200, body = Page<RunRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn runs(
     State(state): State<AppState>,
     caller: Caller,
+    paging: Paging,
     Path(practice): Path<PracticeId>,
-) -> Result<Json<Vec<RunRow>>, ApiError> {
+) -> Result<Json<Page<RunRow>>, ApiError> {
     check(&state, caller, practice).await?;
-    Ok(Json(state.store().runs(practice).await?))
+    let rows = state.store().runs(practice, paging.by_id()?).await?;
+    Ok(Json(Page::of(rows, paging.limit, |row| row.id)))
 }
 
-/// Lists the practice's events, oldest first.
-#[utoipa::path(get, path = "/v1/practices/{practice}/events", params(("practice" = i64, Path, description = "practice id")),
-    responses((status = 200, body = Vec<EventView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
+/// Lists the practice's events in the order they were recorded.
+#[utoipa::path(get, path = "/v1/practices/{practice}/events", params(("practice" = i64, Path, description = "practice id"), PageQuery),
+    responses((status = 200, body = Page<EventView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn events(
     State(state): State<AppState>,
     caller: Caller,
+    paging: Paging,
     Path(practice): Path<PracticeId>,
-) -> Result<Json<Vec<EventView>>, ApiError> {
+) -> Result<Json<Page<EventView>>, ApiError> {
     check(&state, caller, practice).await?;
     let tz = state.store().practice(practice).await?.timezone;
-    let events = state.inner.engine.events(practice).await?;
+    let events = state.store().events_page(practice, paging.by_id()?).await?;
     let mut views = vec![];
-    for event in events {
+    for (id, event) in events {
         let value = serde_json::to_value(&event.kind)
             .map_err(|error| ApiError::from(crate::store::StoreError::Corrupt(error.to_string())))?;
-        views.push(EventView { at: event.at.with_timezone(&tz).to_rfc3339(), event: value });
+        views.push(EventView { id, at: event.at.with_timezone(&tz).to_rfc3339(), event: value });
     }
-    Ok(Json(views))
+    Ok(Json(Page::of(views, paging.limit, |view| view.id)))
 }

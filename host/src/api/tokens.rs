@@ -2,6 +2,7 @@
 //! A token is shown once, when it is made; lists show its prefix, never the token.
 
 use super::error::{ApiError, ErrorBody, OptionalBody, Path};
+use super::page::{Page, PageQuery, Paging};
 use super::{AppState, Caller};
 use crate::domain::{MAX_TOKEN_NAME_CHARS, NewToken, PracticeId, TokenId, expiry};
 use crate::store::tokens::{NewApiToken, TokenRow};
@@ -85,17 +86,19 @@ pub(super) async fn create(
 }
 
 /// A practice's tokens, newest first, revoked ones included; never the tokens themselves.
-#[utoipa::path(get, path = "/v1/practices/{practice}/tokens", params(("practice" = i64, Path, description = "practice id")),
-    responses((status = 200, description = "the practice's tokens", body = Vec<TokenRow>),
+#[utoipa::path(get, path = "/v1/practices/{practice}/tokens", params(("practice" = i64, Path, description = "practice id"), PageQuery),
+    responses((status = 200, description = "the practice's tokens", body = Page<TokenRow>),
         (status = "4XX", description = "refused, with the reason", body = ErrorBody)), security(("bearer" = [])))]
 pub(super) async fn list(
     State(state): State<AppState>,
     caller: Caller,
+    paging: Paging,
     Path(practice): Path<PracticeId>,
-) -> Result<Json<Vec<TokenRow>>, ApiError> {
+) -> Result<Json<Page<TokenRow>>, ApiError> {
     caller.practice(practice)?;
     state.store().practice(practice).await?;
-    Ok(Json(state.store().api_tokens(practice).await?))
+    let rows = state.store().api_tokens(practice, paging.by_id()?).await?;
+    Ok(Json(Page::of(rows, paging.limit, |row| row.id)))
 }
 
 /// Revokes a practice token: it is refused from the next request on.

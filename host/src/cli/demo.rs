@@ -91,6 +91,11 @@ fn summarise(events: &[autobill::domain::Event], currency: Currency) -> anyhow::
                 *declines.entry(reason.clone()).or_default() += 1;
                 ("payments failed", *amount)
             }
+            EventKind::PaymentDisputed { amount, status, .. } => {
+                (if status.is_closed() { "disputes closed" } else { "payments disputed" }, *amount)
+            }
+            EventKind::PaymentRefunded { amount, .. } => ("payments refunded", *amount),
+            EventKind::PaymentSettled { .. } => ("payments settled late", 0),
             EventKind::Warning { .. } => ("warnings", 0),
             EventKind::RunFailed { .. } => ("runs failed", 0),
         };

@@ -12,6 +12,7 @@ use autobill::store::{Store, StoreError};
 use chrono::Utc;
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Subcommand)]
 pub enum PluginCommand {
@@ -114,6 +115,10 @@ pub struct TestArgs {
     /// The plugin configuration (JSON) the invariant and property checks run under; default empty.
     #[arg(long, default_value = "")]
     config: String,
+    /// The time one plugin call may take, in milliseconds (100 to 60000), as
+    /// `[plugins] call_timeout_ms` sets it for the engine. A call that takes longer fails its check.
+    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    call_timeout_ms: u64,
     /// human: a readable report; junit: JUnit XML for CI; json: the whole report as JSON.
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     format: ReportFormat,
@@ -280,8 +285,10 @@ fn test(args: TestArgs) -> anyhow::Result<bool> {
     let mut options = conformance::Options::new(args.seed.unwrap_or_else(conformance::random_seed));
     options.case_dirs = args.cases;
     options.config = args.config;
+    options.limits.call_timeout = Duration::from_millis(args.call_timeout_ms);
     if let Some(path) = &args.overrides {
         options.overrides = conformance::cases::read_overrides(path)?;
+        options.overrides_file = Some(path.clone());
     }
     let report = conformance::run(&args.file.display().to_string(), &bytes, &options)?;
     let text = match args.format {

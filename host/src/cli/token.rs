@@ -6,8 +6,8 @@ use super::plugin::DatabaseArg;
 use super::practice::Format;
 use anyhow::bail;
 use autobill::domain::{MAX_TOKEN_NAME_CHARS, NewToken, PracticeId, TokenId, expiry, plain_text};
-use autobill::store::Store;
 use autobill::store::tokens::NewApiToken;
+use autobill::store::{PageRequest, Store};
 use chrono::Utc;
 use clap::Subcommand;
 
@@ -86,7 +86,7 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<()> {
         TokenCommand::List { practice, format, database } => {
             let store = Store::connect(&database.config()?.database_url).await?;
             store.practice(practice).await?;
-            let tokens = store.api_tokens(practice).await?;
+            let tokens = store.api_tokens(practice, PageRequest::ALL).await?;
             match format {
                 Format::Json => output::line(serde_json::to_string_pretty(&tokens)?),
                 Format::Table if tokens.is_empty() => output::line(format_args!(

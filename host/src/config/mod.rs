@@ -323,6 +323,7 @@ impl Config {
             fuel: self.plugins.fuel,
             memory_bytes: self.plugins.memory_bytes,
             component_bytes: self.plugins.max_component_bytes,
+            call_timeout: self.plugins.call_timeout,
             ..Default::default()
         }
     }

@@ -29,6 +29,7 @@ pub use report::{Check, Failure, Outcome, Report, Suite};
 
 use crate::plugin::{LoadError, Plugin, PluginId, PluginLimits, PluginRuntime, Slot};
 use cases::{Case, Expectation};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -42,6 +43,8 @@ pub struct Options {
     pub case_dirs: Vec<PathBuf>,
     /// Names of built-in cases the plugin deliberately changes (`<policy>/<case>`).
     pub overrides: Vec<String>,
+    /// The file those names were read from, which the re-run command passes again.
+    pub overrides_file: Option<PathBuf>,
     /// The seed of every generated input.
     pub seed: u64,
     /// How many generated inputs each property check tries.
@@ -59,6 +62,7 @@ impl Options {
         Options {
             case_dirs: vec![],
             overrides: vec![],
+            overrides_file: None,
             seed,
             cases_per_property: DEFAULT_CASES_PER_PROPERTY,
             config: String::new(),
@@ -143,6 +147,36 @@ pub struct Session<'a> {
     /// The same plugin, loaded by a second runtime, for the determinism checks.
     twin: Result<Plugin, String>,
     options: &'a Options,
+    /// Per slot, the first check in which a call ran past the call time limit.
+    out_of_time: HashMap<Slot, String>,
+}
+
+impl Session<'_> {
+    /// How many calls, of the plugin and of its twin, ran past the call time limit so far.
+    fn calls_out_of_time(&self) -> u64 {
+        self.plugin.calls_out_of_time() + self.twin.as_ref().map_or(0, Plugin::calls_out_of_time)
+    }
+
+    /// Runs a check of `slot` named `name`, unless an earlier check of the slot ran out of time:
+    /// a plugin that sleeps past the limit would do so in every check, and the kit would take
+    /// minutes to say once more what it has said.
+    fn check(&mut self, slot: Slot, name: &str, run: impl FnOnce(&Self) -> Outcome) -> Outcome {
+        if !self.plugin.fills(slot) {
+            return not_filled(slot);
+        }
+        if let Some(first) = self.out_of_time.get(&slot) {
+            let limit = self.options.limits.call_timeout.as_millis();
+            return Outcome::Skipped {
+                reason: format!("not run: a call in {first} ran past the call time limit of {limit} ms"),
+            };
+        }
+        let before = self.calls_out_of_time();
+        let outcome = run(self);
+        if self.calls_out_of_time() > before {
+            self.out_of_time.insert(slot, name.to_string());
+        }
+        outcome
+    }
 }
 
 /// Runs the kit over the component `bytes`, read from `file` (as shown in the report).
@@ -173,6 +207,8 @@ pub fn run(file: &str, bytes: &[u8], options: &Options) -> Result<Report, KitErr
         seed: options.seed,
         cases_per_property: options.cases_per_property,
         config: options.config.clone(),
+        case_dirs: options.case_dirs.iter().map(|dir| dir.display().to_string()).collect(),
+        overrides_file: options.overrides_file.as_ref().map(|file| file.display().to_string()),
         checks: vec![],
     };
     for (name, description, outcome) in checks::contract_outcomes(&load, file) {
@@ -189,18 +225,14 @@ pub fn run(file: &str, bytes: &[u8], options: &Options) -> Result<Report, KitErr
     let twin = PluginRuntime::new(options.limits.clone())
         .map_err(|error| error.to_string())
         .and_then(|runtime| runtime.load(&name, bytes).map_err(|error| error.to_string()));
-    let session = Session { plugin, twin, options };
+    let mut session = Session { plugin, twin, options, out_of_time: HashMap::new() };
     for (suite, checks) in [
         (Suite::Invariants, Slot::ALL.into_iter().flat_map(checks::invariant_checks).collect::<Vec<_>>()),
         (Suite::Properties, Slot::ALL.into_iter().flat_map(properties::property_checks).collect()),
     ] {
         for check in checks {
             let started = Instant::now();
-            let outcome = if session.plugin.fills(check.slot) {
-                (check.run)(&session, check.slot)
-            } else {
-                not_filled(check.slot)
-            };
+            let outcome = session.check(check.slot, &check.name, |session| (check.run)(session, check.slot));
             report.checks.push(Check {
                 name: check.name,
                 suite,
@@ -214,8 +246,7 @@ pub fn run(file: &str, bytes: &[u8], options: &Options) -> Result<Report, KitErr
         let started = Instant::now();
         let outcome = match skip {
             Some(reason) => Outcome::Skipped { reason },
-            None if !session.plugin.fills(case.slot) => not_filled(case.slot),
-            None => run_case(&session.plugin, &case),
+            None => session.check(case.slot, &case.name, |session| run_case(&session.plugin, &case)),
         };
         let description =
             if case.description.is_empty() { format!("the case in {}", case.source) } else { case.description.clone() };

@@ -166,7 +166,10 @@ fn deterministic(session: &Session, slot: Slot) -> Outcome {
             if let Err(error) = &first
                 && matches!(
                     error.problem,
-                    PolicyProblem::OutOfFuel(_) | PolicyProblem::MemoryLimit(_) | PolicyProblem::Trap(_)
+                    PolicyProblem::OutOfFuel(_)
+                        | PolicyProblem::MemoryLimit(_)
+                        | PolicyProblem::TimeLimit(_)
+                        | PolicyProblem::Trap(_)
                 )
             {
                 return Outcome::Skipped { reason: format!("not checked: {error}") };

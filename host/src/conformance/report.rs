@@ -128,6 +128,10 @@ pub struct Report {
     pub cases_per_property: u32,
     /// The configuration the invariant and property checks ran under.
     pub config: String,
+    /// The folders of the plugin's own cases, as given.
+    pub case_dirs: Vec<String>,
+    /// The file naming the built-in cases the plugin overrides, as given.
+    pub overrides_file: Option<String>,
     /// Every check, in the order run.
     pub checks: Vec<Check>,
 }
@@ -189,6 +193,12 @@ impl Report {
         let mut command = format!("autobill plugin test {} --seed {}", shell_quote(&self.file), self.seed);
         if !self.config.is_empty() {
             let _ = write!(command, " --config {}", shell_quote(&self.config));
+        }
+        for dir in &self.case_dirs {
+            let _ = write!(command, " --cases {}", shell_quote(dir));
+        }
+        if let Some(file) = &self.overrides_file {
+            let _ = write!(command, " --overrides {}", shell_quote(file));
         }
         command
     }
@@ -409,6 +419,8 @@ mod tests {
             seed: 42,
             cases_per_property: 64,
             config: String::new(),
+            case_dirs: vec![],
+            overrides_file: None,
             checks: vec![
                 check("contract/version-served", Suite::Contract, Outcome::Passed),
                 check(
@@ -476,6 +488,19 @@ mod tests {
         assert_eq!(
             report.rerun_command(),
             r#"autobill plugin test 'my plugin.wasm' --seed 42 --config '{"fault": "it'\''s"}'"#
+        );
+    }
+
+    #[test]
+    fn the_rerun_command_passes_the_cases_and_overrides_again() {
+        let report = Report {
+            case_dirs: vec!["cases".into(), "more cases".into()],
+            overrides_file: Some("overrides.txt".into()),
+            ..report()
+        };
+        assert_eq!(
+            report.rerun_command(),
+            "autobill plugin test 'my plugin.wasm' --seed 42 --cases cases --cases 'more cases' --overrides overrides.txt"
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Bills and superbills as their documents show them: loaded by the store, rendered by
 //! [`pdf`](crate::pdf) and summarised in the emails that share them.
 
-use super::{BillId, BillStatus, Client, DocumentId, DocumentKind, Practice, SuperbillId};
+use super::{BillId, BillStatus, Client, Currency, DisputeStatus, DocumentId, DocumentKind, Practice, SuperbillId};
 use chrono::NaiveDate;
 
 /// A bill as its PDF shows it.
@@ -62,10 +62,27 @@ pub struct BillPayment {
     pub amount: i64,
     /// The payment provider's reference, for matching with the provider's records.
     pub reference: Option<String>,
+    /// Refunded of it at the provider, in minor units.
+    pub refunded: i64,
+    /// Where the client's dispute of it stands, if they disputed it.
+    pub dispute: Option<DisputeStatus>,
+}
+
+impl BillPayment {
+    /// What happened to the payment since, for people: `Refunded USD 40.00`, `Disputed (lost)`,
+    /// both, or nothing.
+    pub fn note(&self, currency: Currency) -> Option<String> {
+        let refund = (self.refunded > 0).then(|| format!("Refunded {}", currency.format(self.refunded)));
+        let dispute = self.dispute.map(|status| format!("Disputed ({})", status.as_str().replace('_', " ")));
+        match (refund, dispute) {
+            (Some(refund), Some(dispute)) => Some(format!("{refund}; {dispute}")),
+            (one, other) => one.or(other),
+        }
+    }
 }
 
 impl BillDocument {
-    /// The status as the bill states it: Paid, Open, Pended or Void.
+    /// The status as the bill states it: Paid, Open, Pended, Void or Refunded.
     pub fn status_label(&self) -> &'static str {
         self.status.label()
     }
@@ -190,7 +207,7 @@ impl Document {
         }
     }
 
-    /// Its status for people: a bill's Paid, Open, Pended or Void; a superbill is Issued.
+    /// Its status for people: a bill's Paid, Open, Pended, Void or Refunded; a superbill is Issued.
     pub fn status_label(&self) -> &'static str {
         match self {
             Document::Bill(bill) => bill.status_label(),

@@ -1,7 +1,7 @@
 //! The practice's event log: what the engine did, in time order, as `simulate` prints it and the
 //! API shows it. Events are stored as their JSON, so their shape is part of the product.
 
-use super::{BillId, BillStatus, DocumentKind, SuperbillId};
+use super::{AttemptStatus, BillId, BillStatus, DisputeStatus, DocumentKind, SuperbillId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +100,39 @@ pub enum EventKind {
         /// Why.
         reason: String,
     },
+    /// The client disputed a payment with their bank, or the dispute moved on (closed won or lost).
+    PaymentDisputed {
+        /// The bill the payment paid.
+        bill: BillId,
+        /// The client's reference.
+        client: String,
+        /// The disputed amount in minor units.
+        amount: i64,
+        /// Where the dispute stands.
+        status: DisputeStatus,
+    },
+    /// A payment was (partly) refunded at the payment provider.
+    PaymentRefunded {
+        /// The bill the payment paid.
+        bill: BillId,
+        /// The client's reference.
+        client: String,
+        /// Refunded now, in minor units.
+        amount: i64,
+        /// Refunded of the payment in all, in minor units.
+        refunded: i64,
+    },
+    /// An autopay attempt whose outcome was still pending was settled from the provider's event.
+    PaymentSettled {
+        /// The bill charged.
+        bill: BillId,
+        /// The client's reference.
+        client: String,
+        /// The attempt's idempotency key.
+        key: String,
+        /// The attempt's outcome: `succeeded` or `failed`.
+        status: AttemptStatus,
+    },
     /// Advice about the practice's settings, or something a person should look at.
     Warning {
         /// The advice.
@@ -127,6 +160,9 @@ impl EventKind {
             EventKind::ShareSkipped { .. } => "share_skipped",
             EventKind::PaymentSucceeded { .. } => "payment_succeeded",
             EventKind::PaymentFailed { .. } => "payment_failed",
+            EventKind::PaymentDisputed { .. } => "payment_disputed",
+            EventKind::PaymentRefunded { .. } => "payment_refunded",
+            EventKind::PaymentSettled { .. } => "payment_settled",
             EventKind::Warning { .. } => "warning",
             EventKind::RunFailed { .. } => "run_failed",
         }
@@ -174,7 +210,10 @@ mod tests {
                 reason: text.clone(),
             },
             EventKind::PaymentSucceeded { bill, client: client.clone(), amount: 1 },
-            EventKind::PaymentFailed { bill, client, amount: 1, reason: text.clone() },
+            EventKind::PaymentFailed { bill, client: client.clone(), amount: 1, reason: text.clone() },
+            EventKind::PaymentDisputed { bill, client: client.clone(), amount: 1, status: DisputeStatus::Lost },
+            EventKind::PaymentRefunded { bill, client: client.clone(), amount: 1, refunded: 1 },
+            EventKind::PaymentSettled { bill, client, key: text.clone(), status: AttemptStatus::Succeeded },
             EventKind::Warning { message: text.clone() },
             EventKind::RunFailed { run: text.clone(), reason: text },
         ]

@@ -77,6 +77,8 @@ ids! {
     RunId,
     /// A practice's API token.
     TokenId,
+    /// An entry of a practice's event log.
+    EventId,
 }
 
 /// The id of a bill or a superbill, with which of the two it is.

@@ -10,6 +10,7 @@ mod documents;
 mod events;
 mod ids;
 mod money;
+mod provider_events;
 mod records;
 mod settings;
 mod status;
@@ -23,10 +24,11 @@ pub use billing::{
 pub use documents::{BillDocument, BillLine, BillPayment, BillProduct, Document, SuperbillDocument, SuperbillLine};
 pub use events::{Event, EventKind};
 pub use ids::{
-    AppointmentId, AttemptId, BillId, ClientId, DocumentId, LineId, PaymentId, PracticeId, ProductId, RunId, ServiceId,
-    ShareId, SuperbillId, TokenId,
+    AppointmentId, AttemptId, BillId, ClientId, DocumentId, EventId, LineId, PaymentId, PracticeId, ProductId, RunId,
+    ServiceId, ShareId, SuperbillId, TokenId,
 };
 pub use money::{Currency, Money, UnknownCurrency};
+pub use provider_events::{PaymentChange, TakenPayment};
 pub use records::{
     Client, DEFAULT_PLACE_OF_SERVICE, MAX_PRACTICE_NAME_CHARS, NewAppointment, NewClient, NewPractice, NewService,
     Practice, Provider, SERVICE_YEARS, is_place_of_service, parse_timezone, plain_text, practice_name, service_date,
@@ -35,8 +37,8 @@ pub use settings::{
     AUTOPAY_SHARE_DELAY_WARNING_MINUTES, AutomationChange, AutomationSettings, MAX_SHARE_DELAY_MINUTES,
 };
 pub use status::{
-    AppointmentStatus, AttemptStatus, BillCreation, BillStatus, DocumentKind, RunKind, RunStatus, ShareStatus, Slot,
-    UnknownName,
+    AppointmentStatus, AttemptStatus, BillCreation, BillStatus, DisputeStatus, DocumentKind, RunKind, RunStatus,
+    ShareStatus, Slot, UnknownName,
 };
 pub use tokens::{
     LAST_USED_GRANULARITY, MAX_EXPIRES_IN_DAYS, MAX_TOKEN_NAME_CHARS, NewToken, SHOWN_PREFIX_CHARS, StoredToken,

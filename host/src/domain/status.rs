@@ -102,18 +102,54 @@ named! {"bill status",
         Paid = "paid",
         /// Voided.
         Void = "void",
+        /// Paid once, then (partly) refunded: its balance comes from the refund, so autopay
+        /// never charges it again.
+        Refunded = "refunded",
     }
 }
 
 impl BillStatus {
-    /// The status as the bill states it to people: Paid, Open, Pended or Void.
+    /// The status as the bill states it to people: Paid, Open, Pended, Void or Refunded.
     pub fn label(self) -> &'static str {
         match self {
             BillStatus::Paid => "Paid",
             BillStatus::Open => "Open",
             BillStatus::Pended => "Pended",
             BillStatus::Void => "Void",
+            BillStatus::Refunded => "Refunded",
         }
+    }
+}
+
+named! {"dispute status",
+    /// Where a client's dispute of a payment stands, in Stripe's names.
+    pub enum DisputeStatus {
+        /// An inquiry (not yet a chargeback) that wants a response.
+        WarningNeedsResponse = "warning_needs_response",
+        /// An inquiry the bank is reviewing.
+        WarningUnderReview = "warning_under_review",
+        /// An inquiry closed without becoming a chargeback.
+        WarningClosed = "warning_closed",
+        /// A chargeback that wants evidence.
+        NeedsResponse = "needs_response",
+        /// Evidence submitted; the bank is deciding.
+        UnderReview = "under_review",
+        /// Decided for the practice: the money stays.
+        Won = "won",
+        /// Decided for the client: the disputed amount is gone.
+        Lost = "lost",
+        /// Resolved before it became a chargeback.
+        Prevented = "prevented",
+    }
+}
+
+impl DisputeStatus {
+    /// Whether the dispute is over (one way or the other).
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            DisputeStatus::WarningClosed | DisputeStatus::Won | DisputeStatus::Lost | DisputeStatus::Prevented
+        )
     }
 }
 
@@ -230,6 +266,9 @@ mod tests {
     fn every_name_parses_back_to_its_value() {
         for status in BillStatus::ALL {
             assert_eq!(status.as_str().parse::<BillStatus>(), Ok(status));
+        }
+        for status in DisputeStatus::ALL {
+            assert_eq!(status.as_str().parse::<DisputeStatus>(), Ok(status));
         }
         for kind in RunKind::ALL {
             assert_eq!(kind.as_str().parse::<RunKind>(), Ok(kind));

@@ -117,10 +117,10 @@ impl Engine {
             superbills: None,
             shares: None,
         };
-        // Read in a transaction that is rolled back: the dry run writes nothing.
-        let mut tx = self.store.begin().await?;
         match slot {
             Slot::BillCadence => {
+                // Candidate lines are read in a transaction that is rolled back: nothing is written.
+                let mut tx = self.store.begin().await?;
                 let dates = policy.bill_run_dates(now, &practice, today, today + Duration::days(30))?;
                 report.bill_run_dates = Some(dates.into_iter().map(date_text).collect());
                 let tomorrow = today + Duration::days(1);
@@ -143,6 +143,7 @@ impl Engine {
                 report.bills = Some(bills);
             }
             Slot::SuperbillInclusion => {
+                let mut tx = self.store.begin().await?;
                 let month = u8::try_from(today.month()).unwrap_or(1);
                 report.superbill_day = Some(policy.superbill_run_day(now, &practice, today.year(), month)?);
                 let read = self.store.candidate_lines(&mut tx, practice.id, DocumentKind::Superbill, today).await?;
@@ -194,7 +195,6 @@ impl Engine {
                 );
             }
         }
-        drop(tx);
         Ok(report)
     }
 }

@@ -11,6 +11,9 @@
 //!   emails, each recorded before it is attempted (an attempt with its idempotency key, a share
 //!   claimed) and settled after.
 //!
+//! What the payment provider tells afterwards (disputes, refunds, late outcomes) comes in through
+//! [`Engine::receive_provider_event`], each event applied at most once.
+//!
 //! Time only enters through [`Engine::tick`]'s `now`, so a simulated clock drives the same code as
 //! the real one.
 
@@ -20,9 +23,11 @@ mod compose;
 pub mod decide;
 mod dispatch;
 pub mod dry_run;
+mod provider_events;
 mod runs;
 
 pub use actions::MAX_PRODUCT_AMOUNT;
+pub use provider_events::ProviderEventOutcome;
 
 use crate::domain::{PracticeId, Slot};
 use crate::mail::Mailer;

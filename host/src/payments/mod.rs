@@ -1,10 +1,12 @@
 //! Taking payments. The engine charges through [`PaymentGateway`]; [`SandboxGateway`] is the
 //! embedded default, with deterministic outcomes per card reference, for demos and simulations,
-//! and [`stripe::StripeGateway`] charges real cards through Stripe.
+//! and [`stripe::StripeGateway`] charges real cards through Stripe. What the provider learns
+//! afterwards (disputes, refunds, late outcomes) comes back as [`ProviderEvent`]s, read from
+//! Stripe's signed webhook deliveries by [`stripe::webhook`].
 
 pub mod stripe;
 
-use crate::domain::Currency;
+use crate::domain::{Currency, DisputeStatus};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -41,6 +43,51 @@ pub enum ChargeOutcome {
     },
     /// The bank wants the client present; off-session charges cannot succeed.
     AuthenticationRequired,
+}
+
+/// Something the payment provider tells about a payment after the fact, with the provider's id
+/// for the event (the same id on every delivery of it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderEvent {
+    /// The provider's event id, e.g. `evt_…`.
+    pub id: String,
+    /// The provider's name for the kind of event, e.g. `charge.refunded`.
+    pub name: String,
+    /// What it says.
+    pub kind: ProviderEventKind,
+}
+
+/// What a provider event says, about the payment with the provider's reference `payment`
+/// (`pi_…` on Stripe, as payments and attempts store it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProviderEventKind {
+    /// The client disputed the payment with their bank, or the dispute moved on.
+    Disputed {
+        /// The payment's reference.
+        payment: String,
+        /// The disputed amount in minor units.
+        amount: i64,
+        /// Where the dispute stands.
+        status: DisputeStatus,
+    },
+    /// The payment was refunded, in full or in part.
+    Refunded {
+        /// The payment's reference.
+        payment: String,
+        /// Refunded of the payment in all so far, in minor units.
+        amount_refunded: i64,
+    },
+    /// A charge reached its outcome.
+    Charged {
+        /// The payment's reference.
+        payment: String,
+        /// The idempotency key of the attempt that made it, when the charge carried it.
+        attempt_key: Option<String>,
+        /// The outcome.
+        outcome: ChargeOutcome,
+    },
+    /// Nothing autobill acts on, with the reason, for the log.
+    Other(String),
 }
 
 /// A failure to reach the provider or to understand it (not a decline).

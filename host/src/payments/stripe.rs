@@ -2,9 +2,10 @@
 //!
 //! [`StripeGateway`] creates one confirmed, off-session PaymentIntent per [`ChargeRequest`] for
 //! the request's amount and currency, on the client's saved card, and sends the request's
-//! idempotency key as Stripe's `Idempotency-Key` header. The engine writes that key to the store
-//! before calling the gateway, so a restart after a crash sends the same key and Stripe answers
-//! with the charge it already made instead of making a second one.
+//! idempotency key as Stripe's `Idempotency-Key` header and in the PaymentIntent's metadata
+//! (`autobill_attempt`, so its webhook events find the attempt). The engine writes that key to
+//! the store before calling the gateway, so a restart after a crash sends the same key and Stripe
+//! answers with the charge it already made instead of making a second one.
 //!
 //! Stripe's answer becomes a [`ChargeOutcome`] (see [`mapping`], which is pure and unit-tested):
 //! `succeeded` is paid; hard declines (stolen or lost card, do-not-honor, expired…) are not
@@ -22,6 +23,7 @@
 //! declined as `invalid_card_reference` without calling Stripe.
 
 pub mod mapping;
+pub mod webhook;
 
 use super::{BoxFuture, ChargeOutcome, ChargeRequest, PaymentError, PaymentGateway};
 use ::stripe::{ApiErrors, Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
@@ -177,7 +179,8 @@ impl StripeGateway {
         let mut create = CreatePaymentIntent::new(request.amount, currency)
             .confirm(true)
             .off_session(CreatePaymentIntentOffSession::Bool(true))
-            .payment_method(card.payment_method);
+            .payment_method(card.payment_method)
+            .metadata([(webhook::ATTEMPT_METADATA_KEY.to_string(), request.idempotency_key.clone())]);
         if let Some(customer) = card.customer {
             create = create.customer(customer);
         }

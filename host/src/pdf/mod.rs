@@ -59,7 +59,7 @@ mod tests {
     use super::*;
     use crate::domain::{
         AutomationSettings, BillDocument, BillId, BillLine, BillPayment, BillProduct, BillStatus, Client, ClientId,
-        Currency, Practice, PracticeId, Provider, SuperbillDocument, SuperbillId, SuperbillLine,
+        Currency, DisputeStatus, Practice, PracticeId, Provider, SuperbillDocument, SuperbillId, SuperbillLine,
     };
     use chrono::NaiveDate;
 
@@ -134,6 +134,8 @@ mod tests {
                 method: "Card (autopay)".into(),
                 amount: 16_350,
                 reference: Some("pi_3QkLmN2eZvKYlo2C1a2b3c4d".into()),
+                refunded: 0,
+                dispute: None,
             }],
             total: 16_350,
             paid: 16_350,
@@ -162,6 +164,38 @@ mod tests {
             "USD 0.00",
             "Paid",
         ] {
+            assert!(text.contains(expected), "`{expected}` is missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_refunded_bill_says_so_and_notes_the_refund_and_dispute_under_its_payment() {
+        let bill = Document::Bill(BillDocument {
+            id: BillId::new(13),
+            practice: practice(),
+            client: client(),
+            status: BillStatus::Refunded,
+            issued: day(6),
+            lines: vec![BillLine {
+                date: day(5),
+                service: "Psychotherapy, 60 minutes".into(),
+                code: "90837".into(),
+                fee: 16_000,
+            }],
+            products: vec![],
+            payments: vec![BillPayment {
+                date: day(6),
+                method: "Card (autopay)".into(),
+                amount: 16_000,
+                reference: Some("pi_3QkLmN2eZvKYlo2C9z8y7x6w".into()),
+                refunded: 4_000,
+                dispute: Some(DisputeStatus::UnderReview),
+            }],
+            total: 16_000,
+            paid: 12_000,
+        });
+        let text = shown(&bill);
+        for expected in ["Refunded USD 40.00; Disputed (under review)", "Refunded"] {
             assert!(text.contains(expected), "`{expected}` is missing from:\n{text}");
         }
     }

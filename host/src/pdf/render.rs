@@ -209,6 +209,16 @@ pub(super) fn bill<'f>(doc: &BillDocument, fonts: &'f Fonts) -> Writer<'f> {
             cell(&mut w, Element::Cell, |w| w.text_right(RIGHT, w.y, regular(BODY), &money(payment.amount)));
             w.close();
             w.y -= LEADING;
+            if let Some(note) = payment.note(doc.practice.currency) {
+                if !w.fits(LEADING) {
+                    next_page_of_table(&mut w, &columns, BODY);
+                }
+                // A row of its own, under the method: what became of the payment since.
+                w.open(Element::Row);
+                cell(&mut w, Element::Cell, |w| w.text(MARGIN + 72.0, w.y, regular(BODY), &note));
+                w.close();
+                w.y -= LEADING;
+            }
         }
         w.close();
         w.y -= 8.0;

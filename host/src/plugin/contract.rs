@@ -31,7 +31,7 @@ pub fn is_served(version: &str) -> bool {
 pub fn check_stamp(bytes: &[u8]) -> Result<Option<String>, LoadError> {
     let mut stamp = None;
     for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload.map_err(|error| LoadError::NotAComponent(error.message().to_string()))?;
+        let payload = payload.map_err(|error| LoadError::NotAComponent(super::cut_text(error.message())))?;
         match payload {
             Payload::CustomSection(section) if section.name() == STAMP_SECTION => {
                 let text = String::from_utf8_lossy(section.data()).trim_end_matches('\0').to_string();
@@ -44,9 +44,9 @@ pub fn check_stamp(bytes: &[u8]) -> Result<Option<String>, LoadError> {
     let version = stamp
         .strip_prefix(CONTRACT_PACKAGE)
         .and_then(|rest| rest.strip_prefix('@'))
-        .ok_or_else(|| LoadError::UnsupportedContract { found: stamp.clone(), served: SERVED_VERSIONS })?;
+        .ok_or_else(|| LoadError::UnsupportedContract { found: super::cut_text(&stamp), served: SERVED_VERSIONS })?;
     if !is_served(version) {
-        return Err(LoadError::UnsupportedContract { found: stamp.clone(), served: SERVED_VERSIONS });
+        return Err(LoadError::UnsupportedContract { found: super::cut_text(&stamp), served: SERVED_VERSIONS });
     }
     Ok(Some(version.to_string()))
 }

@@ -106,6 +106,8 @@ pub fn document_status(status: Option<BillStatus>) -> contract::DocumentStatus {
         Some(BillStatus::Open) => contract::DocumentStatus::Open,
         Some(BillStatus::Paid) => contract::DocumentStatus::Paid,
         Some(BillStatus::Void) => contract::DocumentStatus::Void,
+        // The contract (0.1) has no refunded status; such a bill has a balance, as an open one.
+        Some(BillStatus::Refunded) => contract::DocumentStatus::Open,
     }
 }
 

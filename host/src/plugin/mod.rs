@@ -5,7 +5,11 @@
 //!   format, contract version, imports, which slots it fills) and compiles it once; the result, a
 //!   [`Plugin`], is cheap to clone and to call from many tasks.
 //! - Every call gets a fresh instance from a pre-instantiated template, an instruction budget
-//!   (fuel) and a memory cap, so a trap, a runaway loop or a memory bomb ends that call only.
+//!   (fuel), a memory cap and a wall-clock deadline, so a trap, a runaway loop, a memory bomb or a
+//!   sleep ends that call only.
+//! - Text a plugin gives (its errors, its last words, names and stamps in its bytes) is cut to
+//!   [`MAX_PLUGIN_TEXT_BYTES`] by [`cut_text`] as it enters the host, so no run error, event, log
+//!   line or answer carries more.
 //! - Answers are checked by [`validate`]; a bad one is a [`PolicyError`] naming the plugin, the
 //!   policy and the problem, and nothing it decided is applied.
 //! - Plugins are identified by the SHA-256 of their bytes ([`PluginId`]).
@@ -42,7 +46,9 @@ use sandbox::Sandbox;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
@@ -60,6 +66,8 @@ pub struct PluginLimits {
     pub config_bytes: usize,
     /// How many plugin calls may run at once in one runtime (the size of the instance pool).
     pub concurrent_calls: u32,
+    /// The longest one call may take, in wall-clock time: guest code and every wait on WASI.
+    pub call_timeout: Duration,
 }
 
 /// How much of a pooled instance's memory stays resident (and is zeroed in place) between calls.
@@ -73,9 +81,27 @@ impl Default for PluginLimits {
             component_bytes: 32 << 20,
             config_bytes: 10 * 1024,
             concurrent_calls: 32,
+            call_timeout: Duration::from_millis(2000),
         }
     }
 }
+
+/// The most text of a plugin's (an error, a crash message) the host keeps, in bytes.
+pub const MAX_PLUGIN_TEXT_BYTES: usize = 1024;
+
+/// `text` from a plugin, cut to [`MAX_PLUGIN_TEXT_BYTES`] at a character boundary and marked
+/// `… (cut; N bytes)` with its full length when it was longer.
+pub fn cut_text(text: &str) -> String {
+    if text.len() <= MAX_PLUGIN_TEXT_BYTES {
+        return text.to_string();
+    }
+    let end = (0..=MAX_PLUGIN_TEXT_BYTES).rev().find(|&end| text.is_char_boundary(end)).unwrap_or(0);
+    format!("{}… (cut; {} bytes)", &text[..end], text.len())
+}
+
+/// How often the engine's epoch advances: the grain at which a call's deadline is checked
+/// while guest code runs.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// A plugin's identity: the SHA-256 of its component bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -165,6 +191,9 @@ pub enum PolicyProblem {
     /// The plugin does not fill the slot it was called for.
     #[error("the plugin does not fill the {0} slot")]
     MissingSlot(Slot),
+    /// The call ran past its wall-clock deadline (guest code, or a wait on WASI).
+    #[error("it ran for more than {} ms (the plugin call time limit)", .0.as_millis())]
+    TimeLimit(Duration),
     /// The call spent its whole instruction budget.
     #[error("it ran out of its instruction budget of {0} units (an endless loop, or far too much work for one call)")]
     OutOfFuel(u64),
@@ -215,6 +244,12 @@ impl PluginRuntime {
     pub fn new(limits: PluginLimits) -> Result<Self, LoadError> {
         let mut config = Config::new();
         config.consume_fuel(true);
+        // The wall-clock bound: guest code is interrupted when the engine's epoch, advanced by a
+        // ticker thread, passes the call's deadline; waits on WASI end at the deadline
+        // (`sandbox::bound_waits`). Chosen over async calls under a timeout, which would make every
+        // call pay for a fiber and an executor, and over refusing waits, which would fail a plugin
+        // that sleeps briefly but well within its time.
+        config.epoch_interruption(true);
         config.concurrency_support(false);
         config.max_wasm_stack(1 << 20);
         // Instances come from a pool of pre-reserved slots whose memory stays mapped between calls,
@@ -231,6 +266,8 @@ impl PluginRuntime {
         let engine = Engine::new(&config).map_err(|error| LoadError::Engine(error.to_string()))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|error| LoadError::Engine(error.to_string()))?;
+        sandbox::bound_waits(&mut linker).map_err(|error| LoadError::Engine(error.to_string()))?;
+        start_epoch_ticker(&engine).map_err(|error| LoadError::Engine(error.to_string()))?;
         Ok(PluginRuntime { engine, linker, limits, loaded: Mutex::new(HashMap::new()) })
     }
 
@@ -275,13 +312,13 @@ impl PluginRuntime {
             return Err(LoadError::NotAComponent(what.to_string()));
         }
         let stamped = contract::check_stamp(bytes)?;
-        let component =
-            Component::new(&self.engine, bytes).map_err(|error| LoadError::NotAComponent(format!("{error:#}")))?;
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|error| LoadError::NotAComponent(cut_text(&format!("{error:#}"))))?;
         let exported = policy_exports(&self.engine, &component)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
-            .map_err(|error| LoadError::UnsatisfiedImport(format!("{error:#}")))?;
+            .map_err(|error| LoadError::UnsatisfiedImport(cut_text(&format!("{error:#}"))))?;
         let cadence = bill_cadence::GuestIndices::new(&pre).ok();
         let superbill = superbill_inclusion::GuestIndices::new(&pre).ok();
         let share = share_filter::GuestIndices::new(&pre).ok();
@@ -300,9 +337,24 @@ impl PluginRuntime {
                 share,
                 engine: self.engine.clone(),
                 limits: self.limits.clone(),
+                calls_out_of_time: AtomicU64::new(0),
             }),
         })
     }
+}
+
+/// Advances `engine`'s epoch every [`EPOCH_TICK`] on a thread of its own, until the engine is
+/// dropped.
+fn start_epoch_ticker(engine: &Engine) -> std::io::Result<()> {
+    let engine = engine.weak();
+    std::thread::Builder::new().name("plugin-epoch".into()).spawn(move || {
+        while let Some(engine) = engine.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    })?;
+    Ok(())
 }
 
 /// The contract version named by the component's policy exports, refusing versions not served.
@@ -313,7 +365,7 @@ fn policy_exports(engine: &Engine, component: &Component) -> Result<Option<Strin
         let Some(rest) = name.strip_prefix(&prefix) else { continue };
         let Some((_, found)) = rest.split_once('@') else { continue };
         if !contract::is_served(found) {
-            return Err(LoadError::UnsupportedContract { found: name.to_string(), served: contract::SERVED_VERSIONS });
+            return Err(LoadError::UnsupportedContract { found: cut_text(name), served: contract::SERVED_VERSIONS });
         }
         version = Some(found.to_string());
     }
@@ -337,6 +389,7 @@ struct Inner {
     share: Option<share_filter::GuestIndices>,
     engine: Engine,
     limits: PluginLimits,
+    calls_out_of_time: AtomicU64,
 }
 
 impl fmt::Debug for Plugin {
@@ -377,6 +430,11 @@ impl Plugin {
     /// The slots the plugin fills.
     pub fn slots(&self) -> Vec<Slot> {
         Slot::ALL.into_iter().filter(|slot| self.fills(*slot)).collect()
+    }
+
+    /// How many of the plugin's calls ran past the call time limit since it was loaded.
+    pub fn calls_out_of_time(&self) -> u64 {
+        self.inner.calls_out_of_time.load(Ordering::Relaxed)
     }
 
     /// Asks the plugin whether `config` is a configuration it accepts for `slot`.
@@ -445,17 +503,30 @@ impl Plugin {
             ));
         }
         let execute = || {
-            let mut store = Store::new(&inner.engine, Sandbox::new(at, inner.limits.memory_bytes));
+            let timeout = inner.limits.call_timeout;
+            let started = Instant::now();
+            let deadline = started.checked_add(timeout).unwrap_or(started);
+            let mut store = Store::new(&inner.engine, Sandbox::new(at, inner.limits.memory_bytes, deadline));
             store.limiter(|sandbox| sandbox as &mut dyn wasmtime::ResourceLimiter);
             store
                 .set_fuel(inner.limits.fuel)
                 .map_err(|error| self.error(policy, PolicyProblem::Trap(error.to_string())))?;
+            // One tick more than the timeout: the epoch may advance just after the call starts.
+            let ticks = timeout.as_millis().div_ceil(EPOCH_TICK.as_millis()) + 1;
+            store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
             let outcome = inner.pre.instantiate(&mut store).and_then(|instance| run(&mut store, &instance, indices));
-            match outcome {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(reason)) => Err(self.error(policy, PolicyProblem::Reported(reason))),
-                Err(error) => Err(self.error(policy, classify(&store, &error, &inner.limits))),
+            // A guest whose wait was cut short at the deadline may answer before the next tick:
+            // it still took too long.
+            let problem = match outcome {
+                _ if started.elapsed() > timeout => PolicyProblem::TimeLimit(timeout),
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(reason)) => PolicyProblem::Reported(cut_text(&reason)),
+                Err(error) => classify(&store, &error, &inner.limits),
+            };
+            if matches!(problem, PolicyProblem::TimeLimit(_)) {
+                inner.calls_out_of_time.fetch_add(1, Ordering::Relaxed);
             }
+            Err(self.error(policy, problem))
         };
         // WASI's blocking host calls (a guest writing its panic message to stderr, say) block on
         // a tokio runtime, which cannot be done on a thread that is running async tasks. On a
@@ -658,8 +729,10 @@ impl PolicyCode for Plugin {
 
 /// Names the limit a failed call hit, or the guest's own last words for a crash.
 fn classify(store: &Store<Sandbox>, error: &wasmtime::Error, limits: &PluginLimits) -> PolicyProblem {
-    if matches!(error.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
-        return PolicyProblem::OutOfFuel(limits.fuel);
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => return PolicyProblem::OutOfFuel(limits.fuel),
+        Some(Trap::Interrupt) => return PolicyProblem::TimeLimit(limits.call_timeout),
+        _ => {}
     }
     let sandbox = store.data();
     if sandbox.memory_exceeded() {
@@ -667,8 +740,8 @@ fn classify(store: &Store<Sandbox>, error: &wasmtime::Error, limits: &PluginLimi
     }
     let trap = error.downcast_ref::<Trap>().map_or_else(|| format!("{error:#}"), |trap| trap.to_string());
     match sandbox.last_stderr_line() {
-        Some(said) => PolicyProblem::Trap(format!("{trap}; the plugin said: {said}")),
-        None => PolicyProblem::Trap(trap),
+        Some(said) => PolicyProblem::Trap(format!("{}; the plugin said: {}", cut_text(&trap), cut_text(&said))),
+        None => PolicyProblem::Trap(cut_text(&trap)),
     }
 }
 
@@ -681,4 +754,27 @@ pub fn to_policy_date(date: NaiveDate) -> Date {
 /// The contract's date as a chrono date, if it names a real day.
 pub fn from_policy_date(date: &Date) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(date.year, u32::from(date.month), u32::from(date.day))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_text_within_the_cap_is_kept_whole() {
+        let text = "é".repeat(MAX_PLUGIN_TEXT_BYTES / 2);
+        assert_eq!(cut_text(&text), text);
+        assert_eq!(cut_text(""), "");
+    }
+
+    #[test]
+    fn longer_plugin_text_is_cut_at_a_character_boundary_and_says_how_long_it_was() {
+        let text = format!("a{}", "é".repeat(MAX_PLUGIN_TEXT_BYTES));
+        let cut = cut_text(&text);
+        let marker = format!("… (cut; {} bytes)", text.len());
+        assert!(cut.ends_with(&marker), "{cut}");
+        let kept = &cut[..cut.len() - marker.len()];
+        assert_eq!(kept.len(), MAX_PLUGIN_TEXT_BYTES - 1, "the last whole character before the cap");
+        assert!(text.starts_with(kept));
+    }
 }

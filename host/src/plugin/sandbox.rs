@@ -1,12 +1,14 @@
 //! The world a plugin runs in: an empty, deterministic WASI (no files, network, environment,
-//! arguments or stdin; a clock that reads the run's time; seeded randomness), a memory cap, and
-//! stderr captured so a guest's panic message reaches the error report.
+//! arguments or stdin; a clock that reads the run's time; seeded randomness), a memory cap, a
+//! deadline no wait outlasts, and stderr captured so a guest's panic message reaches the error
+//! report.
 
 use chrono::{DateTime, Utc};
-use std::time::Duration;
-use wasmtime::ResourceLimiter;
-use wasmtime::component::ResourceTable;
+use std::time::{Duration, Instant};
+use wasmtime::component::{Linker, Resource, ResourceTable};
+use wasmtime::{ResourceLimiter, StoreContextMut};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::p2::{DynPollable, Pollable};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// How much of a guest's stderr is kept for error reports.
@@ -22,6 +24,7 @@ pub(super) struct Sandbox {
     stderr: MemoryOutputPipe,
     memory_limit: usize,
     memory_exceeded: bool,
+    deadline: Instant,
 }
 
 /// A clock stopped at the run's time, so the same run always sees the same "now".
@@ -45,8 +48,46 @@ impl HostMonotonicClock for RunClock {
     }
 }
 
+/// The WASI interface whose waits the sandbox bounds, as `wasmtime-wasi` names it.
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// Replaces WASI's `subscribe-duration` and `subscribe-instant` in `linker` with waits that end
+/// at the call's deadline at the latest.
+///
+/// Epoch interruption stops guest code, but not a host call: WASI's own subscriptions would keep
+/// a thread blocked in `wasi:io/poll` for as long as the guest asked (forever, for a far enough
+/// instant). With these, a guest that sleeps past its deadline wakes at the deadline, and the
+/// epoch check that follows (or the elapsed time, if it returns first) fails the call.
+pub(super) fn bound_waits(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    // The sandbox's monotonic clock always reads 0, so an instant is as far off as its value.
+    for name in ["subscribe-duration", "subscribe-instant"] {
+        clock.func_wrap(name, |mut store: StoreContextMut<'_, Sandbox>, (nanos,): (u64,)| -> WaitResult {
+            let sandbox = store.data_mut();
+            let wait = Wait(sandbox.wait_until(Duration::from_nanos(nanos)));
+            let wait = sandbox.table.push(wait)?;
+            Ok((wasmtime_wasi::p2::subscribe(&mut sandbox.table, wait)?,))
+        })?;
+    }
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+type WaitResult = wasmtime::Result<(Resource<DynPollable>,)>;
+
+/// A guest's wait: ready at its instant, which is never past the call's deadline.
+struct Wait(Instant);
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for Wait {
+    async fn ready(&mut self) {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(self.0)).await;
+    }
+}
+
 impl Sandbox {
-    pub(super) fn new(at: DateTime<Utc>, memory_limit: usize) -> Self {
+    pub(super) fn new(at: DateTime<Utc>, memory_limit: usize, deadline: Instant) -> Self {
         let since_epoch = Duration::from_secs(u64::try_from(at.timestamp()).unwrap_or(0));
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let wasi = WasiCtxBuilder::new()
@@ -60,7 +101,12 @@ impl Sandbox {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        Sandbox { wasi, table: ResourceTable::new(), stderr, memory_limit, memory_exceeded: false }
+        Sandbox { wasi, table: ResourceTable::new(), stderr, memory_limit, memory_exceeded: false, deadline }
+    }
+
+    /// When a wait of `length` that starts now ends: at the call's deadline at the latest.
+    fn wait_until(&self, length: Duration) -> Instant {
+        Instant::now().checked_add(length).map_or(self.deadline, |end| end.min(self.deadline))
     }
 
     /// Whether the guest tried to grow its memory past the cap.

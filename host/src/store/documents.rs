@@ -480,7 +480,8 @@ impl Store {
             .map(|row| Ok(BillProduct { name: row.try_get(0)?, amount: row.try_get(1)? }))
             .collect::<Result<_, StoreError>>()?;
         let rows = sqlx::query(
-            "SELECT created_at, amount, provider_reference FROM payments WHERE bill_id = $1 ORDER BY created_at, id",
+            "SELECT created_at, amount, provider_reference, refunded, dispute_status FROM payments WHERE bill_id = $1
+             ORDER BY created_at, id",
         )
         .bind(id.get())
         .fetch_all(&self.pool)
@@ -488,11 +489,14 @@ impl Store {
         let payments = rows
             .iter()
             .map(|row| {
+                let dispute: Option<String> = row.try_get(4)?;
                 Ok(BillPayment {
                     date: local_date(row.try_get(0)?),
                     method: "Card (autopay)".to_string(),
                     amount: row.try_get(1)?,
                     reference: row.try_get(2)?,
+                    refunded: row.try_get(3)?,
+                    dispute: dispute.map(|text| parse("dispute status", &text)).transpose()?,
                 })
             })
             .collect::<Result<_, StoreError>>()?;

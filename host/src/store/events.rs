@@ -1,8 +1,8 @@
 //! The practice's event log, appended inside the transaction that did what the event tells.
 
 use super::batch::{self, Value};
-use super::{Store, StoreError, Tx, instant, seconds};
-use crate::domain::{Event, EventKind, PracticeId};
+use super::{PageRequest, Store, StoreError, Tx, instant, seconds};
+use crate::domain::{Event, EventId, EventKind, PracticeId};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -56,6 +56,29 @@ impl Store {
                 let kind =
                     serde_json::from_str(&payload).map_err(|error| StoreError::Corrupt(format!("event: {error}")))?;
                 Ok(Event { at: instant(row.try_get(0)?), kind })
+            })
+            .collect()
+    }
+
+    /// A page of a practice's events with their ids, in the order they were recorded.
+    pub async fn events_page(
+        &self,
+        practice: PracticeId,
+        page: PageRequest,
+    ) -> Result<Vec<(EventId, Event)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, at, payload FROM events WHERE practice_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+                .bind(practice.get())
+                .bind(page.above())
+                .bind(page.rows())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                let payload: String = row.try_get(2)?;
+                let kind =
+                    serde_json::from_str(&payload).map_err(|error| StoreError::Corrupt(format!("event: {error}")))?;
+                Ok((EventId::new(row.try_get(0)?), Event { at: instant(row.try_get(1)?), kind }))
             })
             .collect()
     }

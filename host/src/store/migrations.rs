@@ -9,6 +9,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_line_indexes", LINE_INDEXES),
     ("0005_provider_reference", PROVIDER_REFERENCE),
     ("0006_token_lifecycle", TOKEN_LIFECYCLE),
+    ("0007_stripe_events", STRIPE_EVENTS),
 ];
 
 const INITIAL: &str = r#"
@@ -261,4 +262,21 @@ CREATE INDEX service_lines_unbilled ON service_lines (practice_id) WHERE bill_id
 CREATE INDEX service_lines_unsuperbilled ON service_lines (practice_id) WHERE superbill_id IS NULL;
 CREATE INDEX service_lines_by_bill ON service_lines (bill_id) WHERE bill_id IS NOT NULL;
 CREATE INDEX service_lines_by_superbill ON service_lines (superbill_id) WHERE superbill_id IS NOT NULL
+"#;
+
+/// What the payment provider tells afterwards: a payment's dispute (Stripe's status and the
+/// amount disputed) and the amount refunded of it; payments and attempts found by the provider's
+/// reference; and each provider event's id, recorded once so a retried delivery changes nothing.
+const STRIPE_EVENTS: &str = r#"
+ALTER TABLE payments ADD COLUMN dispute_status TEXT;
+ALTER TABLE payments ADD COLUMN disputed_amount BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE payments ADD COLUMN refunded BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX payments_by_provider_reference ON payments (provider_reference);
+CREATE INDEX payment_attempts_by_provider_reference ON payment_attempts (provider_reference);
+CREATE TABLE provider_events (
+    id {pk},
+    event_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    received_at BIGINT NOT NULL
+)
 "#;

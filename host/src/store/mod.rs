@@ -8,8 +8,8 @@
 //!
 //! By concern: [`practices`], [`records`] (services, clients, appointments), [`runs`],
 //! [`documents`] (bill and superbill runs, people's changes to bills, documents as shown),
-//! [`payments`], [`shares`], [`events`], [`plugins`], [`tokens`], and [`views`] (what the API
-//! and the console read).
+//! [`payments`], [`provider_events`] (what the payment provider tells afterwards), [`shares`],
+//! [`events`], [`plugins`], [`tokens`], and [`views`] (what the API and the console read).
 
 mod batch;
 pub mod documents;
@@ -18,6 +18,7 @@ mod migrations;
 pub mod payments;
 pub mod plugins;
 pub mod practices;
+pub mod provider_events;
 pub mod records;
 pub mod runs;
 pub mod shares;
@@ -91,6 +92,36 @@ impl Tx {
 
     fn conn(&mut self) -> &mut AnyConnection {
         &mut self.0
+    }
+}
+
+/// One page of a list: at most `limit` rows past the cursor `after` (the last id of the page
+/// before), in id order (ascending or descending, as each list says).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// The last id of the previous page; none for the first page.
+    pub after: Option<i64>,
+    /// The most rows a page holds.
+    pub limit: u32,
+}
+
+impl PageRequest {
+    /// Every row, for the command line's lists.
+    pub const ALL: PageRequest = PageRequest { after: None, limit: u32::MAX };
+
+    /// The bound a descending list's ids stay below.
+    fn below(&self) -> i64 {
+        self.after.unwrap_or(i64::MAX)
+    }
+
+    /// The bound an ascending list's ids stay above.
+    fn above(&self) -> i64 {
+        self.after.unwrap_or(i64::MIN)
+    }
+
+    /// How many rows to read: one more than a page, which tells whether another page follows.
+    fn rows(&self) -> i64 {
+        i64::from(self.limit) + 1
     }
 }
 

@@ -62,16 +62,19 @@ impl Store {
         let rows = sqlx::query("SELECT id, name, LENGTH(bytes), created_at FROM plugins ORDER BY created_at, id")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredPluginRow {
-                    id: row.try_get(0)?,
-                    name: row.try_get(1)?,
-                    size: row.try_get::<i64, _>(2)?,
-                    created_at: instant(row.try_get(3)?),
-                })
-            })
-            .collect()
+        rows.iter().map(stored_plugin_row).collect()
+    }
+
+    /// A page of the stored plugins by id (the SHA-256 of their bytes, hex), after the id
+    /// `after`; with their sizes, not their bytes. Reads one row more than `limit`.
+    pub async fn plugins_page(&self, after: Option<&str>, limit: u32) -> Result<Vec<StoredPluginRow>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, name, LENGTH(bytes), created_at FROM plugins WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after.unwrap_or_default())
+                .bind(i64::from(limit) + 1)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(stored_plugin_row).collect()
     }
 
     /// Assigns a stored plugin to a practice's slot with its configuration.
@@ -126,4 +129,13 @@ impl Store {
             })
             .collect()
     }
+}
+
+fn stored_plugin_row(row: &sqlx::any::AnyRow) -> Result<StoredPluginRow, StoreError> {
+    Ok(StoredPluginRow {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        size: row.try_get::<i64, _>(2)?,
+        created_at: instant(row.try_get(3)?),
+    })
 }

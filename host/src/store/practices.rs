@@ -1,6 +1,6 @@
 //! Practices: their details, automation settings, and how far their runs are scheduled.
 
-use super::{Store, StoreError, Tx, flag, instant, parse, seconds};
+use super::{PageRequest, Store, StoreError, Tx, flag, instant, parse, seconds};
 use crate::domain::{AutomationSettings, BillCreation, NewPractice, Practice, PracticeId, Provider};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -77,6 +77,16 @@ impl Store {
     /// Every practice, oldest first.
     pub async fn practices(&self) -> Result<Vec<Practice>, StoreError> {
         let rows = sqlx::query(concat!(select_practice!(), " ORDER BY id")).fetch_all(&self.pool).await?;
+        rows.iter().map(practice).collect()
+    }
+
+    /// A page of the practices, oldest first.
+    pub async fn practices_page(&self, page: PageRequest) -> Result<Vec<Practice>, StoreError> {
+        let rows = sqlx::query(concat!(select_practice!(), " WHERE id > $1 ORDER BY id LIMIT $2"))
+            .bind(page.above())
+            .bind(page.rows())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(practice).collect()
     }
 

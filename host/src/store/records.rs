@@ -1,6 +1,6 @@
 //! A practice's services, clients and appointments, with their service lines.
 
-use super::{Store, StoreError, date_text, flag, parse_date, seconds};
+use super::{PageRequest, Store, StoreError, date_text, flag, parse_date, seconds};
 use crate::domain::{
     AppointmentId, AppointmentStatus, Client, ClientId, NewAppointment, NewClient, NewService, PracticeId, ServiceId,
 };
@@ -156,6 +156,17 @@ impl Store {
     pub async fn clients(&self, practice: PracticeId) -> Result<Vec<Client>, StoreError> {
         let rows = sqlx::query(concat!(select_client!(), " WHERE practice_id = $1 ORDER BY id"))
             .bind(practice.get())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(client).collect()
+    }
+
+    /// A page of a practice's clients, by id.
+    pub async fn clients_page(&self, practice: PracticeId, page: PageRequest) -> Result<Vec<Client>, StoreError> {
+        let rows = sqlx::query(concat!(select_client!(), " WHERE practice_id = $1 AND id > $2 ORDER BY id LIMIT $3"))
+            .bind(practice.get())
+            .bind(page.above())
+            .bind(page.rows())
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(client).collect()

@@ -1,7 +1,7 @@
 //! Practice API tokens, stored as their SHA-256 only, with their name, prefix, expiry, last use
 //! and revocation.
 
-use super::{Store, StoreError, instant, seconds};
+use super::{PageRequest, Store, StoreError, instant, seconds};
 use crate::domain::{PracticeId, StoredToken, TokenId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -100,13 +100,15 @@ impl Store {
         Ok(())
     }
 
-    /// A practice's tokens, newest first, revoked ones included.
-    pub async fn api_tokens(&self, practice: PracticeId) -> Result<Vec<TokenRow>, StoreError> {
+    /// A page of a practice's tokens, newest first, revoked ones included.
+    pub async fn api_tokens(&self, practice: PracticeId, page: PageRequest) -> Result<Vec<TokenRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, name, prefix, created_at, last_used_at, expires_at, revoked_at FROM api_tokens
-             WHERE practice_id = $1 ORDER BY id DESC",
+             WHERE practice_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(practice.get())
+        .bind(page.below())
+        .bind(page.rows())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

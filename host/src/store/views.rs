@@ -2,10 +2,11 @@
 //! is [`StoreError::NotFound`], exactly like a row that does not exist. The rows serialize as the
 //! API answers them.
 
-use super::{Store, StoreError, instant, parse};
+use super::{PageRequest, Store, StoreError, instant, parse};
 use crate::domain::{
-    AppointmentId, AppointmentStatus, AttemptId, AttemptStatus, BillId, BillStatus, ClientId, DocumentKind, LineId,
-    PaymentId, PracticeId, ProductId, RunId, RunKind, RunStatus, ServiceId, ShareId, ShareStatus, SuperbillId,
+    AppointmentId, AppointmentStatus, AttemptId, AttemptStatus, BillId, BillStatus, ClientId, DisputeStatus,
+    DocumentKind, LineId, PaymentId, PracticeId, ProductId, RunId, RunKind, RunStatus, ServiceId, ShareId, ShareStatus,
+    SuperbillId,
 };
 use serde::Serialize;
 use sqlx::Row;
@@ -84,7 +85,7 @@ pub struct BillRow {
     /// The client's id.
     #[schema(value_type = i64)]
     pub client_id: ClientId,
-    /// pended, open, paid or void.
+    /// pended, open, paid, void or refunded.
     #[schema(value_type = String)]
     pub status: BillStatus,
     /// Total in minor units.
@@ -117,7 +118,7 @@ pub struct ProductRow {
     pub added_at: String,
 }
 
-/// A bill with its lines, products and payment attempts.
+/// A bill with its lines, products, payment attempts and payments.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct BillDetail {
     /// The bill.
@@ -129,6 +130,8 @@ pub struct BillDetail {
     pub products: Vec<ProductRow>,
     /// Autopay attempts on it.
     pub attempts: Vec<AttemptRow>,
+    /// Payments taken on it, each with its dispute and refund state.
+    pub payments: Vec<PaymentRow>,
 }
 
 /// A superbill.
@@ -200,6 +203,14 @@ pub struct PaymentRow {
     /// The payment provider's reference (`pi_…` on Stripe, `sandbox_…` in the sandbox); none for
     /// payments taken before references were kept.
     pub provider_reference: Option<String>,
+    /// Where the client's dispute of it stands (Stripe's names: needs_response, under_review,
+    /// won, lost…); none when it was never disputed.
+    #[schema(value_type = Option<String>)]
+    pub dispute_status: Option<DisputeStatus>,
+    /// The amount disputed, in minor units (0 without a dispute).
+    pub disputed_amount: i64,
+    /// Refunded of it at the provider so far, in minor units.
+    pub refunded: i64,
 }
 
 /// A share: one document's email, sent, pending or skipped with a reason.
@@ -324,6 +335,27 @@ fn attempt(row: &AnyRow) -> Result<AttemptRow, StoreError> {
     })
 }
 
+macro_rules! select_payment {
+    () => {
+        "SELECT id, bill_id, attempt_id, amount, created_at, provider_reference, dispute_status, disputed_amount, refunded FROM payments"
+    };
+}
+
+fn payment(row: &AnyRow) -> Result<PaymentRow, StoreError> {
+    let dispute: Option<String> = row.try_get(6)?;
+    Ok(PaymentRow {
+        id: PaymentId::new(row.try_get(0)?),
+        bill_id: BillId::new(row.try_get(1)?),
+        attempt_id: AttemptId::new(row.try_get(2)?),
+        amount: row.try_get(3)?,
+        created_at: time(row.try_get(4)?),
+        provider_reference: row.try_get(5)?,
+        dispute_status: dispute.map(|text| parse("dispute status", &text)).transpose()?,
+        disputed_amount: row.try_get(7)?,
+        refunded: row.try_get(8)?,
+    })
+}
+
 macro_rules! select_appointment {
     () => {
         "SELECT id, reference, client_id, starts_at, local_date, status FROM appointments"
@@ -344,12 +376,16 @@ fn appointment(row: &AnyRow, lines: Vec<LineRow>) -> Result<AppointmentRow, Stor
 }
 
 impl Store {
-    /// A practice's services.
-    pub async fn services(&self, practice: PracticeId) -> Result<Vec<ServiceRow>, StoreError> {
-        let rows = sqlx::query("SELECT id, code, name, fee, cpt_code FROM services WHERE practice_id = $1 ORDER BY id")
-            .bind(practice.get())
-            .fetch_all(&self.pool)
-            .await?;
+    /// A page of a practice's services, by id.
+    pub async fn services(&self, practice: PracticeId, page: PageRequest) -> Result<Vec<ServiceRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, code, name, fee, cpt_code FROM services WHERE practice_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(practice.get())
+        .bind(page.above())
+        .bind(page.rows())
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(service).collect()
     }
 
@@ -364,16 +400,30 @@ impl Store {
         service(&row)
     }
 
-    /// A practice's appointments with their lines, oldest first.
-    pub async fn appointments(&self, practice: PracticeId) -> Result<Vec<AppointmentRow>, StoreError> {
-        let rows = sqlx::query(concat!(select_appointment!(), " WHERE practice_id = $1 ORDER BY starts_at, id"))
-            .bind(practice.get())
-            .fetch_all(&self.pool)
-            .await?;
-        let lines = sqlx::query(concat!(select_line!(), " WHERE l.practice_id = $1 ORDER BY l.id"))
-            .bind(practice.get())
-            .fetch_all(&self.pool)
-            .await?;
+    /// A page of a practice's appointments with their lines, by id (the order they were made).
+    pub async fn appointments(
+        &self,
+        practice: PracticeId,
+        page: PageRequest,
+    ) -> Result<Vec<AppointmentRow>, StoreError> {
+        let rows =
+            sqlx::query(concat!(select_appointment!(), " WHERE practice_id = $1 AND id > $2 ORDER BY id LIMIT $3"))
+                .bind(practice.get())
+                .bind(page.above())
+                .bind(page.rows())
+                .fetch_all(&self.pool)
+                .await?;
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else { return Ok(vec![]) };
+        // The page's appointments are exactly the practice's with ids in its range.
+        let lines = sqlx::query(concat!(
+            select_line!(),
+            " WHERE l.practice_id = $1 AND l.appointment_id BETWEEN $2 AND $3 ORDER BY l.id"
+        ))
+        .bind(practice.get())
+        .bind(first.try_get::<i64, _>(0)?)
+        .bind(last.try_get::<i64, _>(0)?)
+        .fetch_all(&self.pool)
+        .await?;
         let mut by_appointment: std::collections::HashMap<AppointmentId, Vec<LineRow>> = Default::default();
         for row in &lines {
             let line = line(row)?;
@@ -402,12 +452,15 @@ impl Store {
         appointment(&row, lines.iter().map(line).collect::<Result<_, _>>()?)
     }
 
-    /// A practice's bills, newest first.
-    pub async fn bills(&self, practice: PracticeId) -> Result<Vec<BillRow>, StoreError> {
-        let rows = sqlx::query(concat!(select_bill!(), " WHERE practice_id = $1 ORDER BY id DESC"))
-            .bind(practice.get())
-            .fetch_all(&self.pool)
-            .await?;
+    /// A page of a practice's bills, newest first.
+    pub async fn bills(&self, practice: PracticeId, page: PageRequest) -> Result<Vec<BillRow>, StoreError> {
+        let rows =
+            sqlx::query(concat!(select_bill!(), " WHERE practice_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"))
+                .bind(practice.get())
+                .bind(page.below())
+                .bind(page.rows())
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(bill).collect()
     }
 
@@ -438,6 +491,10 @@ impl Store {
             .bind(id.get())
             .fetch_all(&self.pool)
             .await?;
+        let payments = sqlx::query(concat!(select_payment!(), " WHERE bill_id = $1 ORDER BY id"))
+            .bind(id.get())
+            .fetch_all(&self.pool)
+            .await?;
         Ok(BillDetail {
             bill,
             lines: lines.iter().map(line).collect::<Result<_, _>>()?,
@@ -453,15 +510,18 @@ impl Store {
                 })
                 .collect::<Result<_, StoreError>>()?,
             attempts: attempts.iter().map(attempt).collect::<Result<_, _>>()?,
+            payments: payments.iter().map(payment).collect::<Result<_, _>>()?,
         })
     }
 
-    /// A practice's superbills, newest first, without their lines.
-    pub async fn superbills(&self, practice: PracticeId) -> Result<Vec<SuperbillRow>, StoreError> {
+    /// A page of a practice's superbills, newest first, without their lines.
+    pub async fn superbills(&self, practice: PracticeId, page: PageRequest) -> Result<Vec<SuperbillRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, client_id, total, paid, created_at FROM superbills WHERE practice_id = $1 ORDER BY id DESC",
+            "SELECT id, client_id, total, paid, created_at FROM superbills WHERE practice_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(practice.get())
+        .bind(page.below())
+        .bind(page.rows())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(superbill).collect()
@@ -486,43 +546,38 @@ impl Store {
         Ok(superbill)
     }
 
-    /// A practice's autopay attempts, newest first.
-    pub async fn attempts(&self, practice: PracticeId) -> Result<Vec<AttemptRow>, StoreError> {
-        let rows = sqlx::query(concat!(select_attempt!(), " WHERE practice_id = $1 ORDER BY id DESC"))
-            .bind(practice.get())
-            .fetch_all(&self.pool)
-            .await?;
+    /// A page of a practice's autopay attempts, newest first.
+    pub async fn attempts(&self, practice: PracticeId, page: PageRequest) -> Result<Vec<AttemptRow>, StoreError> {
+        let rows =
+            sqlx::query(concat!(select_attempt!(), " WHERE practice_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"))
+                .bind(practice.get())
+                .bind(page.below())
+                .bind(page.rows())
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(attempt).collect()
     }
 
-    /// A practice's payments, newest first.
-    pub async fn payments(&self, practice: PracticeId) -> Result<Vec<PaymentRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, bill_id, attempt_id, amount, created_at, provider_reference FROM payments WHERE practice_id = $1 ORDER BY id DESC",
-        )
-        .bind(practice.get())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(PaymentRow {
-                    id: PaymentId::new(row.try_get(0)?),
-                    bill_id: BillId::new(row.try_get(1)?),
-                    attempt_id: AttemptId::new(row.try_get(2)?),
-                    amount: row.try_get(3)?,
-                    created_at: time(row.try_get(4)?),
-                    provider_reference: row.try_get(5)?,
-                })
-            })
-            .collect()
+    /// A page of a practice's payments, newest first.
+    pub async fn payments(&self, practice: PracticeId, page: PageRequest) -> Result<Vec<PaymentRow>, StoreError> {
+        let rows =
+            sqlx::query(concat!(select_payment!(), " WHERE practice_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"))
+                .bind(practice.get())
+                .bind(page.below())
+                .bind(page.rows())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(payment).collect()
     }
 
-    /// A practice's shares, newest first.
-    pub async fn shares(&self, practice: PracticeId) -> Result<Vec<ShareRow>, StoreError> {
+    /// A page of a practice's shares, newest first.
+    pub async fn shares(&self, practice: PracticeId, page: PageRequest) -> Result<Vec<ShareRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, document_kind, document_id, client_id, status, due_at, reason, sent_at FROM shares WHERE practice_id = $1 ORDER BY id DESC",
+            "SELECT id, document_kind, document_id, client_id, status, due_at, reason, sent_at FROM shares WHERE practice_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(practice.get())
+        .bind(page.below())
+        .bind(page.rows())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -543,12 +598,14 @@ impl Store {
             .collect()
     }
 
-    /// A practice's runs, newest first.
-    pub async fn runs(&self, practice: PracticeId) -> Result<Vec<RunRow>, StoreError> {
+    /// A page of a practice's runs, newest first (by when they were scheduled).
+    pub async fn runs(&self, practice: PracticeId, page: PageRequest) -> Result<Vec<RunRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, kind, local_date, due_at, status, attempts, error, finished_at FROM runs WHERE practice_id = $1 ORDER BY due_at DESC, id DESC",
+            "SELECT id, kind, local_date, due_at, status, attempts, error, finished_at FROM runs WHERE practice_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(practice.get())
+        .bind(page.below())
+        .bind(page.rows())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -5,4 +5,5 @@
 
 pub mod autopay;
 pub mod documents;
+pub mod provider_events;
 pub mod shares;

@@ -85,12 +85,9 @@ impl Schedule {
     }
 }
 
-/// Reads a weekday name: the full English name or its first three letters, in any case.
+/// Reads a weekday name: the full English name or its first three letters or more, in any case.
 fn parse_weekday(name: &str) -> Result<Weekday, String> {
-    let lower = name.trim().to_ascii_lowercase();
-    Weekday::parse(&lower)
-        // `Weekday::parse` looks at the first three letters only; refuse "monkey" and the like.
-        .filter(|day| format!("{day:?}").to_ascii_lowercase().starts_with(&lower))
+    Weekday::parse(name)
         .ok_or_else(|| format!("weekday {name:?} is not a day of the week: use a name such as \"friday\" or \"fri\""))
 }
 
