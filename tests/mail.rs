@@ -139,6 +139,7 @@ on_both_backends!(
     a_send_interrupted_after_the_server_took_it_becomes_unknown_and_is_not_sent_again,
     a_send_that_fails_while_the_server_is_down_is_retried_with_backoff_and_sent_once,
     documents_render_from_the_store_without_a_mail_server,
+    names_in_any_script_arrive_intact_in_subjects_bodies_and_pdfs,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -376,7 +377,7 @@ async fn documents_render_from_the_store_without_a_mail_server(backend: &str) {
     let (bill, superbill) = (bill.expect("a bill"), superbill.expect("a superbill"));
     let store = Store::connect(&db.url).await.expect("the store");
 
-    let render = |document| pdf::render(&document);
+    let render = |document| pdf::render(&document).expect("the document renders");
     let text = pdf_text(&render(store.document(DocumentId::Bill(bill)).await.expect("the bill")));
     assert_contains(&text, &["Ana Alvarez", "Paid", "USD 200.00"]);
     let text = pdf_text(&render(store.document(DocumentId::Superbill(superbill)).await.expect("the superbill")));
@@ -392,6 +393,83 @@ async fn documents_render_from_the_store_without_a_mail_server(backend: &str) {
         pdf_text(pdf);
         assert!(!email.html.is_empty() && !email.text.is_empty());
     }
+}
+
+/// Clients named in six scripts, by a practice and provider with Vietnamese names.
+const NAMES: [(&str, &str); 6] = [
+    ("hang", "Nguyễn Thị Hằng"),
+    ("ming", "王小明"),
+    ("alex", "Αλέξανδρος Παπαδόπουλος"),
+    ("katya", "Екатерина Смирнова"),
+    ("layla", "ليلى عبد الله"),
+    ("david", "דוד כהן"),
+];
+
+fn practice_in_any_script() -> String {
+    let mut scenario = PRACTICE
+        .split("[[client]]")
+        .next()
+        .unwrap_or_default()
+        .replace("Lakeside Therapy", "Bến Thành Counseling")
+        .replace("Dana Reyes", "Trần Văn Minh");
+    for (n, (id, name)) in NAMES.iter().enumerate() {
+        scenario += &format!(
+            "\n[[client]]\nid = \"{id}\"\nname = \"{name}\"\nemail = \"{id}@example.com\"\n\
+             birth_date = \"1990-04-12\"\nauto_superbills = true\ndiagnosis = [\"F41.1\"]\n\
+             \n[[appointment]]\nid = \"a{n}\"\nclient = \"{id}\"\nstart = \"2026-01-05T{:02}:00\"\n\
+             status = \"completed\"\nservices = [\"90837\"]\n",
+            9 + n
+        );
+    }
+    scenario
+}
+
+async fn names_in_any_script_arrive_intact_in_subjects_bodies_and_pdfs(backend: &str) {
+    let db = database(backend).await;
+    let server = SmtpServer::start();
+    simulate_with(&db, &practice_in_any_script(), day(2, 1), server.mailer()).await;
+    let messages = server.messages();
+    assert_eq!(messages.len(), 2 * NAMES.len(), "a bill and a superbill for each client");
+    for (id, name) in NAMES {
+        let to = format!("{id}@example.com");
+        let mine: Vec<&Received> = messages.iter().filter(|m| m.envelope_to == to).collect();
+        assert_eq!(mine.len(), 2, "{name}: a bill and a superbill");
+        for email in mine {
+            assert!(email.subject.ends_with("from Bến Thành Counseling"), "{}", email.subject);
+            assert_eq!(email.from, "Bến Thành Counseling <billing@lakeside.example>");
+            assert_contains(&email.text, &[&format!("Hello {name}"), "Bến Thành Counseling"]);
+            assert_contains(&email.html, &[&format!("<p>Hello {name},</p>"), "Bến Thành Counseling"]);
+            let (file, pdf) = email.pdf();
+            // pdftotext marks a right-to-left line with embedding controls around it.
+            let text = pdf_text(pdf).replace(['\u{202b}', '\u{202c}'], "");
+            assert_contains(&text, &[name, "Bến Thành Counseling"]);
+            assert_qpdf_finds_no_damage(pdf);
+            assert!(!text.contains('?') && !text.contains('\u{fffd}'), "{file}: nothing replaced:\n{text}");
+            if file.starts_with("superbill-") {
+                assert!(has_row(&text, &["Name:", name]), "{file}:\n{text}");
+                assert!(has_row(&text, &["Rendering provider:", "Trần Văn Minh, LCSW"]), "{file}:\n{text}");
+            } else {
+                assert!(has_row(&text, &["2026-01-05", "Psychotherapy, 60 minutes", "90837", "USD 160.00"]), "{text}");
+            }
+        }
+    }
+}
+
+/// `qpdf --check` (Debian's `qpdf`; `tests/run.sh` installs it) reads `pdf` without an error or
+/// a warning.
+fn assert_qpdf_finds_no_damage(pdf: &[u8]) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("document.pdf");
+    std::fs::write(&path, pdf).expect("the PDF is written");
+    let output = std::process::Command::new("qpdf").arg("--check").arg(&path).output().unwrap_or_else(|error| {
+        panic!("qpdf checks the PDFs: `apt-get install qpdf` (tests/run.sh installs it): {error}")
+    });
+    assert!(
+        output.status.success(),
+        "qpdf --check: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// STARTTLS is required: a server that does not offer it gets nothing, not even the credentials,

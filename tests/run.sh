@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite: installs what they need (the wasm32-wasip2 target, localstripe,
-# poppler-utils, aiosmtpd, openapi-spec-validator, and componentize-py for the Python example policy), makes sure the local
-# PostgreSQL they talk to is up, and runs `cargo test` over the whole workspace.
+# poppler-utils, qpdf, the Noto fonts, aiosmtpd, openapi-spec-validator, and componentize-py for
+# the Python example policy), makes sure the local PostgreSQL they talk to is up, and runs
+# `cargo test` over the whole workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,13 +23,20 @@ if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -p 5432 -q; the
 fi
 
 # The mail suite reads PDFs back with pdftotext (poppler-utils) and sends to aiosmtpd (PyPI), which
-# it starts itself on 127.0.0.1.
-if ! command -v pdftotext >/dev/null; then
-  echo "pdftotext is missing; installing poppler-utils" >&2
+# it starts itself on 127.0.0.1. Documents are set in the Noto fonts (fonts-noto-core for Latin,
+# Greek, Cyrillic, Arabic and Hebrew; fonts-noto-cjk for Chinese, Japanese and Korean); the PDF
+# tests check the files' structure with qpdf.
+missing=()
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
+command -v qpdf >/dev/null || missing+=(qpdf)
+[ -f /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] || missing+=(fonts-noto-core)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing+=(fonts-noto-cjk)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing ${missing[*]}" >&2
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   $sudo apt-get update
-  $sudo apt-get install -y poppler-utils
+  $sudo apt-get install -y "${missing[@]}"
 fi
 if ! python3 -c "import aiosmtpd" 2>/dev/null; then
   echo "aiosmtpd is missing; installing it from PyPI" >&2

@@ -135,6 +135,7 @@ async fn document_pdf(
     let disposition = format!("inline; filename=\"{}\"", document.file_name());
     let bytes = tokio::task::spawn_blocking(move || pdf::render(&document))
         .await
+        .map_err(|error| ApiError::internal(format!("rendering the PDF: {error}")))?
         .map_err(|error| ApiError::internal(format!("rendering the PDF: {error}")))?;
     Ok(([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, disposition)], bytes)
         .into_response())

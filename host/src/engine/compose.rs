@@ -101,7 +101,8 @@ pub(super) fn compose(
         attachment: Some(Attachment {
             file_name: document.file_name(),
             content_type: "application/pdf".into(),
-            bytes: pdf::render(document),
+            bytes: pdf::render(document)
+                .map_err(|error| MailError::Compose(format!("the {kind} #{number} PDF: {error}")))?,
         }),
     })
 }

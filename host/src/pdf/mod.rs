@@ -1,24 +1,56 @@
 //! Billing documents as PDF: a bill for the client and a superbill for the client's insurer.
 //!
 //! [`render`] renders a [`Document`] the store loaded; it reads nothing itself, so the layouts
-//! are tested without a database. Pages are US Letter and use the PDF's built-in Helvetica faces (nothing is
-//! embedded), so files stay small and their text can be extracted and searched.
+//! are tested without a database. Pages are US Letter, set in embedded, subsetted Unicode fonts
+//! (see [`Fonts`]), so names in any script print, right-to-left ones in order, and their text can
+//! be extracted and searched. The PDF is tagged (headings, paragraphs, tables), carries a title
+//! and its language, and is PDF/A-2a whenever the fonts cover every character.
 //!
 //! A superbill carries what an insurer needs to reimburse the client: the patient's name and date
 //! of birth; the rendering provider's name, credentials and individual NPI; the practice's NPI,
 //! tax id, address and phone; and per line the date of service, place-of-service code, CPT code
 //! and modifiers, units, the ICD-10 codes linked to the line, the fee and what has been paid.
 
+mod fonts;
 mod layout;
 mod render;
 
+pub use fonts::Fonts;
+
 use crate::domain::Document;
 
-/// The document as PDF.
-pub fn render(document: &Document) -> Vec<u8> {
+/// Why a document could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The layout asked for something that cannot be drawn.
+    #[error("the document's layout cannot be drawn: {0}")]
+    Layout(&'static str),
+    /// The PDF writer refused the document.
+    #[error("the PDF could not be written: {0}")]
+    Pdf(String),
+}
+
+impl From<krilla::error::KrillaError> for RenderError {
+    fn from(error: krilla::error::KrillaError) -> Self {
+        use krilla::error::KrillaError;
+        RenderError::Pdf(match error {
+            KrillaError::Font(_, reason) => format!("a font could not be embedded: {reason}"),
+            KrillaError::Validation(errors) => format!("it does not meet PDF/A-2a: {errors:?}"),
+            other => format!("{other:?}"),
+        })
+    }
+}
+
+/// The document as PDF, set in this machine's fonts ([`Fonts::system`]).
+pub fn render(document: &Document) -> Result<Vec<u8>, RenderError> {
+    render_with(document, Fonts::system())
+}
+
+/// The document as PDF, set in `fonts`.
+pub fn render_with(document: &Document, fonts: &Fonts) -> Result<Vec<u8>, RenderError> {
     match document {
-        Document::Bill(bill) => render::bill(bill),
-        Document::Superbill(superbill) => render::superbill(superbill),
+        Document::Bill(bill) => render::bill(bill, fonts).finish(),
+        Document::Superbill(superbill) => render::superbill(superbill, fonts).finish(),
     }
 }
 
@@ -70,36 +102,16 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 1, d).unwrap_or_default()
     }
 
-    /// Every literal string in the file (the text shown on the pages among them), one a line.
-    fn shown(pdf: &[u8]) -> String {
-        let mut out = String::new();
-        let mut depth = 0;
-        let mut escaped = false;
-        for &byte in pdf {
-            match (depth, byte) {
-                (0, b'(') => depth = 1,
-                (0, _) => {}
-                _ if escaped => {
-                    out.push(char::from(byte));
-                    escaped = false;
-                }
-                (_, b'\\') => escaped = true,
-                (1, b')') => {
-                    depth = 0;
-                    out.push('\n');
-                }
-                (_, b'(') => {
-                    depth += 1;
-                    out.push('(');
-                }
-                (_, b')') => {
-                    depth -= 1;
-                    out.push(')');
-                }
-                _ => out.push(char::from(byte)),
-            }
+    /// The text the document's pages show, one drawn line a line (footers left out).
+    fn shown(document: &Document) -> String {
+        laid_out(document).texts().concat().join("\n")
+    }
+
+    fn laid_out(document: &Document) -> layout::Writer<'static> {
+        match document {
+            Document::Bill(bill) => render::bill(bill, Fonts::system()),
+            Document::Superbill(superbill) => render::superbill(superbill, Fonts::system()),
         }
-        out
     }
 
     #[test]
@@ -129,10 +141,10 @@ mod tests {
             paid: 16_350,
         });
         assert_eq!(bill.file_name(), "bill-12.pdf");
-        let pdf = render(&bill);
+        let pdf = render(&bill).expect("the bill renders");
         assert!(pdf.starts_with(b"%PDF-"), "a PDF header");
         assert!(pdf.ends_with(b"%%EOF") || pdf.ends_with(b"%%EOF\n"), "a PDF trailer");
-        let text = shown(&pdf);
+        let text = shown(&bill);
         for expected in [
             "Lakeside Therapy",
             "12 Lake Street, Burlington, VT 05401",
@@ -182,7 +194,7 @@ mod tests {
             total: 16_000,
             paid: 12_000,
         });
-        let text = shown(&render(&bill));
+        let text = shown(&bill);
         for expected in ["Refunded USD 40.00; Disputed (under review)", "Refunded"] {
             assert!(text.contains(expected), "`{expected}` is missing from:\n{text}");
         }
@@ -210,7 +222,7 @@ mod tests {
         });
         assert_eq!((superbill.total(), superbill.paid(), superbill.status_label()), (32_000, 16_000, "Issued"));
         assert_eq!(superbill.file_name(), "superbill-3.pdf");
-        let text = shown(&render(&superbill));
+        let text = shown(&superbill);
         for expected in [
             "SUPERBILL",
             "Ana Alvarez",
@@ -249,7 +261,7 @@ mod tests {
             total: 1_000,
             paid: 0,
         });
-        let text = shown(&render(&bill));
+        let text = shown(&bill);
         assert!(text.contains("JPY 1,000"), "{text}");
         assert!(!text.contains("JPY 10.00"), "{text}");
     }
@@ -276,9 +288,79 @@ mod tests {
             issued: day(31),
             lines,
         });
-        let pdf = render(&superbill);
+        assert!(laid_out(&superbill).page_count() > 1, "more than one page");
+        let pdf = render(&superbill).expect("the superbill renders");
         let text = String::from_utf8_lossy(&pdf);
         assert!(text.contains("/Count 3") || text.contains("/Count 2"), "more than one page");
-        assert!(shown(&pdf).contains("page 2 of"));
+    }
+
+    fn bill_for(name: &str) -> Document {
+        Document::Bill(BillDocument {
+            id: BillId::new(3),
+            practice: Practice { name: "Bến Thành Counseling".into(), ..practice() },
+            client: Client { name: name.into(), ..client() },
+            status: BillStatus::Open,
+            issued: day(6),
+            lines: vec![BillLine { date: day(5), service: "Counselling".into(), code: "C1".into(), fee: 1_000 }],
+            products: vec![],
+            payments: vec![],
+            total: 1_000,
+            paid: 0,
+        })
+    }
+
+    #[test]
+    fn a_bill_in_every_script_is_tagged_pdf_a_with_its_title_and_language() {
+        let name = "Nguyễn Thị Hằng 王小明 Αλέξανδρος Екатерина ليلى דוד";
+        let pdf = render(&bill_for(name)).expect("written as PDF/A-2a, which krilla checks as it writes");
+        let raw = String::from_utf8_lossy(&pdf);
+        for marker in [
+            "<pdfaid:part>2</pdfaid:part>",
+            "<pdfaid:conformance>A</pdfaid:conformance>",
+            "<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">Bill #3 - Bến Thành Counseling</rdf:li>",
+            "/Lang (en-US)",
+            "/StructTreeRoot",
+            "/ToUnicode",
+        ] {
+            assert!(raw.contains(marker), "`{marker}` is missing");
+        }
+        assert!(shown(&bill_for(name)).contains(name));
+    }
+
+    #[test]
+    fn a_name_no_font_covers_still_renders_but_not_as_pdf_a() {
+        let pdf = render_with(&bill_for("王小明"), &Fonts::built_in()).expect("a PDF all the same");
+        let raw = String::from_utf8_lossy(&pdf);
+        assert!(raw.starts_with("%PDF-") && raw.contains("/StructTreeRoot"), "a tagged PDF");
+        assert!(!raw.contains("pdfaid"), "not claimed to be PDF/A");
+    }
+
+    #[test]
+    fn header_labels_make_room_for_a_long_value() {
+        let superbill = Document::Superbill(SuperbillDocument {
+            id: SuperbillId::new(4),
+            practice: practice(),
+            client: client(),
+            issued: day(31),
+            lines: [5, 26]
+                .into_iter()
+                .map(|d| SuperbillLine {
+                    date: day(d),
+                    place_of_service: "11".into(),
+                    cpt: "90834".into(),
+                    modifiers: vec![],
+                    units: 1,
+                    diagnoses: vec!["F41.1".into()],
+                    description: "Psychotherapy, 45 minutes".into(),
+                    fee: 12_000,
+                    paid: 0,
+                })
+                .collect(),
+        });
+        let mut w = laid_out(&superbill);
+        let period = w.width("2026-01-05 to 2026-01-26", layout::bold(9.0));
+        let label = w.width("Dates of service", layout::regular(9.0));
+        let placed = w.placed("Dates of service").expect("the label is drawn");
+        assert!(placed + label < layout::PAGE_WIDTH - layout::MARGIN - period, "the label ends before the period");
     }
 }

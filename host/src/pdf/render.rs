@@ -1,6 +1,7 @@
 //! The layouts: a bill for the client, a superbill for the client's insurer.
 
-use super::layout::{MARGIN, PAGE_WIDTH, Style, TOP, Writer, bold, regular, wrap};
+use super::fonts::Fonts;
+use super::layout::{Element, MARGIN, PAGE_WIDTH, Style, TOP, Writer, bold, regular};
 use crate::domain::{BillDocument, Practice, SuperbillDocument};
 use chrono::NaiveDate;
 
@@ -12,17 +13,21 @@ fn date(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }
 
-/// The practice's name and contact details on the left, the document's title and facts on the
-/// right, then a rule; leaves `w.y` under the rule.
+/// The document's title and facts on the right, the practice's name and contact details on the
+/// left, then a rule; leaves `w.y` under the rule.
 fn header(w: &mut Writer, practice: &Practice, title: &str, facts: &[(&str, String)]) {
     let top = TOP;
-    w.text(MARGIN, top, bold(16.0), &practice.name);
+    w.open_heading(1, title);
     w.text_right(RIGHT, top, bold(18.0), title);
+    w.close();
+    w.text(MARGIN, top, bold(16.0), &practice.name);
     let mut left = top - 18.0;
-    for line in wrap(&practice.address, regular(BODY), 280.0) {
+    w.open(Element::Paragraph);
+    for line in w.wrap(&practice.address, regular(BODY), 280.0) {
         w.text(MARGIN, left, regular(BODY), &line);
         left -= LEADING;
     }
+    w.close();
     if !practice.phone.is_empty() {
         w.text(MARGIN, left, regular(BODY), &format!("Phone: {}", practice.phone));
         left -= LEADING;
@@ -32,52 +37,81 @@ fn header(w: &mut Writer, practice: &Practice, title: &str, facts: &[(&str, Stri
         left -= LEADING;
     }
     let mut right = top - 18.0;
+    // Labels end a gap before the widest value, and no further right than 110 points from the edge.
+    let widest = facts.iter().map(|(_, value)| w.width(value, bold(BODY))).fold(98.0, f32::max);
+    let labels = RIGHT - widest - 12.0;
+    w.open(Element::Table);
     for (label, value) in facts {
-        w.text_right(RIGHT - 110.0, right, regular(BODY), label);
-        w.text_right(RIGHT, right, bold(BODY), value);
+        w.open(Element::Row);
+        cell(w, Element::RowHeader, |w| w.text_right(labels, right, regular(BODY), label));
+        cell(w, Element::Cell, |w| w.text_right(RIGHT, right, bold(BODY), value));
+        w.close();
         right -= LEADING;
     }
+    w.close();
     let y = left.min(right) - 4.0;
     w.rule(MARGIN, RIGHT, y, 0.8);
     w.y = y - 20.0;
 }
 
-/// A label and amount pair in the totals block at the bottom right.
+/// What `draw` draws, as one `element` (a cell) of the structure.
+fn cell(w: &mut Writer, element: Element, draw: impl FnOnce(&mut Writer)) {
+    w.open(element);
+    draw(w);
+    w.close();
+}
+
+/// A label and amount pair in the totals table at the bottom right.
 fn total_row(w: &mut Writer, label: &str, value: &str, style: Style) {
     if !w.fits(LEADING) {
         w.new_page();
     }
-    w.text_right(RIGHT - 110.0, w.y, style, label);
-    w.text_right(RIGHT, w.y, style, value);
+    w.open(Element::Row);
+    cell(w, Element::RowHeader, |w| w.text_right(RIGHT - 110.0, w.y, style, label));
+    cell(w, Element::Cell, |w| w.text_right(RIGHT, w.y, style, value));
+    w.close();
     w.y -= LEADING + 2.0;
 }
 
-/// A section title with a thin rule under it.
+/// A section title (a heading) with room for `room` points under it on the same page.
 fn section(w: &mut Writer, title: &str, room: f32) {
     if !w.fits(room + 2.0 * LEADING) {
         w.new_page();
     }
+    w.open_heading(2, title);
     w.text(MARGIN, w.y, bold(10.5), title);
+    w.close();
     w.y -= LEADING + 2.0;
 }
 
-/// Column headings and a rule; `columns` are (x, heading, right-aligned).
+/// A table's row of column headings and a rule; `columns` are (x, heading, right-aligned).
 fn table_head(w: &mut Writer, columns: &[(f32, &str, bool)], size: f32) {
+    w.open(Element::Row);
     for (x, heading, right) in columns {
         if *right {
-            w.text_right(*x, w.y, bold(size), heading);
+            cell(w, Element::ColumnHeader, |w| w.text_right(*x, w.y, bold(size), heading));
         } else {
-            w.text(*x, w.y, bold(size), heading);
+            cell(w, Element::ColumnHeader, |w| w.text(*x, w.y, bold(size), heading));
         }
     }
+    w.close();
     w.rule(MARGIN, RIGHT, w.y - 4.0, 0.5);
     w.y -= LEADING + 4.0;
 }
 
+/// The table's head again at the top of a new page; shown, but not a row of the table.
+fn next_page_of_table(w: &mut Writer, columns: &[(f32, &str, bool)], size: f32) {
+    w.new_page();
+    w.repeating(true);
+    table_head(w, columns, size);
+    w.repeating(false);
+}
+
 /// A bill for the client: what was delivered, added, paid and is still owed.
-pub(super) fn bill(doc: &BillDocument) -> Vec<u8> {
+pub(super) fn bill<'f>(doc: &BillDocument, fonts: &'f Fonts) -> Writer<'f> {
     let money = |amount: i64| doc.practice.currency.format(amount);
-    let mut w = Writer::new(format!("{} - Bill #{}", doc.practice.name, doc.id));
+    let title = format!("Bill #{} - {}", doc.id, doc.practice.name);
+    let mut w = Writer::new(fonts, format!("{} - Bill #{}", doc.practice.name, doc.id), title, doc.issued);
     let facts = [
         ("Bill #", doc.id.to_string()),
         ("Date", date(doc.issued)),
@@ -86,7 +120,9 @@ pub(super) fn bill(doc: &BillDocument) -> Vec<u8> {
     ];
     header(&mut w, &doc.practice, "BILL", &facts);
 
+    w.open_heading(2, "Bill to");
     w.text(MARGIN, w.y, bold(10.0), "Bill to");
+    w.close();
     w.y -= LEADING + 1.0;
     w.text(MARGIN, w.y, regular(10.0), &doc.client.name);
     w.y -= LEADING;
@@ -99,71 +135,92 @@ pub(super) fn bill(doc: &BillDocument) -> Vec<u8> {
     let columns =
         [(MARGIN, "Date", false), (MARGIN + 72.0, "Service", false), (390.0, "Code", false), (RIGHT, "Fee", true)];
     section(&mut w, "Services", LEADING);
-    table_head(&mut w, &columns, BODY);
-    for line in &doc.lines {
-        let names = wrap(&line.service, regular(BODY), 300.0);
-        let height = LEADING * names.len() as f32;
-        if !w.fits(height) {
-            w.new_page();
-            table_head(&mut w, &columns, BODY);
-        }
-        w.text(MARGIN, w.y, regular(BODY), &date(line.date));
-        w.wrapped(MARGIN + 72.0, w.y, regular(BODY), LEADING, 300.0, &line.service);
-        w.text(390.0, w.y, regular(BODY), &line.code);
-        w.text_right(RIGHT, w.y, regular(BODY), &money(line.fee));
-        w.y -= height;
-    }
     if doc.lines.is_empty() {
         w.text(MARGIN, w.y, regular(BODY), "No services.");
         w.y -= LEADING;
+    } else {
+        w.open(Element::Table);
+        table_head(&mut w, &columns, BODY);
+        for line in &doc.lines {
+            let names = w.wrap(&line.service, regular(BODY), 300.0);
+            let height = LEADING * names.len() as f32;
+            if !w.fits(height) {
+                next_page_of_table(&mut w, &columns, BODY);
+            }
+            w.open(Element::Row);
+            cell(&mut w, Element::Cell, |w| w.text(MARGIN, w.y, regular(BODY), &date(line.date)));
+            cell(&mut w, Element::Cell, |w| {
+                w.wrapped(MARGIN + 72.0, w.y, regular(BODY), LEADING, 300.0, &line.service);
+            });
+            cell(&mut w, Element::Cell, |w| w.text(390.0, w.y, regular(BODY), &line.code));
+            cell(&mut w, Element::Cell, |w| w.text_right(RIGHT, w.y, regular(BODY), &money(line.fee)));
+            w.close();
+            w.y -= height;
+        }
+        w.close();
     }
     w.y -= 8.0;
 
     if !doc.products.is_empty() {
+        let columns = [(MARGIN, "Product", false), (RIGHT, "Amount", true)];
         section(&mut w, "Products", LEADING);
-        table_head(&mut w, &[(MARGIN, "Product", false), (RIGHT, "Amount", true)], BODY);
+        w.open(Element::Table);
+        table_head(&mut w, &columns, BODY);
         for product in &doc.products {
-            if !w.fits(LEADING) {
-                w.new_page();
+            let names = w.wrap(&product.name, regular(BODY), 380.0);
+            let height = LEADING * names.len() as f32;
+            if !w.fits(height) {
+                next_page_of_table(&mut w, &columns, BODY);
             }
-            w.wrapped(MARGIN, w.y, regular(BODY), LEADING, 380.0, &product.name);
-            w.text_right(RIGHT, w.y, regular(BODY), &money(product.amount));
-            w.y -= LEADING * wrap(&product.name, regular(BODY), 380.0).len() as f32;
+            w.open(Element::Row);
+            cell(&mut w, Element::Cell, |w| {
+                w.wrapped(MARGIN, w.y, regular(BODY), LEADING, 380.0, &product.name);
+            });
+            cell(&mut w, Element::Cell, |w| w.text_right(RIGHT, w.y, regular(BODY), &money(product.amount)));
+            w.close();
+            w.y -= height;
         }
+        w.close();
         w.y -= 8.0;
     }
 
     if !doc.payments.is_empty() {
+        let columns = [
+            (MARGIN, "Date", false),
+            (MARGIN + 72.0, "Method", false),
+            (MARGIN + 180.0, "Reference", false),
+            (RIGHT, "Amount", true),
+        ];
         section(&mut w, "Payments", LEADING);
-        table_head(
-            &mut w,
-            &[
-                (MARGIN, "Date", false),
-                (MARGIN + 72.0, "Method", false),
-                (MARGIN + 180.0, "Reference", false),
-                (RIGHT, "Amount", true),
-            ],
-            BODY,
-        );
+        w.open(Element::Table);
+        table_head(&mut w, &columns, BODY);
         for payment in &doc.payments {
             if !w.fits(LEADING) {
-                w.new_page();
+                next_page_of_table(&mut w, &columns, BODY);
             }
-            w.text(MARGIN, w.y, regular(BODY), &date(payment.date));
-            w.text(MARGIN + 72.0, w.y, regular(BODY), &payment.method);
-            if let Some(reference) = &payment.reference {
-                w.text(MARGIN + 180.0, w.y, regular(BODY), reference);
-            }
-            w.text_right(RIGHT, w.y, regular(BODY), &money(payment.amount));
+            w.open(Element::Row);
+            cell(&mut w, Element::Cell, |w| w.text(MARGIN, w.y, regular(BODY), &date(payment.date)));
+            cell(&mut w, Element::Cell, |w| w.text(MARGIN + 72.0, w.y, regular(BODY), &payment.method));
+            cell(&mut w, Element::Cell, |w| {
+                if let Some(reference) = &payment.reference {
+                    w.text(MARGIN + 180.0, w.y, regular(BODY), reference);
+                }
+            });
+            cell(&mut w, Element::Cell, |w| w.text_right(RIGHT, w.y, regular(BODY), &money(payment.amount)));
+            w.close();
             w.y -= LEADING;
             if let Some(note) = payment.note(doc.practice.currency) {
                 if !w.fits(LEADING) {
-                    w.new_page();
+                    next_page_of_table(&mut w, &columns, BODY);
                 }
-                w.text(MARGIN + 72.0, w.y, regular(BODY), &note);
+                // A row of its own, under the method: what became of the payment since.
+                w.open(Element::Row);
+                cell(&mut w, Element::Cell, |w| w.text(MARGIN + 72.0, w.y, regular(BODY), &note));
+                w.close();
                 w.y -= LEADING;
             }
         }
+        w.close();
         w.y -= 8.0;
     }
 
@@ -173,6 +230,7 @@ pub(super) fn bill(doc: &BillDocument) -> Vec<u8> {
     w.rule(RIGHT - 220.0, RIGHT, w.y + 6.0, 0.5);
     w.y -= 8.0;
     let services: i64 = doc.lines.iter().map(|line| line.fee).sum();
+    w.open(Element::Table);
     total_row(&mut w, "Services", &money(services), regular(BODY));
     if !doc.products.is_empty() {
         let products: i64 = doc.products.iter().map(|product| product.amount).sum();
@@ -182,7 +240,8 @@ pub(super) fn bill(doc: &BillDocument) -> Vec<u8> {
     total_row(&mut w, "Paid", &money(doc.paid), regular(BODY));
     total_row(&mut w, "Balance due", &money(doc.total - doc.paid), bold(10.0));
     total_row(&mut w, "Status", doc.status_label(), bold(10.0));
-    w.finish(&format!("Bill #{} - {}", doc.id, doc.practice.name))
+    w.close();
+    w
 }
 
 /// Superbill table columns: x of each column's left edge (right edge for amounts).
@@ -202,10 +261,11 @@ const SB_LEADING: f32 = 10.5;
 
 /// A superbill for the client's insurer: who provided what, where, when, for which diagnoses,
 /// at what fee, and what the client has paid.
-pub(super) fn superbill(doc: &SuperbillDocument) -> Vec<u8> {
+pub(super) fn superbill<'f>(doc: &SuperbillDocument, fonts: &'f Fonts) -> Writer<'f> {
     let money = |amount: i64| doc.practice.currency.format(amount);
     let practice = &doc.practice;
-    let mut w = Writer::new(format!("{} - Superbill #{}", practice.name, doc.id));
+    let title = format!("Superbill #{} - {}", doc.id, practice.name);
+    let mut w = Writer::new(fonts, format!("{} - Superbill #{}", practice.name, doc.id), title, doc.issued);
     let period = match (doc.lines.first(), doc.lines.last()) {
         (Some(first), Some(last)) if first.date != last.date => format!("{} to {}", date(first.date), date(last.date)),
         (Some(first), _) => date(first.date),
@@ -234,32 +294,48 @@ pub(super) fn superbill(doc: &SuperbillDocument) -> Vec<u8> {
         ("Tax ID (EIN)", not_given(&practice.tax_id)),
         ("Place of service", place_of_service_label(&practice.place_of_service)),
     ];
+    w.open_heading(2, "Provider");
     w.text(MARGIN, top, bold(10.0), "Provider");
+    w.close();
     let mut y = top - LEADING - 1.0;
+    w.open(Element::Table);
     for (label, value) in &left {
-        w.text(MARGIN, y, regular(BODY), &format!("{label}:"));
-        w.text(MARGIN + 100.0, y, regular(BODY), value);
+        w.open(Element::Row);
+        cell(&mut w, Element::RowHeader, |w| w.text(MARGIN, y, regular(BODY), &format!("{label}:")));
+        cell(&mut w, Element::Cell, |w| w.text(MARGIN + 100.0, y, regular(BODY), value));
+        w.close();
         y -= LEADING;
     }
+    w.close();
     let patient_x = 340.0;
+    w.open_heading(2, "Patient");
     w.text(patient_x, top, bold(10.0), "Patient");
+    w.close();
     let mut py = top - LEADING - 1.0;
     let birth = doc.client.birth_date.map(date).unwrap_or_else(|| "not given".to_string());
     let mut right: Vec<(&str, String)> = vec![("Name", doc.client.name.clone()), ("Date of birth", birth)];
     if let Some(email) = doc.client.email.as_deref().filter(|email| !email.trim().is_empty()) {
         right.push(("Email", email.to_string()));
     }
+    w.open(Element::Table);
     for (label, value) in &right {
-        w.text(patient_x, py, regular(BODY), &format!("{label}:"));
-        w.wrapped(patient_x + 70.0, py, regular(BODY), LEADING, RIGHT - patient_x - 70.0, value);
-        py -= LEADING;
+        w.open(Element::Row);
+        cell(&mut w, Element::RowHeader, |w| w.text(patient_x, py, regular(BODY), &format!("{label}:")));
+        w.open(Element::Cell);
+        let lines = w.wrapped(patient_x + 70.0, py, regular(BODY), LEADING, RIGHT - patient_x - 70.0, value);
+        w.close();
+        w.close();
+        py -= LEADING * lines as f32;
     }
+    w.close();
     w.y = y.min(py) - 6.0;
     let diagnoses = doc.diagnoses();
     let codes = if diagnoses.is_empty() { "none recorded".to_string() } else { diagnoses.join(", ") };
     w.text(MARGIN, w.y, regular(BODY), "Diagnosis codes (ICD-10):");
-    w.wrapped(MARGIN + 120.0, w.y, bold(BODY), LEADING, RIGHT - MARGIN - 120.0, &codes);
-    w.y -= LEADING * wrap(&codes, bold(BODY), RIGHT - MARGIN - 120.0).len() as f32 + 14.0;
+    w.open(Element::Paragraph);
+    let lines = w.wrapped(MARGIN + 120.0, w.y, bold(BODY), LEADING, RIGHT - MARGIN - 120.0, &codes);
+    w.close();
+    w.y -= LEADING * lines as f32 + 14.0;
 
     let columns = [
         (SB_DATE, "Date of service", false),
@@ -273,30 +349,40 @@ pub(super) fn superbill(doc: &SuperbillDocument) -> Vec<u8> {
         (SB_PAID, "Paid", true),
     ];
     section(&mut w, "Services", SB_LEADING);
-    table_head(&mut w, &columns, SB_SIZE);
     let style = regular(SB_SIZE);
-    for line in &doc.lines {
-        let icd = wrap(&line.diagnoses.join(", "), style, SB_ICD_WIDTH);
-        let description = wrap(&line.description, style, SB_DESCRIPTION_WIDTH);
-        let height = SB_LEADING * icd.len().max(description.len()) as f32;
-        if !w.fits(height) {
-            w.new_page();
-            table_head(&mut w, &columns, SB_SIZE);
-        }
-        w.text(SB_DATE, w.y, style, &date(line.date));
-        w.text(SB_POS, w.y, style, &line.place_of_service);
-        w.text(SB_CPT, w.y, style, &line.cpt);
-        w.text(SB_MODIFIERS, w.y, style, &line.modifiers.join(" "));
-        w.text(SB_UNITS, w.y, style, &line.units.to_string());
-        w.wrapped(SB_ICD, w.y, style, SB_LEADING, SB_ICD_WIDTH, &line.diagnoses.join(", "));
-        w.wrapped(SB_DESCRIPTION, w.y, style, SB_LEADING, SB_DESCRIPTION_WIDTH, &line.description);
-        w.text_right(SB_FEE, w.y, style, &money(line.fee));
-        w.text_right(SB_PAID, w.y, style, &money(line.paid));
-        w.y -= height + 2.0;
-    }
     if doc.lines.is_empty() {
         w.text(MARGIN, w.y, style, "No services.");
         w.y -= SB_LEADING;
+    } else {
+        w.open(Element::Table);
+        table_head(&mut w, &columns, SB_SIZE);
+    }
+    for line in &doc.lines {
+        let icd = w.wrap(&line.diagnoses.join(", "), style, SB_ICD_WIDTH);
+        let description = w.wrap(&line.description, style, SB_DESCRIPTION_WIDTH);
+        let height = SB_LEADING * icd.len().max(description.len()) as f32;
+        if !w.fits(height) {
+            next_page_of_table(&mut w, &columns, SB_SIZE);
+        }
+        w.open(Element::Row);
+        cell(&mut w, Element::Cell, |w| w.text(SB_DATE, w.y, style, &date(line.date)));
+        cell(&mut w, Element::Cell, |w| w.text(SB_POS, w.y, style, &line.place_of_service));
+        cell(&mut w, Element::Cell, |w| w.text(SB_CPT, w.y, style, &line.cpt));
+        cell(&mut w, Element::Cell, |w| w.text(SB_MODIFIERS, w.y, style, &line.modifiers.join(" ")));
+        cell(&mut w, Element::Cell, |w| w.text(SB_UNITS, w.y, style, &line.units.to_string()));
+        cell(&mut w, Element::Cell, |w| {
+            w.wrapped(SB_ICD, w.y, style, SB_LEADING, SB_ICD_WIDTH, &line.diagnoses.join(", "));
+        });
+        cell(&mut w, Element::Cell, |w| {
+            w.wrapped(SB_DESCRIPTION, w.y, style, SB_LEADING, SB_DESCRIPTION_WIDTH, &line.description);
+        });
+        cell(&mut w, Element::Cell, |w| w.text_right(SB_FEE, w.y, style, &money(line.fee)));
+        cell(&mut w, Element::Cell, |w| w.text_right(SB_PAID, w.y, style, &money(line.paid)));
+        w.close();
+        w.y -= height + 2.0;
+    }
+    if !doc.lines.is_empty() {
+        w.close();
     }
     w.y -= 8.0;
     if !w.fits(5.0 * LEADING) {
@@ -304,17 +390,21 @@ pub(super) fn superbill(doc: &SuperbillDocument) -> Vec<u8> {
     }
     w.rule(RIGHT - 220.0, RIGHT, w.y + 6.0, 0.5);
     w.y -= 8.0;
+    w.open(Element::Table);
     total_row(&mut w, "Total charges", &money(doc.total()), bold(10.0));
     total_row(&mut w, "Total paid", &money(doc.paid()), regular(BODY));
     total_row(&mut w, "Balance", &money(doc.total() - doc.paid()), regular(BODY));
+    w.close();
     w.y -= 10.0;
     let note = "This superbill is a statement of services for the patient to submit to their insurer for reimbursement. \
                 Amounts paid were paid to the provider by the patient.";
     if !w.fits(3.0 * LEADING) {
         w.new_page();
     }
+    w.open(Element::Paragraph);
     w.wrapped(MARGIN, w.y, regular(8.0), 10.0, RIGHT - MARGIN, note);
-    w.finish(&format!("Superbill #{} - {}", doc.id, practice.name))
+    w.close();
+    w
 }
 
 /// A place-of-service code with its CMS name when it is a common one.
