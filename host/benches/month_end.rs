@@ -29,7 +29,6 @@ use autobill::store::Store;
 use autobill_guest::{BillCadence, ShareFilter, SuperbillInclusion};
 use autobill_plugin_default::DefaultPolicy;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use sqlx::Connection;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -212,7 +211,7 @@ async fn measure(
     let dir = tempfile::tempdir()?;
     let database = match backend {
         Backend::Sqlite => Database::Sqlite(format!("sqlite://{}", dir.path().join("autobill.db").display())),
-        Backend::Postgres => Database::postgres().await?,
+        Backend::Postgres => Database::postgres("bench").await?,
     };
     let store = Store::connect(database.url()).await?;
     store.migrate().await?;
@@ -251,45 +250,6 @@ async fn measure(
     store.pool().close().await;
     database.drop().await?;
     Ok(Measurement { generate, run, peak_rss_mb, billed, bills })
-}
-
-/// Where one measurement's data lives.
-enum Database {
-    Sqlite(String),
-    Postgres { admin: String, name: String, url: String },
-}
-
-impl Database {
-    async fn postgres() -> anyhow::Result<Database> {
-        let admin = std::env::var("AUTOBILL_BENCH_POSTGRES_URL")
-            .or_else(|_| std::env::var("AUTOBILL_TEST_POSTGRES_URL"))
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = format!("autobill_bench_{}", std::process::id());
-        sqlx::any::install_default_drivers();
-        let mut connection = sqlx::AnyConnection::connect(&admin)
-            .await
-            .map_err(|error| anyhow::anyhow!("PostgreSQL at {admin} (set AUTOBILL_BENCH_POSTGRES_URL): {error}"))?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut connection).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await?;
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
-        let url = format!("{base}/{name}");
-        Ok(Database::Postgres { admin, name, url })
-    }
-
-    fn url(&self) -> &str {
-        match self {
-            Database::Sqlite(url) => url,
-            Database::Postgres { url, .. } => url,
-        }
-    }
-
-    async fn drop(self) -> anyhow::Result<()> {
-        if let Database::Postgres { admin, name, .. } = self {
-            let mut connection = sqlx::AnyConnection::connect(&admin).await?;
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut connection).await?;
-        }
-        Ok(())
-    }
 }
 
 /// The synthetic load: practices on monthly bills spread over five zones, sharing after a day;
@@ -539,3 +499,7 @@ mod back {
 
 #[path = "support/native.rs"]
 mod native;
+
+#[path = "support/database.rs"]
+mod database;
+use database::Database;

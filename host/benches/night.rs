@@ -34,7 +34,6 @@ use autobill::payments::{
 use autobill::plugin::{PluginLimits, PluginRuntime};
 use autobill::store::Store;
 use chrono::{TimeZone, Utc};
-use sqlx::Connection;
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -199,7 +198,7 @@ async fn measure(backend: Backend, options: &Options, plugins: &Arc<PluginRuntim
     let dir = tempfile::tempdir()?;
     let database = match backend {
         Backend::Sqlite => Database::Sqlite(format!("sqlite://{}", dir.path().join("autobill.db").display())),
-        Backend::Postgres => Database::postgres().await?,
+        Backend::Postgres => Database::postgres("night").await?,
     };
     let store = Store::connect(database.url()).await?;
     generate(&store, options.practices, backend).await?;
@@ -394,45 +393,6 @@ async fn serve_smtp(socket: tokio::net::TcpStream, log: Arc<Mutex<Vec<Received>>
     }
 }
 
-/// Where one measurement's data lives.
-enum Database {
-    Sqlite(String),
-    Postgres { admin: String, name: String, url: String },
-}
-
-impl Database {
-    async fn postgres() -> anyhow::Result<Database> {
-        let admin = std::env::var("AUTOBILL_BENCH_POSTGRES_URL")
-            .or_else(|_| std::env::var("AUTOBILL_TEST_POSTGRES_URL"))
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = format!("autobill_night_{}", std::process::id());
-        sqlx::any::install_default_drivers();
-        let mut connection = sqlx::AnyConnection::connect(&admin)
-            .await
-            .map_err(|error| anyhow::anyhow!("PostgreSQL at {admin} (set AUTOBILL_BENCH_POSTGRES_URL): {error}"))?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut connection).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await?;
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
-        let url = format!("{base}/{name}");
-        Ok(Database::Postgres { admin, name, url })
-    }
-
-    fn url(&self) -> &str {
-        match self {
-            Database::Sqlite(url) => url,
-            Database::Postgres { url, .. } => url,
-        }
-    }
-
-    async fn drop(self) -> anyhow::Result<()> {
-        if let Database::Postgres { admin, name, .. } = self {
-            let mut connection = sqlx::AnyConnection::connect(&admin).await?;
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut connection).await?;
-        }
-        Ok(())
-    }
-}
-
 /// The synthetic load: practices in New York on monthly bills with autopay and sharing on and no
 /// share delay; 100 clients each with an email and a card, and one session in October.
 async fn generate(store: &Store, practices: i64, backend: Backend) -> anyhow::Result<()> {
@@ -510,3 +470,7 @@ fn peak_rss_mb() -> f64 {
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
+
+#[path = "support/database.rs"]
+mod database;
+use database::Database;

@@ -1,7 +1,7 @@
 //! Practice API tokens, stored as their SHA-256 only, with their name, prefix, expiry, last use
 //! and revocation.
 
-use super::{PageRequest, Store, StoreError, instant, seconds};
+use super::{PageRequest, Store, StoreError, instant, seconds, views};
 use crate::domain::{PracticeId, StoredToken, TokenId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -46,10 +46,6 @@ pub struct TokenRow {
 
 fn time(at: Option<i64>) -> Option<DateTime<Utc>> {
     at.map(instant)
-}
-
-fn text(at: Option<i64>) -> Option<String> {
-    time(at).map(|at| at.to_rfc3339())
 }
 
 impl Store {
@@ -117,10 +113,10 @@ impl Store {
                     id: TokenId::new(row.try_get(0)?),
                     name: row.try_get(1)?,
                     prefix: row.try_get(2)?,
-                    created_at: instant(row.try_get(3)?).to_rfc3339(),
-                    last_used_at: text(row.try_get(4)?),
-                    expires_at: text(row.try_get(5)?),
-                    revoked_at: text(row.try_get(6)?),
+                    created_at: views::time(row.try_get(3)?),
+                    last_used_at: views::optional_time(row.try_get(4)?),
+                    expires_at: views::optional_time(row.try_get(5)?),
+                    revoked_at: views::optional_time(row.try_get(6)?),
                 })
             })
             .collect()

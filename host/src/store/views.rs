@@ -262,11 +262,11 @@ pub struct RunRow {
     pub finished_at: Option<String>,
 }
 
-fn time(at: i64) -> String {
+pub(super) fn time(at: i64) -> String {
     instant(at).to_rfc3339()
 }
 
-fn optional_time(at: Option<i64>) -> Option<String> {
+pub(super) fn optional_time(at: Option<i64>) -> Option<String> {
     at.map(time)
 }
 
