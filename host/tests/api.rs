@@ -9,9 +9,7 @@ use autobill::clock::SimulatedClock;
 use autobill::config::{Config, Use};
 use autobill::serve;
 use chrono::{DateTime, Duration, Utc};
-use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -110,31 +108,15 @@ impl Server {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> (u16, String, Bytes) {
-        let stream = TcpStream::connect(self.addr).await.expect("connect");
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
-        tokio::spawn(connection);
-        let mut request = hyper::Request::builder().method(method).uri(path).header("host", "autobill.test");
+        let mut all = vec![];
         if let Some(authorization) = authorization {
-            request = request.header("authorization", authorization);
+            all.push(("authorization", authorization));
         }
         if !kind.is_empty() {
-            request = request.header("content-type", kind);
+            all.push(("content-type", kind));
         }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = request.body(Full::new(Bytes::from(body))).expect("a request");
-        let response = sender.send_request(request).await.expect("a response");
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let bytes = response.into_body().collect().await.expect("a body").to_bytes();
-        (status, content_type, bytes)
+        all.extend_from_slice(headers);
+        support::http_request(self.addr, method, path, &all, body).await
     }
 
     /// Sends a request; every answer is JSON, and never a 500.

@@ -9,8 +9,10 @@
 //! `simulate`, the demo scenario shows the failed run as a `run_failed` event, and an action the
 //! failed run left nothing for stops the simulation naming the run.
 
+mod support;
+
 use autobill::plugin::{MAX_PLUGIN_TEXT_BYTES, artifacts};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
@@ -90,22 +92,16 @@ impl ServeProcess {
 
     /// Sends a request with the operator's token: (status, body as text).
     async fn send(&self, method: &str, path: &str, kind: &str, body: Vec<u8>) -> (u16, String) {
-        let stream = TcpStream::connect(("127.0.0.1", self.port)).await.expect("connect");
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
-        tokio::spawn(connection);
-        let request = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "autobill.test")
-            .header("authorization", format!("Bearer {OPERATOR}"))
-            .header("content-type", kind)
-            .header("x-plugin-name", "broken")
-            .body(Full::new(Bytes::from(body)))
-            .expect("a request");
-        let response = sender.send_request(request).await.expect("a response");
-        let status = response.status().as_u16();
-        let bytes = response.into_body().collect().await.expect("a body").to_bytes();
+        let authorization = format!("Bearer {OPERATOR}");
+        let headers = [("authorization", authorization.as_str()), ("content-type", kind), ("x-plugin-name", "broken")];
+        let (status, _, bytes) = support::http_request(
+            std::net::SocketAddr::from(([127, 0, 0, 1], self.port)),
+            method,
+            path,
+            &headers,
+            body,
+        )
+        .await;
         (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 

@@ -8,9 +8,6 @@
 mod support;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -69,21 +66,17 @@ impl ServeProcess {
 
     /// Sends a JSON request with the operator's token; answers (status, body).
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let stream = TcpStream::connect(("127.0.0.1", self.port)).await.expect("connect");
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
-        tokio::spawn(connection);
-        let request = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "autobill.test")
-            .header("authorization", format!("Bearer {OPERATOR}"))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body.map(|body| body.to_string()).unwrap_or_default())))
-            .expect("a request");
-        let response = sender.send_request(request).await.expect("a response");
-        let status = response.status().as_u16();
-        let bytes = response.into_body().collect().await.expect("a body").to_bytes();
+        let authorization = format!("Bearer {OPERATOR}");
+        let headers = [("authorization", authorization.as_str()), ("content-type", "application/json")];
+        let body = body.map(|body| body.to_string().into_bytes()).unwrap_or_default();
+        let (status, _, bytes) = support::http_request(
+            std::net::SocketAddr::from(([127, 0, 0, 1], self.port)),
+            method,
+            path,
+            &headers,
+            body,
+        )
+        .await;
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
