@@ -1050,6 +1050,44 @@ mod trap {
     }
 }
 
+/// A bill cadence with a weekly run on the configured weekday (`simulate`'s configuration tests).
+mod weekly_bills {
+    use super::*;
+
+    #[test]
+    fn runs_weekly_on_the_configured_weekday_and_refuses_other_names() {
+        let plugin = load("weekly_bills", artifacts::WEEKLY_BILLS);
+        let dates = plugin
+            .bill_run_dates(at(), &configured(r#"{"weekday": "friday"}"#), d(2026, 1, 1), d(2026, 1, 31))
+            .unwrap();
+        assert_eq!(dates, [d(2026, 1, 2), d(2026, 1, 9), d(2026, 1, 16), d(2026, 1, 23), d(2026, 1, 30)]);
+        let reason = reported(
+            plugin.check_config(Slot::BillCadence, r#"{"weekday": "frisbee"}"#),
+            "weekly_bills",
+            "bill-cadence.check-config",
+        );
+        assert!(reason.contains("frisbee"), "{reason}");
+    }
+}
+
+/// A plugin whose every answer is valid and does nothing (the conformance kit's overrides
+/// tests): the host accepts its answers, so only behaviour cases can tell.
+mod skips_everything {
+    use super::*;
+
+    #[test]
+    fn its_answers_are_accepted_and_empty() {
+        let plugin = load("skips_everything", artifacts::SKIPS_EVERYTHING);
+        assert_eq!(plugin.slots(), [Slot::BillCadence, Slot::ShareFilter]);
+        let practice = practice(BillCreation::Daily, 1);
+        assert!(plugin.bill_run_dates(at(), &practice, d(2026, 1, 1), d(2026, 1, 31)).unwrap().is_empty());
+        let lines = [line(1, 1, 7, d(2026, 1, 5), None)];
+        assert!(plugin.group_lines(at(), &practice, d(2026, 1, 6), &catalog(), &lines).unwrap().is_empty());
+        let requests = [request(1, DocumentKind::Bill, DocumentStatus::Open, client(7))];
+        assert_eq!(plugin.decide_shares(at(), &practice, &requests).unwrap(), [skip("this plugin shares nothing")]);
+    }
+}
+
 /// A plugin whose configuration picks one kind of invalid answer to give.
 mod invalid_outputs {
     use super::*;

@@ -23,6 +23,7 @@
 //!   plugins, payment gateway, mailer and clock out.
 //! - [`scenario`] and [`simulate`]: the engine on a simulated clock over a scenario file.
 //! - [`conformance`]: the plugin conformance kit behind `autobill plugin test`.
+//! - [`scaffold`]: the projects `autobill plugin new` makes, in Rust, JavaScript or Python.
 //! - [`serve`], [`api`] and [`config`]: `autobill serve`, the scheduler and the HTTP API.
 //! - [`progress`]: the progress line long runs draw on a terminal.
 #![forbid(unsafe_code)]
@@ -40,6 +41,7 @@ pub mod pdf;
 pub mod plugin;
 pub mod progress;
 pub mod registry;
+pub mod scaffold;
 pub mod scenario;
 pub mod schedule;
 pub mod serve;

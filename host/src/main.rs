@@ -3,13 +3,16 @@
 mod cli;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
     match cli::run().await {
-        Err(error) if error.is::<cli::Closed>() => Ok(()),
-        other => other,
+        Err(error) if !error.is::<cli::Closed>() => {
+            cli::report_error(&error);
+            std::process::exit(1)
+        }
+        _ => {}
     }
 }

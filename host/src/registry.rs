@@ -1,8 +1,10 @@
 //! Stored plugins as an operator manages them, shared by the HTTP API and the `autobill plugin`
-//! commands: add a component (checked by the runtime before it is stored), list what is stored,
+//! commands: add a component (checked by the runtime and the conformance kit's admission suites
+//! before it is stored), list what is stored,
 //! and assign a stored plugin to a practice's slot once it fills the slot and accepts the
 //! configuration. Nothing is written unless every check passed.
 
+use crate::conformance::{self, Report, report};
 use crate::domain::{PracticeId, Slot};
 use crate::plugin::{LoadError, Plugin, PluginId, PluginRuntime, PolicyError};
 use crate::store::{Store, StoreError};
@@ -23,6 +25,9 @@ pub enum RegistryError {
     /// The runtime refused the component (not a component, a contract version not served, too large…).
     #[error(transparent)]
     Invalid(LoadError),
+    /// The component loads but failed the conformance kit's admission suites.
+    #[error("{}", report::refusal(.0))]
+    FailedKit(Box<Report>),
     /// No plugin with this id is stored.
     #[error("plugin {0} is not stored")]
     UnknownPlugin(String),
@@ -93,8 +98,10 @@ pub fn check_name(name: &str) -> Result<String, RegistryError> {
 }
 
 /// Checks a component with the runtime (a component, a contract version this host serves, within
-/// the size limit, filling at least one slot) and stores it under `name`. Adding the same bytes
-/// again changes nothing and answers the plugin already stored.
+/// the size limit, filling at least one slot) and the conformance kit's [`conformance::ADMISSION`]
+/// suites (every slot it fills answers within its limits, with answers the host accepts), then
+/// stores it under `name`. Adding the same bytes again changes nothing and answers the plugin
+/// already stored.
 pub async fn add(
     store: &Store,
     runtime: &PluginRuntime,
@@ -107,6 +114,11 @@ pub async fn add(
         return Err(RegistryError::Empty);
     }
     let plugin = runtime.load(&name, bytes).map_err(RegistryError::Invalid)?;
+    let options = conformance::Options { limits: runtime.limits().clone(), ..conformance::Options::new(0) };
+    let report = conformance::admit(&name, plugin.clone(), &options);
+    if !report.passed() {
+        return Err(RegistryError::FailedKit(Box::new(report)));
+    }
     let id = PluginId::of(bytes).to_hex();
     store.save_plugin(&id, &name, bytes, now).await?;
     Ok(PluginSummary::of(&plugin, bytes.len()))

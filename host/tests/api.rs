@@ -468,14 +468,25 @@ async fn bad_input_is_a_4xx_with_a_message_and_changes_nothing() {
     assert_eq!(server.call("GET", "/v1/practices", None, None).await.0, 401);
     assert_eq!(server.call("GET", "/v1/practices", Some("not-a-token"), None).await.0, 401);
 
-    // Plugins: not wasm, a core module, the wrong contract; a real one is accepted and tried.
-    for (bytes, hint) in [
-        (b"hello".to_vec(), "not WebAssembly"),
-        (b"\0asm\x01\0\0\0".to_vec(), "core WebAssembly module"),
-        (std::fs::read(autobill::plugin::artifacts::WRONG_CONTRACT).expect("fixture"), "this host serves"),
+    // Plugins: not wasm, a core module, the wrong contract, one that fails the kit's invariants;
+    // a real one is accepted and tried.
+    for (bytes, code, hint) in [
+        (b"hello".to_vec(), "invalid_plugin", "not WebAssembly"),
+        (b"\0asm\x01\0\0\0".to_vec(), "invalid_plugin", "core WebAssembly module"),
+        (
+            std::fs::read(autobill::plugin::artifacts::WRONG_CONTRACT).expect("fixture"),
+            "invalid_plugin",
+            "this host serves",
+        ),
+        (
+            std::fs::read(autobill::plugin::artifacts::TRAP).expect("fixture"),
+            "failed_conformance",
+            "FAIL  share_filter/empty-input",
+        ),
     ] {
         let (status, value) = server.send("POST", "/v1/plugins", Some(OPERATOR), "application/wasm", bytes).await;
         assert_eq!(status, 422, "{value}");
+        assert_eq!(value["error"]["code"], code, "{value}");
         assert!(value["error"]["message"].as_str().unwrap_or_default().contains(hint), "{value}");
     }
     let plugin = std::fs::read(autobill::plugin::artifacts::SHARE_SUPERBILLS_ONLY).expect("example plugin");

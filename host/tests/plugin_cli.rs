@@ -253,6 +253,21 @@ fn a_file_that_is_not_a_served_component_is_refused_saying_why_and_nothing_is_st
 }
 
 #[test]
+fn a_plugin_that_fails_the_invariants_is_refused_with_each_failed_check_and_nothing_is_stored() {
+    let db = Database::new();
+    let (status, stdout, stderr) = db.autobill(&["plugin", "add", artifacts::TRAP]);
+    assert_eq!(status, 1, "{stdout}");
+    assert!(stderr.contains("so it was not stored"), "{stderr}");
+    assert!(stderr.contains("FAIL  share_filter/empty-input") && stderr.contains("deliberate failure"), "{stderr}");
+    assert!(stderr.contains("autobill plugin test FILE.wasm"), "says how to see the whole report: {stderr}");
+    let (status, _, stderr) = db.autobill(&["plugin", "add", artifacts::HUGE_CONFIG_ANSWER]);
+    assert_eq!(status, 1);
+    assert!(stderr.contains("FAIL  share_filter/config-accepted"), "names the failed check: {stderr}");
+    assert!(stderr.len() < 8_000, "the plugin's huge refusal is cut: {} bytes", stderr.len());
+    assert!(db.listed_ids().is_empty());
+}
+
+#[test]
 fn assigning_to_a_slot_the_plugin_does_not_fill_or_with_a_refused_config_changes_nothing() {
     let db = Database::new();
     let (status, _, stderr) = db.autobill(&["plugin", "add", artifacts::SHARE_SUPERBILLS_ONLY]);
@@ -339,4 +354,89 @@ fn token_commands_make_list_and_revoke_a_practice_token() {
     let (status, _, stderr) = db.autobill(&["token", "create", "--practice", &practice, "--expires-in-days", "0"]);
     assert_eq!(status, 1);
     assert!(stderr.contains("--expires-in-days is 0; give 1 to 3650"), "{stderr}");
+}
+
+/// A reader that goes away (`autobill … | head -1`) ends the command quietly: exit status 0 and
+/// no panic or error on stderr, for help, a listing and a long simulation alike.
+#[test]
+fn output_to_a_reader_that_went_away_ends_quietly() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ sits in the workspace root");
+    for args in [
+        &["--help"][..],
+        &["plugin", "test", "--list-cases"],
+        &["simulate", "host/demo/lakeside.toml", "--from", "2026-01-01", "--until", "2026-03-31", "--format", "table"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_autobill"))
+            .args(args)
+            .current_dir(root)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the autobill binary runs");
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("it ends");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("error"), "{args:?}: {stderr}");
+    }
+}
+
+/// `simulate --plugin bill_cadence=… --plugin-config bill_cadence=…`: a weekly cadence configured
+/// for Fridays bills on Fridays only; a configuration it refuses stops the simulation before the
+/// first day with the plugin's reason.
+#[test]
+fn simulate_with_a_weekly_cadence_configured_for_friday_bills_on_fridays() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let scenario = dir.path().join("weekly.toml");
+    let appointments: String = ["2026-01-05T10:00", "2026-01-14T12:00", "2026-01-20T09:00", "2026-01-29T15:00"]
+        .iter()
+        .enumerate()
+        .map(|(n, start)| {
+            format!(
+                "[[appointment]]\nid = \"ana-{n}\"\nclient = \"ana\"\nstart = \"{start}\"\nstatus = \"completed\"\nservices = [\"90837\"]\n"
+            )
+        })
+        .collect();
+    std::fs::write(
+        &scenario,
+        format!(
+            "[practice]\nname = \"Weekly Therapy\"\ntimezone = \"America/Chicago\"\n\
+             [[service]]\ncode = \"90837\"\nname = \"Psychotherapy\"\nfee = 16000\n\
+             [[client]]\nid = \"ana\"\nname = \"Ana Alvarez\"\n{appointments}"
+        ),
+    )
+    .expect("the scenario is written");
+    let scenario = scenario.display().to_string();
+    let plugin = format!("bill_cadence={}", artifacts::WEEKLY_BILLS);
+    let simulate = |config: &str| {
+        autobill(&[
+            "simulate",
+            &scenario,
+            "--from",
+            "2026-01-01",
+            "--until",
+            "2026-01-31",
+            "--plugin",
+            &plugin,
+            "--plugin-config",
+            &format!("bill_cadence={config}"),
+        ])
+    };
+    let (status, stdout, stderr) = simulate(r#"{"weekday":"friday"}"#);
+    assert_eq!(status, 0, "{stderr}");
+    let bill_days: Vec<chrono::DateTime<chrono::FixedOffset>> = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event["event"] == "bill_created")
+        .map(|event| chrono::DateTime::parse_from_rfc3339(event["at"].as_str().expect("an at")).expect("RFC 3339"))
+        .collect();
+    assert_eq!(bill_days.len(), 4, "a bill for each week with a visit: {stdout}");
+    for day in &bill_days {
+        assert_eq!(chrono::Datelike::weekday(day), chrono::Weekday::Fri, "a bill made on {day}");
+    }
+
+    let (status, stdout, stderr) = simulate(r#"{"weekday":"frisbee"}"#);
+    assert_ne!(status, 0, "{stdout}");
+    assert!(stderr.contains("frisbee") && stderr.contains("not a day of the week"), "{stderr}");
+    assert!(!stdout.contains("bill_created"), "nothing ran: {stdout}");
 }

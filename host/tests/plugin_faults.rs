@@ -1,11 +1,13 @@
 //! Broken plugins under `autobill serve` (a real process) and `autobill simulate`: a plugin that
 //! sleeps, one that waits forever, and ones that answer with megabytes of text.
 //!
-//! Under `serve`, each is assigned to one practice while another is on the default policy: the
-//! broken practice's run fails (or its shares are held) within the call time limit and a second;
-//! the other practice's bills, payments and emails are what they are in a run without the broken
-//! plugin; no stored or answered text carries more than the cap of the plugin's text; and SIGTERM
-//! in the middle of a tick that calls the plugin stops the process in its usual time. Under
+//! Under `serve`, each is stored straight in the database (the API refuses plugins that fail the
+//! conformance kit's invariants, as these do) and assigned to one practice while another is on
+//! the default policy: the broken practice's run fails (or its shares are held) within the call
+//! time limit and a second; the other practice's bills, payments and emails are what they are in
+//! a run without the broken plugin; no stored or answered text carries more than the cap of the
+//! plugin's text; and SIGTERM in the middle of a tick that calls the plugin stops the process in
+//! its usual time. Under
 //! `simulate`, the demo scenario shows the failed run as a `run_failed` event, and an action the
 //! failed run left nothing for stops the simulation naming the run.
 
@@ -91,6 +93,18 @@ impl ServeProcess {
     }
 
     /// Sends a request with the operator's token: (status, body as text).
+    /// Stores the component at `path` straight into the server's database, as a plugin stored
+    /// before it broke would be: `POST /v1/plugins` refuses a plugin that fails the conformance
+    /// kit's invariants, as these do. Answers its id.
+    async fn store_unchecked(&self, path: &str) -> String {
+        let bytes = std::fs::read(path).expect("the fixture is built");
+        let id = autobill::plugin::PluginId::of(&bytes).to_hex();
+        let url = format!("sqlite://{}", self._dir.path().join("autobill.db").display());
+        let store = autobill::store::Store::connect(&url).await.expect("the server's database opens");
+        store.save_plugin(&id, "broken", &bytes, chrono::Utc::now()).await.expect("the plugin is stored");
+        id
+    }
+
     async fn send(&self, method: &str, path: &str, kind: &str, body: Vec<u8>) -> (u16, String) {
         let authorization = format!("Bearer {OPERATOR}");
         let headers = [("authorization", authorization.as_str()), ("content-type", kind), ("x-plugin-name", "broken")];
@@ -238,11 +252,8 @@ async fn night(broken: Option<(&str, &str, &str)>) -> (ServeProcess, i64, Option
     let mut other = None;
     if let Some((path, slot, config)) = broken {
         let pid = practice(&server, "Hillside", "hillside.example").await;
-        let bytes = std::fs::read(path).expect("the fixture");
-        let (status, uploaded) = server.send("POST", "/v1/plugins", "application/wasm", bytes).await;
-        assert_eq!(status, 201, "{uploaded}");
-        let plugin: Value = serde_json::from_str(&uploaded).expect("JSON");
-        let assignment = json!({ "plugin_id": plugin["id"], "config": config });
+        let id = server.store_unchecked(path).await;
+        let assignment = json!({ "plugin_id": id, "config": config });
         server.ok("PUT", &format!("/v1/practices/{pid}/plugins/{slot}"), Some(assignment)).await;
         other = Some(pid);
     }
@@ -387,11 +398,8 @@ async fn a_huge_refusal_of_a_configuration_is_answered_small_and_nothing_is_assi
     let server = ServeProcess::start().await;
     server.tick("2030-01-07T17:00:00Z").await;
     let pid = practice(&server, "Hillside", "hillside.example").await;
-    let bytes = std::fs::read(artifacts::HUGE_CONFIG_ANSWER).expect("the fixture");
-    let (status, uploaded) = server.send("POST", "/v1/plugins", "application/wasm", bytes).await;
-    assert_eq!(status, 201, "{uploaded}");
-    let plugin: Value = serde_json::from_str(&uploaded).expect("JSON");
-    let assignment = json!({ "plugin_id": plugin["id"], "config": "" }).to_string().into_bytes();
+    let id = server.store_unchecked(artifacts::HUGE_CONFIG_ANSWER).await;
+    let assignment = json!({ "plugin_id": id, "config": "" }).to_string().into_bytes();
     let (status, body) =
         server.send("PUT", &format!("/v1/practices/{pid}/plugins/share_filter"), "application/json", assignment).await;
     assert_eq!(status, 422, "{body:.300}");
@@ -399,7 +407,7 @@ async fn a_huge_refusal_of_a_configuration_is_answered_small_and_nothing_is_assi
     assert!(body.contains("this configuration is refused because xxx"), "{body:.300}");
     assert!(body.contains("(cut; 33554432 bytes)"), "{body:.300}");
     let assignments = server.ok("GET", &format!("/v1/practices/{pid}/plugins"), None).await;
-    assert!(!assignments.to_string().contains(plugin["id"].as_str().expect("an id")), "{assignments}");
+    assert!(!assignments.to_string().contains(&id), "{assignments}");
     for line in server.log().lines() {
         assert!(line.len() <= TEXT_BOUND + 200, "a log line of {} bytes: {line:.200}", line.len());
     }

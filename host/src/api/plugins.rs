@@ -85,6 +85,9 @@ impl From<RegistryError> for ApiError {
             RegistryError::Invalid(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_plugin", error.to_string())
             }
+            RegistryError::FailedKit(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "failed_conformance", error.to_string())
+            }
             RegistryError::Config(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_config", error.to_string())
             }
@@ -108,7 +111,9 @@ impl From<PluginSummary> for PluginView {
 
 /// Uploads a plugin component (`Content-Type: application/wasm`; name in `X-Plugin-Name`).
 /// It is checked by the runtime (a component, a served contract version, within the size limit)
-/// before it is stored. Operator only. Uploading the same bytes again answers the same plugin.
+/// and by the conformance kit's contract and invariants suites before it is stored; a plugin that
+/// fails them is refused with 422 `failed_conformance`, the message naming each failed check and
+/// why. Operator only. Uploading the same bytes again answers the same plugin.
 #[utoipa::path(post, path = "/v1/plugins",
     params(("x-plugin-name" = Option<String>, Header, description = "a name for people (default `plugin`)")),
     request_body(content = Vec<u8>, content_type = "application/wasm"),

@@ -33,7 +33,7 @@ pub fn run(command: ConfigCommand) -> anyhow::Result<()> {
             ))
         }
         Err(error) => {
-            eprintln!("{error}");
+            output::note(error);
             std::process::exit(1);
         }
     }

@@ -62,9 +62,14 @@ enum Command {
     Token(token::TokenCommand),
 }
 
-/// Runs the command the arguments name.
+/// Runs the command the arguments name. Help, the version and argument errors are printed as
+/// clap prints them, except that a reader that went away (`autobill --help | head -1`) is no error.
 pub async fn run() -> anyhow::Result<()> {
-    match Cli::parse().command {
+    let cli = Cli::try_parse().unwrap_or_else(|error| {
+        let _ = error.print();
+        std::process::exit(error.exit_code())
+    });
+    match cli.command {
         Command::Simulate(args) => simulate::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Tick(args) => tick::run(args).await,
@@ -78,6 +83,11 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Practice(command) => practice::run(command).await,
         Command::Token(command) => token::run(command).await,
     }
+}
+
+/// Prints a failed command's error, with its causes, to stderr.
+pub fn report_error(error: &anyhow::Error) {
+    output::note(format_args!("error: {error:#}"));
 }
 
 /// The configuration from `file` (if given), the `AUTOBILL_*` variables and `overrides`.

@@ -1,6 +1,7 @@
-//! Writing results to stdout. A reader that goes away (`autobill simulate … | head`) ends the
-//! command quietly instead of with a panic: every line goes through [`line`], which reports a
-//! broken pipe as [`Closed`].
+//! Writing results to stdout and messages to stderr. A reader that goes away
+//! (`autobill simulate … | head`) ends the command quietly instead of with a panic: every line
+//! goes through [`line`], which reports a broken pipe as [`Closed`], and every message through
+//! [`note`], which drops what a closed stderr cannot take.
 
 use autobill::domain::Event;
 use std::io::Write;
@@ -33,6 +34,12 @@ pub fn text(text: &str) -> anyhow::Result<()> {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Err(Closed.into()),
         other => Ok(other?),
     }
+}
+
+/// Writes one line to stderr: an error or a note for the person running the command. A stderr
+/// nobody reads any more loses the line; the command goes on to its exit status.
+pub fn note(text: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// How `simulate` prints events.

@@ -8,6 +8,7 @@ use autobill::conformance::{self, report};
 use autobill::domain::{PracticeId, Slot};
 use autobill::plugin::PluginRuntime;
 use autobill::registry::{self, RegistryError};
+use autobill::scaffold::{self, Language};
 use autobill::store::{Store, StoreError};
 use chrono::Utc;
 use clap::{Args, Subcommand, ValueEnum};
@@ -16,6 +17,10 @@ use std::time::Duration;
 
 #[derive(Subcommand)]
 pub enum PluginCommand {
+    /// Make a ready plugin project: each slot it fills implemented as the documented behaviour,
+    /// native unit tests, a conformance/ folder with a case of its own and an overrides template,
+    /// and a README with the build, kit, simulate and install commands.
+    New(NewArgs),
     /// Run the conformance kit over a plugin: contract, invariants, generated properties and
     /// behaviour cases. Exit status 0 only if every check passed (1: a check failed; 2: the kit
     /// could not run, e.g. a malformed case folder).
@@ -93,6 +98,25 @@ impl DatabaseArg {
     }
 }
 
+#[derive(Args)]
+pub struct NewArgs {
+    /// The project's name, a package name such as weekly-bills.
+    name: String,
+    /// The slots it fills, comma-separated: bill_cadence, superbill_inclusion, share_filter.
+    #[arg(long = "slot", value_name = "SLOT[,SLOT]", value_delimiter = ',', required = true, value_parser = parse_slot)]
+    slots: Vec<Slot>,
+    /// Its language: rust (on the autobill-guest SDK), js (jco) or python (componentize-py).
+    #[arg(long, value_enum, default_value_t = Language::Rust)]
+    lang: Language,
+    /// The folder to make it in (default: ./NAME); it must not exist or be empty.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// For Rust: the autobill-guest SDK folder to depend on by path. Default: the SDK of the
+    /// autobill checkout the command runs in, or else the published crate by version.
+    #[arg(long, value_name = "PATH")]
+    sdk: Option<PathBuf>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ListFormat {
     Table,
@@ -102,11 +126,17 @@ pub enum ListFormat {
 #[derive(Args)]
 pub struct TestArgs {
     /// The plugin component (.wasm).
-    file: PathBuf,
+    #[arg(required_unless_present = "list_cases")]
+    file: Option<PathBuf>,
+    /// Print the built-in behaviour cases by slot, with what each checks, and exit: the names an
+    /// overrides file uses.
+    #[arg(long, conflicts_with_all = ["cases", "overrides", "seed", "config", "format"])]
+    list_cases: bool,
     /// A folder of the plugin's own cases, laid out <policy>/<case>/ (may be given more than once).
     #[arg(long = "cases", value_name = "DIR")]
     cases: Vec<PathBuf>,
-    /// A file naming the built-in cases the plugin changes on purpose: one <policy>/<case> a line.
+    /// A file naming the built-in cases the plugin changes on purpose, each with its own case that
+    /// replaces it: one `<policy>/<case> -> <own case>` a line.
     #[arg(long, value_name = "FILE")]
     overrides: Option<PathBuf>,
     /// The seed of the generated inputs (default: a new one each run, printed in the report).
@@ -117,7 +147,7 @@ pub struct TestArgs {
     config: String,
     /// The time one plugin call may take, in milliseconds (100 to 60000), as
     /// `[plugins] call_timeout_ms` sets it for the engine. A call that takes longer fails its check.
-    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    #[arg(long, value_name = "MS", default_value_t = report::default_call_timeout_ms(), value_parser = clap::value_parser!(u64).range(100..=60_000))]
     call_timeout_ms: u64,
     /// human: a readable report; junit: JUnit XML for CI; json: the whole report as JSON.
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
@@ -141,12 +171,13 @@ pub async fn run(command: PluginCommand) -> anyhow::Result<()> {
                 Ok(false) => 1,
                 Err(error) if error.is::<super::Closed>() => 0,
                 Err(error) => {
-                    eprintln!("error: {error:#}");
+                    super::report_error(&error);
                     2
                 }
             };
             std::process::exit(code);
         }
+        PluginCommand::New(args) => fail_on_error(new(args)),
         PluginCommand::Add { file, name, database } => fail_on_error(add(&file, name, &database).await),
         PluginCommand::List { format, database } => fail_on_error(list(format, &database).await),
         PluginCommand::Assign { practice, slot, plugin, config, config_json, database } => {
@@ -167,11 +198,51 @@ pub async fn run(command: PluginCommand) -> anyhow::Result<()> {
 fn fail_on_error(result: anyhow::Result<()>) -> anyhow::Result<()> {
     match result {
         Err(error) if !error.is::<super::Closed>() => {
-            eprintln!("error: {error:#}");
+            super::report_error(&error);
             std::process::exit(1);
         }
         _ => Ok(()),
     }
+}
+
+/// Writes a new plugin project and says what to do next.
+fn new(args: NewArgs) -> anyhow::Result<()> {
+    let dir = args.dir.unwrap_or_else(|| PathBuf::from(&args.name));
+    if std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        bail!("{} is not empty; choose another folder with --dir, or another name", dir.display());
+    }
+    let sdk = match (args.sdk, args.lang) {
+        (Some(path), _) => Some(
+            std::fs::canonicalize(&path).ok().filter(|path| path.join("Cargo.toml").is_file()).with_context(|| {
+                format!(
+                    "--sdk {}: no Cargo.toml there; give the guest-sdk folder of an autobill checkout",
+                    path.display()
+                )
+            })?,
+        ),
+        (None, Language::Rust) => {
+            scaffold::enclosing_checkout(&std::env::current_dir()?).map(|checkout| checkout.join("guest-sdk"))
+        }
+        (None, _) => None,
+    };
+    let spec = scaffold::spec(&args.name, &args.slots, args.lang, sdk)?;
+    for (path, text) in scaffold::files(&spec) {
+        let path = dir.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("making {}", parent.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    output::line(format_args!("made {} in {}", spec.name, dir.display()))?;
+    match (&spec.language, &spec.sdk) {
+        (Language::Rust, Some(sdk)) => output::line(format_args!("it depends on the SDK at {}", sdk.display()))?,
+        (Language::Rust, None) => output::line(format_args!(
+            "it depends on autobill-guest {} from crates.io; give --sdk PATH to use an SDK folder instead",
+            scaffold::SDK_VERSION
+        ))?,
+        _ => {}
+    }
+    output::line(format_args!("Next: {}/README.md has the build, test, simulate and install commands.", dir.display()))
 }
 
 /// Checks and stores a plugin, then prints what it is.
@@ -281,7 +352,11 @@ fn slot_names(slots: &[Slot]) -> String {
 
 /// Runs the conformance kit and prints its report; `Ok(false)` when a check failed.
 fn test(args: TestArgs) -> anyhow::Result<bool> {
-    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let Some(file) = args.file.filter(|_| !args.list_cases) else {
+        list_cases()?;
+        return Ok(true);
+    };
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
     let mut options = conformance::Options::new(args.seed.unwrap_or_else(conformance::random_seed));
     options.case_dirs = args.cases;
     options.config = args.config;
@@ -290,7 +365,7 @@ fn test(args: TestArgs) -> anyhow::Result<bool> {
         options.overrides = conformance::cases::read_overrides(path)?;
         options.overrides_file = Some(path.clone());
     }
-    let report = conformance::run(&args.file.display().to_string(), &bytes, &options)?;
+    let report = conformance::run(&file.display().to_string(), &bytes, &options)?;
     let text = match args.format {
         ReportFormat::Human => report::human(&report),
         ReportFormat::Junit => report::junit(&report),
@@ -298,4 +373,16 @@ fn test(args: TestArgs) -> anyhow::Result<bool> {
     };
     output::text(&text)?;
     Ok(report.passed())
+}
+
+/// Prints the built-in cases by slot, each with what it checks.
+fn list_cases() -> anyhow::Result<()> {
+    let cases = conformance::cases::builtin()?;
+    for slot in Slot::ALL {
+        output::line(slot)?;
+        for case in cases.iter().filter(|case| case.slot == slot) {
+            output::line(format_args!("  {}  {}", case.name, case.description))?;
+        }
+    }
+    Ok(())
 }

@@ -46,7 +46,7 @@ pub async fn run(args: TickArgs) -> anyhow::Result<()> {
     }
     args.smtp.apply(&mut config);
     let app = App::start(config, Arc::new(SystemClock)).await?;
-    eprintln!("payments go to {}; emails go to {}", app.payments, app.emails);
+    output::note(format_args!("payments go to {}; emails go to {}", app.payments, app.emails));
     let report = app.engine.tick(args.at.unwrap_or_else(|| app.clock.now())).await?;
     output::line(format_args!(
         "{} runs done, {} failed, {} charges settled, {} deferred, {} shares handled",

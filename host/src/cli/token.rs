@@ -80,7 +80,9 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<()> {
             output::line(&token.secret)?;
             let expires =
                 expires_at.map_or("it does not expire".to_string(), |at| format!("it expires at {}", at.to_rfc3339()));
-            eprintln!("token {id} for practice {practice}; {expires}. It is shown only now: store it safely.");
+            output::note(format_args!(
+                "token {id} for practice {practice}; {expires}. It is shown only now: store it safely."
+            ));
             Ok(())
         }
         TokenCommand::List { practice, format, database } => {

@@ -8,12 +8,12 @@
 //!
 //! Parsing and comparing are pure; [`load_dir`] and [`read_overrides`] read files.
 
-use super::KitError;
 use super::json::{Answer, Bill, Call, Day, Decision, Superbill};
+use super::{Failure, KitError, Outcome};
 use crate::plugin::Slot;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One built-in case, as compiled into the binary from `tests/conformance/`.
@@ -268,33 +268,62 @@ fn sorted_dirs(dir: &Path) -> Result<Vec<std::path::PathBuf>, KitError> {
     Ok(dirs)
 }
 
-/// Reads an overrides file: one case name (`<policy>/<case>`) a line; blank lines and `#`
+/// A built-in case a plugin changes on purpose, and the plugin's own case that states what it
+/// does instead. Written `<policy>/<case> -> <replacement>` in an overrides file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Override {
+    /// The built-in case, `<policy>/<case>`.
+    pub case: String,
+    /// The plugin's case that replaces it, `<policy>/<case>`; `None` when the line names none,
+    /// which fails the overridden case: a behaviour changed without saying into what is untested.
+    pub replacement: Option<String>,
+}
+
+impl Override {
+    /// Reads `<policy>/<case> -> <replacement>`; a replacement without a policy is in the
+    /// overridden case's policy.
+    pub fn parse(text: &str) -> Self {
+        let (case, replacement) = match text.split_once("->") {
+            Some((case, replacement)) => (case.trim(), Some(replacement.trim())),
+            None => (text.trim(), None),
+        };
+        let replacement = replacement.filter(|name| !name.is_empty()).map(|name| match case.split_once('/') {
+            Some((policy, _)) if !name.contains('/') => format!("{policy}/{name}"),
+            _ => name.to_string(),
+        });
+        Override { case: case.to_string(), replacement }
+    }
+}
+
+/// Reads an overrides file: one `<policy>/<case> -> <replacement>` a line; blank lines and `#`
 /// comments are ignored.
-pub fn parse_overrides(text: &str) -> Vec<String> {
+pub fn parse_overrides(text: &str) -> Vec<Override> {
     text.lines()
         .map(|line| line.split('#').next().unwrap_or_default().trim())
         .filter(|line| !line.is_empty())
-        .map(str::to_string)
+        .map(Override::parse)
         .collect()
 }
 
 /// Reads the overrides file at `path`.
-pub fn read_overrides(path: &Path) -> Result<Vec<String>, KitError> {
+pub fn read_overrides(path: &Path) -> Result<Vec<Override>, KitError> {
     let text =
         std::fs::read_to_string(path).map_err(|source| KitError::Io { path: path.display().to_string(), source })?;
     Ok(parse_overrides(&text))
 }
 
-/// A case with the reason it is not run, if it is not.
-pub type Planned = (Case, Option<String>);
+/// A case with its outcome when it is not run: skipped (replaced by another case) or failed
+/// (overridden without a replacement).
+pub type Planned = (Case, Option<Outcome>);
 
 /// Puts the built-in and the plugin's own cases together:
-/// - a case the overrides name is skipped, unless the plugin's folders have a case of the same
-///   name, which then runs in its place;
-/// - any other name clash is an error, as is an override that names no case (a typo would
-///   otherwise silently test nothing).
-pub fn plan(builtin: Vec<Case>, own: Vec<Case>, overrides: &[String]) -> Result<Vec<Planned>, KitError> {
-    let overridden: BTreeSet<&str> = overrides.iter().map(String::as_str).collect();
+/// - a built-in case the overrides name is replaced by the plugin's case they name, which runs;
+///   the built-in case is reported skipped, or is that case when both have one name;
+/// - a built-in case overridden without a replacement fails, saying how to name one;
+/// - an override of no built-in case, a replacement the plugin does not have or in another
+///   policy, and a built-in case defined again without being overridden are errors (a typo
+///   would otherwise silently test nothing).
+pub fn plan(builtin: Vec<Case>, own: Vec<Case>, overrides: &[Override]) -> Result<Vec<Planned>, KitError> {
     let mut own_by_name: BTreeMap<String, Case> = BTreeMap::new();
     for case in own {
         if let Some(first) = own_by_name.get(&case.name) {
@@ -306,30 +335,54 @@ pub fn plan(builtin: Vec<Case>, own: Vec<Case>, overrides: &[String]) -> Result<
         }
         own_by_name.insert(case.name.clone(), case);
     }
-    let known: BTreeSet<&str> =
-        builtin.iter().map(|case| case.name.as_str()).chain(own_by_name.keys().map(String::as_str)).collect();
-    if let Some(unknown) = overridden.iter().find(|name| !known.contains(*name)) {
-        return Err(KitError::UnknownOverride { name: unknown.to_string() });
+    let mut overridden: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+    for entry in overrides {
+        let Some(built_in) = builtin.iter().find(|case| case.name == entry.case) else {
+            return Err(KitError::UnknownOverride { name: entry.case.clone() });
+        };
+        if let Some(replacement) = &entry.replacement {
+            let found = own_by_name.get(replacement).filter(|case| case.slot == built_in.slot);
+            if found.is_none() {
+                return Err(KitError::UnknownReplacement {
+                    case: entry.case.clone(),
+                    replacement: replacement.clone(),
+                    slot: built_in.slot,
+                });
+            }
+        }
+        overridden.insert(&entry.case, entry.replacement.as_deref());
     }
     let mut planned = vec![];
     for case in builtin {
-        match own_by_name.remove(&case.name) {
-            Some(replacement) if overridden.contains(case.name.as_str()) => planned.push((replacement, None)),
-            Some(clash) => {
-                return Err(KitError::DuplicateCase { name: case.name, first: case.source, second: clash.source });
+        let own_same_name = own_by_name.contains_key(&case.name);
+        match overridden.get(case.name.as_str()) {
+            Some(Some(replacement)) if *replacement == case.name => {}
+            _ if own_same_name => {
+                let second = own_by_name[&case.name].source.clone();
+                return Err(KitError::DuplicateCase { name: case.name, first: case.source, second });
             }
-            None if overridden.contains(case.name.as_str()) => {
-                planned.push((case, Some("overridden by the plugin".to_string())))
+            Some(Some(replacement)) => {
+                planned.push((case, Some(Outcome::Skipped { reason: format!("{REPLACED_BY} {replacement}") })))
+            }
+            Some(None) => {
+                let reason = format!(
+                    "overridden without a replacement: an override names the plugin's own case that states what it \
+                     does instead, e.g. `{name} -> {policy}/<your case>` in the overrides file, with that case in a \
+                     --cases folder",
+                    name = case.name,
+                    policy = case.slot,
+                );
+                planned.push((case, Some(Outcome::Failed(Failure::new(reason)))));
             }
             None => planned.push((case, None)),
         }
     }
-    for case in own_by_name.into_values() {
-        let skip = overridden.contains(case.name.as_str()).then(|| "overridden by the plugin".to_string());
-        planned.push((case, skip));
-    }
+    planned.extend(own_by_name.into_values().map(|case| (case, None)));
     Ok(planned)
 }
+
+/// How the report says a built-in case was replaced: followed by the replacement's name.
+pub const REPLACED_BY: &str = "replaced by the plugin's case";
 
 /// Compares an answer with the expected one; `Err` is the difference, for people.
 pub fn compare(expected: &Expected, actual: &Answer) -> Result<(), String> {
@@ -494,36 +547,88 @@ mod tests {
 
     fn case(name: &str, source: &str) -> Case {
         let (policy, case_name) = name.split_once('/').unwrap();
-        parse_case(policy, case_name, source, GROUP, Some("[]"), None).unwrap()
+        let input = if policy == "share_filter" { r#"{"function": "decide-shares", "requests": []}"# } else { GROUP };
+        parse_case(policy, case_name, source, input, Some("[]"), None).unwrap()
+    }
+
+    fn overrides(text: &str) -> Vec<Override> {
+        parse_overrides(text)
     }
 
     #[test]
-    fn overrides_skip_or_replace_built_in_cases_and_must_name_a_case() {
+    fn an_overridden_case_is_replaced_by_the_plugins_case_it_names() {
         let builtin = vec![case("bill_cadence/a", "builtin/a"), case("bill_cadence/b", "builtin/b")];
         let own = vec![case("bill_cadence/b", "own/b"), case("bill_cadence/c", "own/c")];
-        let planned = plan(builtin.clone(), own.clone(), &["bill_cadence/a".into(), "bill_cadence/b".into()]).unwrap();
-        let shown: Vec<(&str, &str, bool)> =
-            planned.iter().map(|(case, skip)| (case.name.as_str(), case.source.as_str(), skip.is_some())).collect();
+        let planned = plan(builtin, own, &overrides("bill_cadence/a -> c\nbill_cadence/b -> bill_cadence/b")).unwrap();
+        let shown: Vec<(&str, &str, Option<&Outcome>)> = planned
+            .iter()
+            .map(|(case, decided)| (case.name.as_str(), case.source.as_str(), decided.as_ref()))
+            .collect();
+        let replaced = Outcome::Skipped { reason: format!("{REPLACED_BY} bill_cadence/c") };
         assert_eq!(
             shown,
             [
-                ("bill_cadence/a", "builtin/a", true),
-                ("bill_cadence/b", "own/b", false),
-                ("bill_cadence/c", "own/c", false)
+                ("bill_cadence/a", "builtin/a", Some(&replaced)),
+                ("bill_cadence/b", "own/b", None),
+                ("bill_cadence/c", "own/c", None)
             ]
         );
-        assert!(matches!(plan(builtin.clone(), own.clone(), &[]), Err(KitError::DuplicateCase { .. })));
+    }
+
+    #[test]
+    fn an_override_without_a_replacement_fails_the_case_saying_how_to_name_one() {
+        let planned = plan(
+            vec![case("share_filter/bills_are_shared", "builtin")],
+            vec![],
+            &overrides("share_filter/bills_are_shared"),
+        )
+        .unwrap();
+        match &planned[..] {
+            [(case, Some(Outcome::Failed(failure)))] => {
+                assert_eq!(case.name, "share_filter/bills_are_shared");
+                assert!(failure.reason.contains("without a replacement"), "{}", failure.reason);
+                assert!(
+                    failure.reason.contains("share_filter/bills_are_shared -> share_filter/<your case>"),
+                    "{}",
+                    failure.reason
+                );
+            }
+            other => panic!("expected one failed case, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn overrides_must_name_a_built_in_case_and_a_replacement_of_its_policy() {
+        let builtin = || vec![case("bill_cadence/a", "builtin/a")];
+        let own = || vec![case("bill_cadence/a", "own/a"), case("share_filter/s", "own/s")];
+        assert!(matches!(plan(builtin(), own(), &[]), Err(KitError::DuplicateCase { .. })));
         assert!(matches!(
-            plan(builtin, vec![], &["bill_cadence/typo".into()]),
+            plan(builtin(), vec![], &overrides("bill_cadence/typo -> a")),
             Err(KitError::UnknownOverride { name }) if name == "bill_cadence/typo"
+        ));
+        assert!(matches!(
+            plan(builtin(), own(), &overrides("bill_cadence/a -> missing")),
+            Err(KitError::UnknownReplacement { replacement, .. }) if replacement == "bill_cadence/missing"
+        ));
+        assert!(matches!(
+            plan(builtin(), vec![case("share_filter/s", "own/s")], &overrides("bill_cadence/a -> share_filter/s")),
+            Err(KitError::UnknownReplacement { slot: Slot::BillCadence, .. })
         ));
     }
 
     #[test]
-    fn an_overrides_file_is_one_name_a_line_with_comments() {
+    fn an_overrides_file_is_one_override_a_line_with_comments() {
         assert_eq!(
-            parse_overrides("# bills are never shared\nshare_filter/bills_are_shared  # by design\n\n  x/y \n"),
-            ["share_filter/bills_are_shared", "x/y"]
+            parse_overrides(
+                "# bills are never shared\nshare_filter/bills_are_shared -> left_to_staff # by design\n\n  x/y \n"
+            ),
+            [
+                Override {
+                    case: "share_filter/bills_are_shared".into(),
+                    replacement: Some("share_filter/left_to_staff".into())
+                },
+                Override { case: "x/y".into(), replacement: None },
+            ]
         );
     }
 

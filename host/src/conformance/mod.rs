@@ -11,7 +11,7 @@
 //!   function, reproducible from [`Options::seed`]), and the same answer from two runtimes;
 //! - **cases**: data-driven behaviour cases ([`cases`]) — the built-in ones, which the default
 //!   policy passes, plus the plugin's own; a plugin that changes behaviour on purpose names the
-//!   built-in cases it overrides.
+//!   built-in cases it overrides, each with its own case that replaces it.
 //!
 //! The outcome is a [`Report`], rendered by [`report::human`], [`report::junit`] or
 //! [`report::json`]. A failing plugin is a report with failed checks, not an error: [`KitError`]
@@ -41,8 +41,8 @@ pub const DEFAULT_CASES_PER_PROPERTY: u32 = 64;
 pub struct Options {
     /// Folders of the plugin's own cases, each laid out `<policy>/<case>/`.
     pub case_dirs: Vec<PathBuf>,
-    /// Names of built-in cases the plugin deliberately changes (`<policy>/<case>`).
-    pub overrides: Vec<String>,
+    /// The built-in cases the plugin deliberately changes, each with its own case that replaces it.
+    pub overrides: Vec<cases::Override>,
     /// The file those names were read from, which the re-run command passes again.
     pub overrides_file: Option<PathBuf>,
     /// The seed of every generated input.
@@ -93,7 +93,7 @@ pub enum KitError {
     },
     /// Two cases have one name.
     #[error(
-        "the case {name} is defined twice, in {first} and in {second}; to replace a built-in case, name it in the overrides"
+        "the case {name} is defined twice, in {first} and in {second}; to replace a built-in case, write `{name} -> {name}` in the overrides"
     )]
     DuplicateCase {
         /// The name, `<policy>/<case>`.
@@ -103,13 +103,25 @@ pub enum KitError {
         /// Where it is defined again.
         second: String,
     },
-    /// An override names no case.
+    /// An override names no built-in case.
     #[error(
-        "the overrides name `{name}`, which is no case; a case is named <policy>/<case>, e.g. share_filter/bills_are_shared"
+        "the overrides name `{name}`, which is no built-in case; a case is named <policy>/<case>, e.g. share_filter/bills_are_shared (`autobill plugin test --list-cases` lists them)"
     )]
     UnknownOverride {
         /// The name given.
         name: String,
+    },
+    /// An override's replacement is not one of the plugin's own cases of the same policy.
+    #[error(
+        "the override of `{case}` names `{replacement}` as its replacement, which is none of the plugin's own {slot} cases; put the case in a folder given with --cases, as {slot}/<case>/"
+    )]
+    UnknownReplacement {
+        /// The built-in case overridden.
+        case: String,
+        /// The replacement named.
+        replacement: String,
+        /// The policy both must be in.
+        slot: Slot,
     },
     /// The WebAssembly engine could not be set up.
     #[error(transparent)]
@@ -179,6 +191,12 @@ impl Session<'_> {
     }
 }
 
+/// The suites a plugin must pass before it is stored (`autobill plugin add`, `POST /v1/plugins`):
+/// it is a component the host serves, and every slot it fills answers within its limits with
+/// answers the host accepts. Properties and cases are for its author: what it should decide is
+/// theirs to say, and generated inputs would make every upload wait.
+pub const ADMISSION: [Suite; 2] = [Suite::Contract, Suite::Invariants];
+
 /// Runs the kit over the component `bytes`, read from `file` (as shown in the report).
 ///
 /// The plugin's own cases are read first: a malformed case folder or overrides list is a
@@ -192,60 +210,24 @@ pub fn run(file: &str, bytes: &[u8], options: &Options) -> Result<Report, KitErr
 
     let name = Path::new(file).file_stem().map_or_else(|| file.to_string(), |stem| stem.to_string_lossy().to_string());
     let runtime = PluginRuntime::new(options.limits.clone())?;
+    let loading = Instant::now();
     let load = match runtime.load(&name, bytes) {
         Err(LoadError::Engine(message)) => return Err(KitError::Engine(LoadError::Engine(message))),
         load => load,
     };
-    let mut report = Report {
-        file: file.to_string(),
-        plugin_id: load.as_ref().map_or_else(|_| PluginId::of(bytes), Plugin::id).to_hex(),
-        contract: load.as_ref().ok().and_then(|plugin| plugin.contract_version().map(str::to_string)),
-        slots: load
-            .as_ref()
-            .map(|plugin| plugin.slots().iter().map(|slot| slot.to_string()).collect())
-            .unwrap_or_default(),
-        seed: options.seed,
-        cases_per_property: options.cases_per_property,
-        config: options.config.clone(),
-        case_dirs: options.case_dirs.iter().map(|dir| dir.display().to_string()).collect(),
-        overrides_file: options.overrides_file.as_ref().map(|file| file.display().to_string()),
-        checks: vec![],
-    };
-    for (name, description, outcome) in checks::contract_outcomes(&load, file) {
-        report.checks.push(Check {
-            name: name.into(),
-            suite: Suite::Contract,
-            description: description.into(),
-            outcome,
-            seconds: 0.0,
-        });
-    }
+    let mut report = new_report(file, load.as_ref().ok(), bytes, options);
+    push_contract_checks(&mut report, &load, file, loading.elapsed().as_secs_f64());
     let Ok(plugin) = load else { return Ok(report) };
 
     let twin = PluginRuntime::new(options.limits.clone())
         .map_err(|error| error.to_string())
         .and_then(|runtime| runtime.load(&name, bytes).map_err(|error| error.to_string()));
     let mut session = Session { plugin, twin, options, out_of_time: HashMap::new() };
-    for (suite, checks) in [
-        (Suite::Invariants, Slot::ALL.into_iter().flat_map(checks::invariant_checks).collect::<Vec<_>>()),
-        (Suite::Properties, Slot::ALL.into_iter().flat_map(properties::property_checks).collect()),
-    ] {
-        for check in checks {
-            let started = Instant::now();
-            let outcome = session.check(check.slot, &check.name, |session| (check.run)(session, check.slot));
-            report.checks.push(Check {
-                name: check.name,
-                suite,
-                description: check.description,
-                outcome,
-                seconds: started.elapsed().as_secs_f64(),
-            });
-        }
-    }
-    for (case, skip) in planned {
+    run_slot_checks(&mut session, &mut report, &[Suite::Invariants, Suite::Properties]);
+    for (case, decided) in planned {
         let started = Instant::now();
-        let outcome = match skip {
-            Some(reason) => Outcome::Skipped { reason },
+        let outcome = match decided {
+            Some(outcome) => outcome,
             None => session.check(case.slot, &case.name, |session| run_case(&session.plugin, &case)),
         };
         let description =
@@ -259,6 +241,72 @@ pub fn run(file: &str, bytes: &[u8], options: &Options) -> Result<Report, KitErr
         });
     }
     Ok(report)
+}
+
+/// Runs the [`ADMISSION`] suites over a plugin loaded already (by the runtime that will run it,
+/// so it is compiled once), named `file` in the report. Its calls run within the plugin's runtime
+/// limits, which `options.limits` should be.
+pub fn admit(file: &str, plugin: Plugin, options: &Options) -> Report {
+    let mut report = new_report(file, Some(&plugin), &[], options);
+    push_contract_checks(&mut report, &Ok(plugin.clone()), file, 0.0);
+    // The twin is for the determinism properties, which admission does not run.
+    let twin = Err("not loaded: admission runs no properties".to_string());
+    let mut session = Session { plugin, twin, options, out_of_time: HashMap::new() };
+    run_slot_checks(&mut session, &mut report, &[Suite::Invariants]);
+    report
+}
+
+/// A report with no checks yet, on the plugin `loaded` (or, if it did not load, on `bytes`).
+fn new_report(file: &str, loaded: Option<&Plugin>, bytes: &[u8], options: &Options) -> Report {
+    Report {
+        file: file.to_string(),
+        plugin_id: loaded.map_or_else(|| PluginId::of(bytes), Plugin::id).to_hex(),
+        contract: loaded.and_then(|plugin| plugin.contract_version().map(str::to_string)),
+        slots: loaded.map(|plugin| plugin.slots().iter().map(|slot| slot.to_string()).collect()).unwrap_or_default(),
+        seed: options.seed,
+        cases_per_property: options.cases_per_property,
+        config: options.config.clone(),
+        case_dirs: options.case_dirs.iter().map(|dir| dir.display().to_string()).collect(),
+        overrides_file: options.overrides_file.as_ref().map(|file| file.display().to_string()),
+        call_timeout_ms: options.limits.call_timeout.as_millis().try_into().unwrap_or(u64::MAX),
+        checks: vec![],
+    }
+}
+
+/// The contract checks, all answered by the one load, whose time the first of them shows.
+fn push_contract_checks(report: &mut Report, load: &Result<Plugin, LoadError>, file: &str, load_seconds: f64) {
+    let mut seconds = load_seconds;
+    for (name, description, outcome) in checks::contract_outcomes(load, file) {
+        report.checks.push(Check {
+            name: name.into(),
+            suite: Suite::Contract,
+            description: description.into(),
+            outcome,
+            seconds: std::mem::take(&mut seconds),
+        });
+    }
+}
+
+/// Runs the invariant and property checks of every slot, in `suites` only.
+fn run_slot_checks(session: &mut Session, report: &mut Report, suites: &[Suite]) {
+    for suite in suites {
+        let checks: Vec<SlotCheck> = match suite {
+            Suite::Invariants => Slot::ALL.into_iter().flat_map(checks::invariant_checks).collect(),
+            Suite::Properties => Slot::ALL.into_iter().flat_map(properties::property_checks).collect(),
+            Suite::Contract | Suite::Cases => continue,
+        };
+        for check in checks {
+            let started = Instant::now();
+            let outcome = session.check(check.slot, &check.name, |session| (check.run)(session, check.slot));
+            report.checks.push(Check {
+                name: check.name,
+                suite: *suite,
+                description: check.description,
+                outcome,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+    }
 }
 
 fn not_filled(slot: Slot) -> Outcome {

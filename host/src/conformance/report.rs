@@ -132,6 +132,8 @@ pub struct Report {
     pub case_dirs: Vec<String>,
     /// The file naming the built-in cases the plugin overrides, as given.
     pub overrides_file: Option<String>,
+    /// The time one call could take, in milliseconds.
+    pub call_timeout_ms: u64,
     /// Every check, in the order run.
     pub checks: Vec<Check>,
 }
@@ -200,8 +202,21 @@ impl Report {
         if let Some(file) = &self.overrides_file {
             let _ = write!(command, " --overrides {}", shell_quote(file));
         }
+        if self.call_timeout_ms != default_call_timeout_ms() {
+            let _ = write!(command, " --call-timeout-ms {}", self.call_timeout_ms);
+        }
         command
     }
+}
+
+/// The call time limit in production, which `autobill plugin test` runs with unless told otherwise.
+pub fn default_call_timeout_ms() -> u64 {
+    crate::plugin::PluginLimits::default().call_timeout.as_millis().try_into().unwrap_or(u64::MAX)
+}
+
+/// A check's time for people: milliseconds below a second, else seconds.
+fn duration(seconds: f64) -> String {
+    if seconds < 1.0 { format!("{:.0} ms", seconds * 1000.0) } else { format!("{seconds:.2} s") }
 }
 
 /// `text` as one shell word: as it is when it is plain, else in single quotes.
@@ -239,14 +254,15 @@ pub fn human(report: &Report) -> String {
         for check in &checks {
             match &check.outcome {
                 Outcome::Passed => {
-                    let _ = writeln!(out, "  ok    {}", check.name);
+                    let _ = writeln!(out, "  ok    {}  {}", check.name, duration(check.seconds));
                 }
                 Outcome::Skipped { reason } if reason.starts_with(NOT_FILLED) => unfilled.push(&check.name),
                 Outcome::Skipped { reason } => {
                     let _ = writeln!(out, "  skip  {}  ({reason})", check.name);
                 }
                 Outcome::Failed(failure) => {
-                    let _ = writeln!(out, "  FAIL  {}  — {}", check.name, check.description);
+                    let _ =
+                        writeln!(out, "  FAIL  {}  {}  — {}", check.name, duration(check.seconds), check.description);
                     write_failure(&mut out, failure);
                 }
             }
@@ -257,12 +273,37 @@ pub fn human(report: &Report) -> String {
     }
     let counts = report.counts();
     let verdict = if report.passed() { "passed" } else { "FAILED" };
+    let seconds: f64 = report.checks.iter().map(|check| check.seconds).sum();
     let _ = writeln!(
         out,
-        "\nresult: {verdict}. {} passed, {} failed, {} skipped",
-        counts.passed, counts.failed, counts.skipped
+        "\nresult: {verdict}. {} passed, {} failed, {} skipped, in {}",
+        counts.passed,
+        counts.failed,
+        counts.skipped,
+        duration(seconds)
     );
     let _ = writeln!(out, "re-run with the same generated inputs: {}", report.rerun_command());
+    out
+}
+
+/// Why a plugin that failed the admission suites was not stored: each failed check with its
+/// reason, for the operator who tried to add it.
+pub fn refusal(report: &Report) -> String {
+    let mut out = format!(
+        "the plugin failed {} of the conformance kit's checks run before a plugin is stored (contract and invariants), so it was not stored:",
+        report.counts().failed
+    );
+    for check in report.failures() {
+        let reason = check.failure().map_or("", |failure| failure.reason.as_str());
+        let _ = write!(
+            out,
+            "\n  FAIL  {}  — {}\n        {}",
+            check.name,
+            check.description,
+            reason.replace('\n', "\n        ")
+        );
+    }
+    out.push_str("\nFix these and add it again; `autobill plugin test FILE.wasm` runs every check and shows the inputs that failed.");
     out
 }
 
@@ -421,6 +462,7 @@ mod tests {
             config: String::new(),
             case_dirs: vec![],
             overrides_file: None,
+            call_timeout_ms: default_call_timeout_ms(),
             checks: vec![
                 check("contract/version-served", Suite::Contract, Outcome::Passed),
                 check(
@@ -463,11 +505,12 @@ mod tests {
     #[test]
     fn the_readable_report_names_failures_inputs_and_the_seed() {
         let text = human(&report());
-        assert!(text.contains("FAIL  share_filter/decisions-valid"), "{text}");
+        assert!(text.contains("ok    contract/version-served  250 ms"), "{text}");
+        assert!(text.contains("FAIL  share_filter/decisions-valid  250 ms"), "{text}");
         assert!(text.contains("\"function\": \"decide-shares\""), "{text}");
         assert!(text.contains("skip  share_filter/bills_are_shared  (overridden by the plugin)"), "{text}");
         assert!(text.contains("skip  1 checks of slots the plugin does not fill"), "{text}");
-        assert!(text.contains("result: FAILED. 1 passed, 1 failed, 2 skipped"), "{text}");
+        assert!(text.contains("result: FAILED. 1 passed, 1 failed, 2 skipped, in 1.00 s"), "{text}");
         assert!(text.contains("autobill plugin test 'my plugin.wasm' --seed 42"), "{text}");
     }
 
@@ -496,11 +539,12 @@ mod tests {
         let report = Report {
             case_dirs: vec!["cases".into(), "more cases".into()],
             overrides_file: Some("overrides.txt".into()),
+            call_timeout_ms: 500,
             ..report()
         };
         assert_eq!(
             report.rerun_command(),
-            "autobill plugin test 'my plugin.wasm' --seed 42 --cases cases --cases 'more cases' --overrides overrides.txt"
+            "autobill plugin test 'my plugin.wasm' --seed 42 --cases cases --cases 'more cases' --overrides overrides.txt --call-timeout-ms 500"
         );
     }
 }
