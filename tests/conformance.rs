@@ -6,7 +6,7 @@
 //! Generated inputs use a new seed on every run (printed in every failure); set
 //! `AUTOBILL_KIT_SEED` to repeat a run.
 
-use autobill::conformance::cases::read_overrides;
+use autobill::conformance::cases::{Override, REPLACED_BY, read_overrides};
 use autobill::conformance::{self, KitError, Options, Outcome, Report, Suite, report};
 use autobill::plugin::artifacts;
 use autobill_fixture_invalid_outputs::{FAULTS, Fault};
@@ -90,7 +90,10 @@ fn share_superbills_only_passes_with_the_case_it_overrides_and_its_own_cases() {
     let report = run(Path::new(artifacts::SHARE_SUPERBILLS_ONLY), &example_options("share-superbills-only"));
     assert_passed(&report);
     let overridden = report.check("share_filter/bills_are_shared").expect("the case is reported");
-    assert_eq!(overridden.outcome, Outcome::Skipped { reason: "overridden by the plugin".into() });
+    assert_eq!(
+        overridden.outcome,
+        Outcome::Skipped { reason: format!("{REPLACED_BY} share_filter/bills_are_left_to_staff") }
+    );
     for own in ["share_filter/bills_are_left_to_staff", "share_filter/a_configured_delay_replaces_the_practices"] {
         assert_eq!(report.check(own).map(|check| &check.outcome), Some(&Outcome::Passed), "{own}");
     }
@@ -126,9 +129,49 @@ fn the_examples_override_exactly_the_cases_they_change() {
         let declared = example_options(name);
         let undeclared = Options { overrides: vec![], ..declared.clone() };
         let report = run(Path::new(path), &undeclared);
-        let expected: BTreeSet<String> = declared.overrides.iter().cloned().collect();
+        let expected: BTreeSet<String> = declared.overrides.iter().map(|entry| entry.case.clone()).collect();
         assert_eq!(failed(&report, None), expected, "{name}:\n{}", report::human(&report));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overrides change what is tested, never whether: a plugin that does nothing fails.
+// ---------------------------------------------------------------------------------------------
+
+/// The cases a plugin that does nothing fails without overrides: every case where a bill run is
+/// due, a bill made or a document sent.
+fn cases_failed_by_doing_nothing() -> BTreeSet<String> {
+    let report = run(Path::new(artifacts::SKIPS_EVERYTHING), &options());
+    let failures = failed(&report, None);
+    assert!(failures.iter().all(|name| name.starts_with("bill_cadence/") || name.starts_with("share_filter/")));
+    for name in
+        ["share_filter/bills_are_shared", "share_filter/superbills_are_shared", "bill_cadence/daily_run_every_day"]
+    {
+        assert!(failures.contains(name), "{name} fails:\n{}", report::human(&report));
+    }
+    assert!(failed(&report, Some(Suite::Invariants)).is_empty() && failed(&report, Some(Suite::Properties)).is_empty());
+    failures
+}
+
+#[test]
+fn a_plugin_that_does_nothing_fails_the_kit_even_overriding_every_case_it_fails() {
+    let failing = cases_failed_by_doing_nothing();
+    let overrides = failing.iter().map(|name| Override::parse(name)).collect();
+    let report = run(Path::new(artifacts::SKIPS_EVERYTHING), &Options { overrides, ..options() });
+    assert!(!report.passed());
+    assert_eq!(failed(&report, None), failing, "the same cases fail, now for want of a replacement");
+    for name in &failing {
+        let reason = failure_reason(&report, name);
+        assert!(reason.contains("overridden without a replacement") && reason.contains(" -> "), "{name}: {reason}");
+    }
+}
+
+#[test]
+fn a_share_filter_that_skips_everything_fails_under_another_plugins_overrides_and_cases() {
+    let report = run(Path::new(artifacts::SKIPS_EVERYTHING), &example_options("share-superbills-only"));
+    assert!(!report.passed());
+    assert!(report.check("share_filter/superbills_are_shared").is_some_and(|check| check.failed()));
+    assert!(report.check("share_filter/a_configured_delay_replaces_the_practices").is_some_and(|check| check.failed()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -336,7 +379,8 @@ fn malformed_case_folders_and_unknown_overrides_stop_the_kit_before_it_runs() {
         }
         other => panic!("expected a case error, got {other:?}"),
     }
-    let options = Options { overrides: vec!["share_filter/bills_are_sharde".into()], ..self::options() };
+    let options =
+        Options { overrides: vec![Override::parse("share_filter/bills_are_sharde -> own")], ..self::options() };
     assert!(matches!(
         conformance::run("default.wasm", &bytes, &options),
         Err(KitError::UnknownOverride { name }) if name == "share_filter/bills_are_sharde"
@@ -369,4 +413,30 @@ fn a_share_filter_written_in_python_passes_the_kit() {
     assert_eq!(report.slots, ["share_filter"]);
     assert_eq!(report.contract.as_deref(), Some("0.1.0"), "read from the export names: componentize-py stamps nothing");
     assert!(report.check("share_filter/no_email_on_file_is_skipped").is_some_and(|check| !check.failed()));
+}
+
+/// Where `plugins/examples/js-share-filter/build.sh` writes the component (tests/run.sh runs it
+/// before `cargo test`); `AUTOBILL_JS_PLUGIN` points elsewhere.
+fn js_plugin() -> PathBuf {
+    std::env::var_os("AUTOBILL_JS_PLUGIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/plugins/js/js_share_filter.wasm"))
+}
+
+#[test]
+fn a_share_filter_written_in_javascript_passes_the_kit_with_its_cases_and_override() {
+    let path = js_plugin();
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `bash plugins/examples/js-share-filter/build.sh` (tests/run.sh does)",
+        path.display()
+    );
+    let report = run(&path, &example_options("js-share-filter"));
+    assert_passed(&report);
+    assert_eq!(report.slots, ["share_filter"]);
+    assert_eq!(report.contract.as_deref(), Some("0.1.0"), "read from the export names: jco stamps nothing");
+    assert_eq!(
+        report.check("share_filter/bills_are_left_to_staff").map(|check| &check.outcome),
+        Some(&Outcome::Passed)
+    );
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite: installs what they need (the wasm32-wasip2 target, localstripe,
-# poppler-utils, qpdf, the Noto fonts, aiosmtpd, openapi-spec-validator, and componentize-py for
-# the Python example policy), makes sure the local PostgreSQL they talk to is up, and runs
+# poppler-utils, qpdf, the Noto fonts, aiosmtpd, openapi-spec-validator, componentize-py for the
+# Python example policy and Node.js for the JavaScript one), makes sure the local PostgreSQL they talk to is up, and runs
 # `cargo test` over the whole workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,8 @@ fi
 # tests check the files' structure with qpdf.
 missing=()
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
+# The JavaScript example and `autobill plugin new --lang js` build with jco, from npm.
+command -v npm >/dev/null || missing+=(nodejs npm)
 command -v qpdf >/dev/null || missing+=(qpdf)
 [ -f /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] || missing+=(fonts-noto-core)
 [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing+=(fonts-noto-cjk)
@@ -59,5 +61,9 @@ if [ ! -x "$venv/bin/componentize-py" ] || [ "$("$venv/bin/componentize-py" --ve
   "$venv/bin/pip" install --quiet "componentize-py==0.25.1"
 fi
 PATH="$PWD/$venv/bin:$PATH" bash plugins/examples/python-share-filter/build.sh
+
+# The JavaScript example policy is built with the jco and componentize-js pinned in its
+# package.json (npm, into its git-ignored node_modules/); the conformance suite runs the kit on it.
+bash plugins/examples/js-share-filter/build.sh
 
 cargo test --workspace --locked
