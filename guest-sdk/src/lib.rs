@@ -27,7 +27,8 @@
 //!
 //! ## A complete plugin
 //!
-//! `Cargo.toml`:
+//! `autobill plugin new NAME --slot SLOT` makes a ready project: the slot implemented as the
+//! documented behaviour, unit tests, conformance cases and a README. By hand, `Cargo.toml`:
 //!
 //! ```toml
 //! [package]
@@ -38,7 +39,7 @@
 //! crate-type = ["cdylib", "rlib"]
 //!
 //! [dependencies]
-//! autobill-guest = { git = "…", package = "autobill-guest" }
+//! autobill-guest = "0.1.0"   # or, in an autobill checkout: { version = "0.1.0", path = "…/guest-sdk" }
 //! ```
 //!
 //! `src/lib.rs`:
