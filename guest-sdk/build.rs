@@ -5,8 +5,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::{env, fs};
 
-/// The contract release this SDK builds plugins for.
-const CONTRACT_DIR: &str = "../wit/since_v0.1.0";
+/// The contract release this SDK builds plugins for. `contract/` holds links to the files of its
+/// folder in the repository (`wit/since_vX.Y.Z/`); `cargo package` copies what they point to, so
+/// the published crate carries its contract and builds on its own. (Not `wit/`: wit-bindgen would
+/// read that folder too, beside the document the macros hand it.)
+const CONTRACT_DIR: &str = "contract";
 
 /// Worlds the SDK adds for plugins that fill two of the three slots; the contract itself names one
 /// world per slot and one for all three.

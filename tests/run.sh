@@ -66,4 +66,8 @@ PATH="$PWD/$venv/bin:$PATH" bash plugins/examples/python-share-filter/build.sh
 # package.json (npm, into its git-ignored node_modules/); the conformance suite runs the kit on it.
 bash plugins/examples/js-share-filter/build.sh
 
+# The guest SDK is published for plugin authors: its package must build on its own, with the
+# contract files it carries.
+cargo package -p autobill-guest --locked
+
 cargo test --workspace --locked
