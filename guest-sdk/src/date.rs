@@ -35,14 +35,14 @@ impl Weekday {
         Weekday::Sunday,
     ];
 
-    /// Reads an English weekday name, whole or cut to at least three letters ("monday", "Mon",
-    /// "Thurs"), ignoring case; anything else (e.g. "frisbee") is `None`.
+    /// Reads an English weekday name, whole or as its three-letter form ("monday", "Mon"),
+    /// ignoring case and surrounding spaces; anything else ("thurs", "frisbee") is `None`.
     pub fn parse(name: &str) -> Option<Weekday> {
         let name = name.trim().to_ascii_lowercase();
-        if name.len() < 3 {
-            return None;
-        }
-        Self::ALL.into_iter().find(|day| format!("{day:?}").to_ascii_lowercase().starts_with(&name))
+        Self::ALL.into_iter().find(|day| {
+            let full = format!("{day:?}").to_ascii_lowercase();
+            name == full || name == full[..3]
+        })
     }
 }
 
@@ -145,11 +145,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn weekdays_are_read_whole_or_cut_and_nothing_else_is_one() {
+    fn weekdays_are_read_whole_or_in_three_letters_and_nothing_else_is_one() {
         assert_eq!(Weekday::parse("Friday"), Some(Weekday::Friday));
         assert_eq!(Weekday::parse(" fri "), Some(Weekday::Friday));
-        assert_eq!(Weekday::parse("THURS"), Some(Weekday::Thursday));
-        for wrong in ["frisbee", "fr", "", "mondays", "sundae"] {
+        assert_eq!(Weekday::parse("THU"), Some(Weekday::Thursday));
+        for wrong in ["frisbee", "frid", "thurs", "fr", "", "mondays", "sundae"] {
             assert_eq!(Weekday::parse(wrong), None, "{wrong:?}");
         }
     }

@@ -85,7 +85,7 @@ impl Schedule {
     }
 }
 
-/// Reads a weekday name: the full English name or its first three letters or more, in any case.
+/// Reads a weekday name: the full English name or its three-letter form, in any case.
 fn parse_weekday(name: &str) -> Result<Weekday, String> {
     Weekday::parse(name)
         .ok_or_else(|| format!("weekday {name:?} is not a day of the week: use a name such as \"friday\" or \"fri\""))

@@ -145,10 +145,14 @@ fn one_open_bill_per_client_with_all_its_lines() {
 }
 
 #[test]
-fn weekday_names_and_abbreviations_are_accepted() {
-    for name in ["monday", "Mon", "TUESDAY", "tues", "wed", "thu", "thurs", " friday ", "sat", "Sunday"] {
+fn weekday_names_and_their_three_letter_forms_are_accepted_and_nothing_between() {
+    for name in ["monday", "Mon", "TUESDAY", "tue", "wed", "thu", " friday ", "sat", "Sunday"] {
         let config = format!(r#"{{"weekday": "{name}"}}"#);
         assert_eq!(BiweeklyBills::check_config(&config), Ok(()), "{name}");
+    }
+    for name in ["tues", "thurs", "frisbee"] {
+        let config = format!(r#"{{"weekday": "{name}"}}"#);
+        assert!(BiweeklyBills::check_config(&config).is_err(), "{name}");
     }
 }
 
