@@ -440,3 +440,13 @@ fn simulate_with_a_weekly_cadence_configured_for_friday_bills_on_fridays() {
     assert!(stderr.contains("frisbee") && stderr.contains("not a day of the week"), "{stderr}");
     assert!(!stdout.contains("bill_created"), "nothing ran: {stdout}");
 }
+
+#[test]
+fn list_cases_prints_the_built_in_cases_by_slot_with_what_each_checks() {
+    let (status, stdout, stderr) = autobill(&["plugin", "test", "--list-cases"]);
+    assert_eq!(status, 0, "{stderr}");
+    let share = stdout.find("\nshare_filter\n").expect("a share_filter heading");
+    let case = stdout.find("  share_filter/bills_are_shared  Open and paid bills are emailed").expect("the case");
+    assert!(stdout.starts_with("bill_cadence\n") && case > share, "{stdout}");
+    assert!(stdout.contains("  superbill_inclusion/day_31_in_february_2027_is_the_28th"), "{stdout}");
+}
