@@ -220,6 +220,7 @@ pub fn files(spec: &Spec) -> Vec<File> {
                 ),
             );
             add(".gitignore", "wit_world/\ncomponentize_py_*\npoll_loop.py\n__pycache__/\n*.wasm\n".to_string());
+            add("requirements.txt", format!("componentize-py=={COMPONENTIZE_PY_VERSION}\n"));
         }
     }
     if spec.language != Language::Rust {
@@ -318,6 +319,9 @@ mod tests {
             assert!(world.starts_with("package autobill:policy@"), "{world}");
             assert!(world.contains("include superbill-inclusion-policy;\n    include share-filter-policy;"), "{world}");
             file(&files, "wit/types.wit");
+            if language == Language::Python {
+                assert_eq!(file(&files, "requirements.txt"), "componentize-py==0.25.1\n");
+            }
             assert!(!files.iter().any(|(_, text)| text.contains("{{")), "every placeholder is filled");
         }
     }
