@@ -24,6 +24,7 @@
 //! - [`scenario`] and [`simulate`]: the engine on a simulated clock over a scenario file.
 //! - [`conformance`]: the plugin conformance kit behind `autobill plugin test`.
 //! - [`serve`], [`api`] and [`config`]: `autobill serve`, the scheduler and the HTTP API.
+//! - [`console`]: the browser console `serve` also serves, built on the API's handlers.
 //! - [`progress`]: the progress line long runs draw on a terminal.
 #![forbid(unsafe_code)]
 
@@ -32,6 +33,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod conformance;
+pub mod console;
 pub mod domain;
 pub mod engine;
 pub mod mail;

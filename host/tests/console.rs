@@ -1,0 +1,545 @@
+//! The console in a real browser: headless Chromium driven over WebDriver (chromedriver, started
+//! here on 127.0.0.1) against a live `serve` on a simulated clock. Each flow saves a screenshot
+//! under `target/console-screenshots/` and runs axe-core (npm, installed by `tests/run.sh` into
+//! `target/axe/`) on every page it shows: a violation of impact "serious" or "critical" fails.
+//!
+//! The session and CSRF rules (cookie flags, the Content-Security-Policy, signing out, another
+//! practice's pages, a POST without its token) are also checked over plain HTTP, where status
+//! codes and headers can be read.
+
+mod support;
+
+use autobill::app::App;
+use autobill::clock::SimulatedClock;
+use autobill::config::{Config, Use};
+use autobill::serve;
+use chrono::{DateTime, Utc};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const OPERATOR: &str = "operator-token-for-console-tests-0123456789";
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).expect("an RFC 3339 time").with_timezone(&Utc)
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_path_buf()
+}
+
+/// A running `serve` on a simulated clock.
+struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), serve::ServeError>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(start: DateTime<Utc>) -> Server {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = \"{OPERATOR}\"\n\
+             [database]\nurl = \"sqlite://{}\"\n[outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 3600\n\
+             [testing]\nsimulated_clock = true\n",
+            dir.path().join("autobill.db").display(),
+            dir.path().join("outbox").display()
+        );
+        let config = Config::from_table(&text.parse().expect("TOML"), Use::Serve).expect("a good configuration");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let addr = listener.local_addr().expect("an address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = App::start(config, Arc::new(SimulatedClock::new(start))).await.expect("the application starts");
+        let task = tokio::spawn(serve::run(listener, app, async {
+            let _ = stopped.await;
+        }));
+        let server = Server { addr, stop: Some(stop), task, _dir: dir };
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the server did not start");
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// An API call that must succeed; answers its JSON.
+    async fn api(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
+        let authorization = format!("Bearer {token}");
+        let mut headers = vec![("authorization", authorization.as_str())];
+        let bytes = match &body {
+            Some(body) => {
+                headers.push(("content-type", "application/json"));
+                body.to_string().into_bytes()
+            }
+            None => vec![],
+        };
+        let (status, _, bytes) = support::http_request(self.addr, method, path, &headers, bytes).await;
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        assert!((200..300).contains(&status), "{method} {path}: {status} {value}");
+        value
+    }
+
+    async fn set_clock(&self, now: &str) {
+        self.api("POST", "/v1/test/clock", OPERATOR, Some(json!({ "now": now }))).await;
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await.expect("the server task").expect("a clean shutdown");
+    }
+}
+
+/// Two practices with a service, and for the first, clients with and without email.
+struct World {
+    practice: i64,
+    other: i64,
+    token: String,
+    ana: i64,
+    ben: i64,
+}
+
+async fn world(server: &Server) -> World {
+    let mut ids = vec![];
+    for name in ["Lakeside Therapy", "Hillcrest Counseling"] {
+        let practice = server
+            .api(
+                "POST",
+                "/v1/practices",
+                OPERATOR,
+                Some(json!({ "name": name, "timezone": "America/New_York", "automation": { "bills": "manual", "share": true } })),
+            )
+            .await;
+        ids.push(practice["id"].as_i64().expect("an id"));
+    }
+    let (practice, other) = (ids[0], ids[1]);
+    let token = server.api("POST", &format!("/v1/practices/{practice}/tokens"), OPERATOR, None).await["token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    let base = format!("/v1/practices/{practice}");
+    server
+        .api(
+            "POST",
+            &format!("{base}/services"),
+            &token,
+            Some(json!({ "code": "90837", "name": "Psychotherapy, 60 minutes", "fee": 16000, "cpt_code": "90837" })),
+        )
+        .await;
+    let ana = server
+        .api("POST", &format!("{base}/clients"), &token, Some(json!({ "reference": "ana", "name": "Ana Alvarez", "email": "ana@example.com", "card": "pm_card_visa" })))
+        .await["id"]
+        .as_i64()
+        .expect("an id");
+    let ben = server
+        .api("POST", &format!("{base}/clients"), &token, Some(json!({ "reference": "ben", "name": "Ben Okafor" })))
+        .await["id"]
+        .as_i64()
+        .expect("an id");
+    World { practice, other, token, ana, ben }
+}
+
+/// chromedriver on 127.0.0.1 and a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_driver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("an address").port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| {
+            panic!("chromedriver could not be started ({error}): install Debian's chromium and chromium-driver (tests/run.sh does)")
+        });
+    let driver = Driver { child, port };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return driver;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("chromedriver did not listen on 127.0.0.1:{port}");
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({ "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,800", "--lang=en-US"] }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .unwrap_or_else(|error| panic!("headless Chromium did not start through chromedriver: {error}"))
+}
+
+/// The browser, with the checks every flow makes.
+struct Browser {
+    client: Client,
+    axe: String,
+    shots: PathBuf,
+}
+
+impl Browser {
+    async fn go(&self, url: &str) {
+        self.client.goto(url).await.unwrap_or_else(|error| panic!("{url}: {error}"));
+    }
+
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client.find(Locator::Css(css)).await.unwrap_or_else(|error| panic!("no `{css}` on the page: {error}"))
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.expect("its text")
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let field = self.find(css).await;
+        field.clear().await.expect("cleared");
+        field.send_keys(value).await.expect("typed");
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap_or_else(|error| panic!("clicking `{css}`: {error}"));
+    }
+
+    /// Clicks a button that submits a form or follows a link, and waits for the next page.
+    async fn submit(&self, css: &str) {
+        self.client.execute("window.autobillOldPage = true;", vec![]).await.expect("marked");
+        self.click(css).await;
+        for _ in 0..200 {
+            let loaded = self
+                .client
+                .execute("return window.autobillOldPage === undefined && document.readyState === 'complete';", vec![])
+                .await
+                .expect("the page answers");
+            if loaded == Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("clicking `{css}` led to no new page");
+    }
+
+    async fn body(&self) -> String {
+        self.text("body").await
+    }
+
+    async fn path(&self) -> String {
+        self.client.current_url().await.expect("a URL").path().to_string()
+    }
+
+    /// Saves a screenshot and fails on any serious or critical axe-core violation.
+    async fn check(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("a screenshot");
+        std::fs::write(self.shots.join(format!("{name}.png")), png).expect("the screenshot is saved");
+        self.client.execute(&self.axe, vec![]).await.expect("axe-core is injected");
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .expect("axe-core runs");
+        let violations: Vec<String> = serde_json::from_value(result).expect("a list");
+        assert!(
+            violations.is_empty(),
+            "{name} ({}): accessibility violations:\n{}",
+            self.path().await,
+            violations.join("\n")
+        );
+    }
+
+    async fn sign_in(&self, server: &Server, token: &str) {
+        self.go(&server.url("/login")).await;
+        self.fill("#token", token).await;
+        self.submit("main button[type=submit]").await;
+    }
+}
+
+/// The flows of the issue, one after another in one browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_and_operator_flows_in_headless_chromium() {
+    let axe_path = workspace().join("target/axe/node_modules/axe-core/axe.min.js");
+    let axe = std::fs::read_to_string(&axe_path).unwrap_or_else(|error| {
+        panic!("axe-core is not at {} ({error}): run tests/run.sh, which installs it from npm", axe_path.display())
+    });
+    let shots = workspace().join("target/console-screenshots");
+    std::fs::create_dir_all(&shots).expect("the screenshot folder");
+    let server = Server::start(at("2026-01-05T14:00:00Z")).await;
+    let w = world(&server).await;
+    let driver = start_driver().await;
+    let b = Browser { client: browser(&driver).await, axe, shots };
+    let settings = server.url(&format!("/console/practices/{}/billing-settings", w.practice));
+
+    // Staff sign in: a wrong token is refused next to the field, the practice's token opens its
+    // billing settings.
+    b.go(&server.url("/login")).await;
+    b.check("01-sign-in").await;
+    b.fill("#token", "not-a-token").await;
+    b.submit("main button[type=submit]").await;
+    assert!(b.text("#token-error").await.contains("not known"), "{}", b.body().await);
+    b.check("02-sign-in-refused").await;
+    b.sign_in(&server, &w.token).await;
+    assert_eq!(b.path().await, format!("/console/practices/{}/billing-settings", w.practice));
+    assert!(b.text("#automation-title").await.contains("Billing automation"));
+    let next = b.text("#next-runs").await;
+    assert!(next.contains("bills Jan 6, 2026, 12:00 AM EST"), "{next}");
+    assert!(next.contains("superbills Feb 1, 2026, 12:00 AM EST") && next.contains("autopay off"), "{next}");
+
+    // Change the automation settings and see the warning; a day out of range is refused with the
+    // API's message next to its field.
+    b.click("#bills-daily").await;
+    b.fill("#superbill_day", "40").await;
+    b.submit("main form button[type=submit]").await;
+    assert_eq!(b.text("#superbill_day-error").await, "superbill_day is 40; choose a day from 1 to 31");
+    b.check("03-settings-refused").await;
+    b.fill("#superbill_day", "31").await;
+    b.fill("#share_delay_minutes", "30").await;
+    b.click("#autopay").await;
+    b.submit("main form button[type=submit]").await;
+    let warning = b.text(".warning").await;
+    assert!(warning.contains("before autopay charges at 12:30 am"), "{warning}");
+    let next = b.text("#next-runs").await;
+    assert!(next.contains("superbills Jan 31, 2026") && next.contains("autopay Jan 6, 2026, 12:30 AM EST"), "{next}");
+    let automation = server.api("GET", &format!("/v1/practices/{}/automation", w.practice), &w.token, None).await;
+    assert_eq!(automation["automation"]["superbill_day"], 31, "the change reached the API: {automation}");
+    b.client.set_window_size(1280, 800).await.expect("the window size");
+    b.check("04-billing-automation").await;
+    let panel = b.find("section.panel").await.screenshot().await.expect("the panel's screenshot");
+    std::fs::write(b.shots.join("04-billing-automation-panel.png"), panel).expect("the screenshot is saved");
+    b.click("#bills-manual").await;
+    b.click("#autopay").await;
+    b.submit("main form button[type=submit]").await;
+    assert!(b.body().await.contains("Saved."), "{}", b.body().await);
+    assert!(b.client.find(Locator::Css(".warning")).await.is_err(), "manual bills: no warning: {}", b.body().await);
+
+    // Complete an appointment, move the clock, and find the pended bill; open it and add a product.
+    let base = format!("/v1/practices/{}", w.practice);
+    for (reference, client) in [("ana-1", w.ana), ("ben-1", w.ben)] {
+        let appointment = server
+            .api("POST", &format!("{base}/appointments"), &w.token, Some(json!({ "reference": reference, "client_id": client, "starts_at": "2026-01-05T10:00", "services": ["90837"] })))
+            .await;
+        let id = appointment["id"].as_i64().expect("an id");
+        server.api("POST", &format!("{base}/appointments/{id}/complete"), &w.token, None).await;
+    }
+    server.set_clock("2026-01-06T05:05:00Z").await;
+    b.go(&server.url(&format!("/console/practices/{}/bills", w.practice))).await;
+    b.find("#status").await.select_by_value("pended").await.expect("a status");
+    b.submit("main form button[type=submit]").await;
+    assert!(b.body().await.contains("Pended"));
+    b.check("05-pended-bills").await;
+    let bills = server.api("GET", &format!("{base}/bills"), &w.token, None).await;
+    let bill_of = |client: i64| {
+        bills["data"].as_array().and_then(|rows| rows.iter().find(|row| row["client_id"] == client)).expect("a bill")["id"]
+            .as_i64()
+            .expect("an id")
+    };
+    let (ana_bill, ben_bill) = (bill_of(w.ana), bill_of(w.ben));
+    b.submit(&format!("a[href$='/bills/{ana_bill}']")).await;
+    b.fill("#product-name", "Card processing fee").await;
+    b.fill("#product-amount", "three").await;
+    b.submit("section.card button[type=submit]").await;
+    assert!(b.text("#product-amount-error").await.contains("not an amount in USD"), "{}", b.body().await);
+    b.fill("#product-amount", "3.50").await;
+    b.submit("section.card button[type=submit]").await;
+    let page = b.body().await;
+    assert!(page.contains("Card processing fee") && page.contains("USD 163.50"), "{page}");
+    b.submit("form[action$='/open'] button").await;
+    assert_eq!(b.text("#bill-status").await, "Open");
+    b.check("06-bill-opened").await;
+    let bill = server.api("GET", &format!("{base}/bills/{ana_bill}"), &w.token, None).await;
+    assert_eq!((bill["status"].as_str(), bill["total"].as_i64()), (Some("open"), Some(16350)), "{bill}");
+
+    // A client's skipped share and its reason: Ben has no email on file.
+    server.api("POST", &format!("{base}/bills/{ben_bill}/open"), &w.token, None).await;
+    server.set_clock("2026-01-06T15:00:00Z").await;
+    b.go(&server.url(&format!("/console/practices/{}/clients", w.practice))).await;
+    b.fill("#q", "okaf").await;
+    b.submit("main form button[type=submit]").await;
+    b.submit(&format!("a[href$='/clients/{}']", w.ben)).await;
+    let page = b.body().await;
+    assert!(page.contains("skipped") && page.contains("no email address on file"), "{page}");
+    b.check("07-client-skipped-share").await;
+    b.go(&server.url(&format!("/console/practices/{}/shares", w.practice))).await;
+    b.check("08-shares").await;
+    for page in ["runs", "payments", "superbills"] {
+        b.go(&server.url(&format!("/console/practices/{}/{page}", w.practice))).await;
+        b.check(&format!("09-{page}")).await;
+    }
+
+    // A practice token cannot see another practice's pages.
+    b.go(&server.url(&format!("/console/practices/{}/billing-settings", w.other))).await;
+    assert!(b.text("h1").await.contains("Not found"), "{}", b.body().await);
+    b.check("10-other-practice-not-found").await;
+
+    // A POST without the CSRF token is refused, and nothing changes.
+    b.go(&settings).await;
+    b.client.execute("document.querySelector('main form input[name=csrf]').remove()", vec![]).await.expect("removed");
+    b.fill("#superbill_day", "12").await;
+    b.submit("main form button[type=submit]").await;
+    assert!(b.body().await.contains("security token"), "{}", b.body().await);
+    b.check("11-csrf-refused").await;
+    let automation = server.api("GET", &format!("/v1/practices/{}/automation", w.practice), &w.token, None).await;
+    assert_eq!(automation["automation"]["superbill_day"], 31, "{automation}");
+
+    // Sign out; the operator uploads a plugin, dry-runs it and assigns it.
+    b.go(&settings).await;
+    b.submit("form.signout button").await;
+    assert_eq!(b.path().await, "/login");
+    b.sign_in(&server, OPERATOR).await;
+    assert_eq!(b.path().await, "/console/practices");
+    b.check("12-practices").await;
+    b.go(&server.url("/console/plugins")).await;
+    b.fill("#plugin-name", "Superbills only").await;
+    b.find("#plugin-file").await.send_keys(autobill::plugin::artifacts::SHARE_SUPERBILLS_ONLY).await.expect("a file");
+    b.submit("form[enctype] button").await;
+    let page = b.body().await;
+    assert!(page.contains("Superbills only") && page.contains("share_filter") && page.contains("0.1."), "{page}");
+    b.check("13-plugin-library").await;
+    b.go(&server.url(&format!("/console/practices/{}/plugins", w.practice))).await;
+    b.find("#slot").await.select_by_value("share_filter").await.expect("a slot");
+    b.submit("button[value=dry-run]").await;
+    let table = b.text("#dry-run").await;
+    assert!(table.contains("bill") && table.contains("skip"), "the share filter skips bills: {table}");
+    b.check("14-dry-run").await;
+    b.submit("button[value=assign]").await;
+    let assigned = server.api("GET", &format!("{base}/plugins"), OPERATOR, None).await;
+    let share_filter =
+        assigned.as_array().and_then(|slots| slots.iter().find(|slot| slot["slot"] == "share_filter")).expect("a slot");
+    assert_ne!(share_filter["plugin_id"], "default", "{assigned}");
+    b.check("15-assigned").await;
+
+    b.client.close().await.expect("the browser closes");
+    drop(driver);
+    server.stop().await;
+}
+
+/// Signs in over HTTP; answers the session cookie (`name=value`) and the sign-in answer's headers.
+async fn http_sign_in(server: &Server, token: &str) -> (String, hyper::HeaderMap) {
+    let (status, headers, body) = support::http_exchange(server.addr, "GET", "/login", &[], vec![]).await;
+    assert_eq!(status, 200);
+    let login_cookie = cookie(&headers, "autobill_login");
+    let page = String::from_utf8_lossy(&body);
+    let csrf =
+        page.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a CSRF field");
+    let form = format!("csrf={csrf}&token={token}");
+    let (status, headers, _) = support::http_exchange(
+        server.addr,
+        "POST",
+        "/login",
+        &[("content-type", "application/x-www-form-urlencoded"), ("cookie", &login_cookie)],
+        form.into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 303, "signed in");
+    (cookie(&headers, "autobill_session"), headers)
+}
+
+/// The `name=value` of a `Set-Cookie` header.
+fn cookie(headers: &hyper::HeaderMap, name: &str) -> String {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with(&format!("{name}=")))
+        .and_then(|value| value.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} cookie in {headers:?}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn sessions_are_strict_http_only_cookies_and_signing_out_ends_them_on_the_server() {
+    let server = Server::start(at("2026-01-05T14:00:00Z")).await;
+    let w = world(&server).await;
+    let (session, headers) = http_sign_in(&server, &w.token).await;
+    let set = headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("autobill_session="))
+        .expect("a session cookie");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && !set.contains("Secure"), "{set}");
+    assert!(
+        !headers.get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().contains(&w.token),
+        "no token in a URL"
+    );
+    let page = format!("/console/practices/{}/billing-settings", w.practice);
+    let (status, headers, body) =
+        support::http_exchange(server.addr, "GET", &page, &[("cookie", &session)], vec![]).await;
+    assert_eq!(status, 200);
+    assert!(!String::from_utf8_lossy(&body).contains(&w.token), "the token is never shown back");
+    assert_eq!(
+        headers
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.starts_with("default-src 'self'")),
+        Some(true)
+    );
+    let text = String::from_utf8_lossy(&body);
+    let csrf = text
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF field")
+        .to_string();
+
+    // Another practice's pages answer 404, like the API.
+    for path in ["billing-settings", "clients", "bills", "shares", "runs", "payments"] {
+        let other = format!("/console/practices/{}/{path}", w.other);
+        let (status, _, _) = support::http_exchange(server.addr, "GET", &other, &[("cookie", &session)], vec![]).await;
+        assert_eq!(status, 404, "{other}");
+    }
+    // A POST without the CSRF token, or with another, is refused and changes nothing.
+    for form in [
+        "superbill_day=12&share_delay_minutes=0&bills=daily".to_string(),
+        "csrf=00&superbill_day=12&share_delay_minutes=0&bills=daily".to_string(),
+    ] {
+        let headers = [("cookie", session.as_str()), ("content-type", "application/x-www-form-urlencoded")];
+        let (status, _, _) = support::http_exchange(server.addr, "POST", &page, &headers, form.into_bytes()).await;
+        assert_eq!(status, 403);
+    }
+    let automation = server.api("GET", &format!("/v1/practices/{}/automation", w.practice), &w.token, None).await;
+    assert_eq!(automation["automation"]["superbill_day"], 1);
+
+    // Signing out ends the session on the server: the old cookie no longer opens a page.
+    let headers = [("cookie", session.as_str()), ("content-type", "application/x-www-form-urlencoded")];
+    let (status, _, _) =
+        support::http_exchange(server.addr, "POST", "/logout", &headers, format!("csrf={csrf}").into_bytes()).await;
+    assert_eq!(status, 303);
+    let (status, headers, _) = support::http_exchange(server.addr, "GET", &page, &[("cookie", &session)], vec![]).await;
+    assert_eq!((status, headers.get("location").and_then(|l| l.to_str().ok())), (303, Some("/login")));
+    server.stop().await;
+}
