@@ -45,11 +45,15 @@ struct Server {
 impl Server {
     async fn start(start: DateTime<Utc>) -> Server {
         let dir = tempfile::tempdir().expect("a temporary folder");
+        let database = format!("sqlite://{}", dir.path().join("autobill.db").display());
+        Server::start_on(start, dir, &database).await
+    }
+
+    async fn start_on(start: DateTime<Utc>, dir: tempfile::TempDir, database: &str) -> Server {
         let text = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = \"{OPERATOR}\"\n\
-             [database]\nurl = \"sqlite://{}\"\n[outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 3600\n\
+             [database]\nurl = \"{database}\"\n[outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 3600\n\
              [testing]\nsimulated_clock = true\n",
-            dir.path().join("autobill.db").display(),
             dir.path().join("outbox").display()
         );
         let config = Config::from_table(&text.parse().expect("TOML"), Use::Serve).expect("a good configuration");
@@ -256,6 +260,16 @@ impl Browser {
         self.client.current_url().await.expect("a URL").path().to_string()
     }
 
+    /// Scrolls `css` into view, then [`Browser::check`]s the page.
+    async fn check_at(&self, name: &str, css: &str) {
+        self.find(css).await;
+        self.client
+            .execute("document.querySelector(arguments[0]).scrollIntoView({block: 'center'});", vec![json!(css)])
+            .await
+            .expect("scrolled");
+        self.check(name).await;
+    }
+
     /// Saves a screenshot and fails on any serious or critical axe-core violation.
     async fn check(&self, name: &str) {
         let png = self.client.screenshot().await.expect("a screenshot");
@@ -266,14 +280,19 @@ impl Browser {
             .execute_async(
                 "const done = arguments[arguments.length - 1];
                  axe.run(document, { resultTypes: ['violations'] })
-                   .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-                     .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
-                   .catch(e => done(['axe failed: ' + e]));",
+                   .then(r => done({ passes: r.passes.length, violations: r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', ')) }))
+                   .catch(e => done({ passes: 0, violations: ['axe failed: ' + e] }));",
                 vec![],
             )
             .await
             .expect("axe-core runs");
-        let violations: Vec<String> = serde_json::from_value(result).expect("a list");
+        assert!(
+            result["passes"].as_u64().is_some_and(|passes| passes > 10),
+            "{name}: axe-core checked the page: {result}"
+        );
+        let violations: Vec<String> = serde_json::from_value(result["violations"].clone()).expect("a list");
         assert!(
             violations.is_empty(),
             "{name} ({}): accessibility violations:\n{}",
@@ -325,7 +344,7 @@ async fn staff_and_operator_flows_in_headless_chromium() {
     b.fill("#superbill_day", "40").await;
     b.submit("main form button[type=submit]").await;
     assert_eq!(b.text("#superbill_day-error").await, "superbill_day is 40; choose a day from 1 to 31");
-    b.check("03-settings-refused").await;
+    b.check_at("03-settings-refused", "#superbill_day-error").await;
     b.fill("#superbill_day", "31").await;
     b.fill("#share_delay_minutes", "30").await;
     b.click("#autopay").await;
@@ -336,10 +355,11 @@ async fn staff_and_operator_flows_in_headless_chromium() {
     assert!(next.contains("superbills Jan 31, 2026") && next.contains("autopay Jan 6, 2026, 12:30 AM EST"), "{next}");
     let automation = server.api("GET", &format!("/v1/practices/{}/automation", w.practice), &w.token, None).await;
     assert_eq!(automation["automation"]["superbill_day"], 31, "the change reached the API: {automation}");
-    b.client.set_window_size(1280, 800).await.expect("the window size");
-    b.check("04-billing-automation").await;
+    b.check_at("04-billing-automation", ".warning").await;
+    b.client.set_window_size(1280, 1700).await.expect("a tall window");
     let panel = b.find("section.panel").await.screenshot().await.expect("the panel's screenshot");
     std::fs::write(b.shots.join("04-billing-automation-panel.png"), panel).expect("the screenshot is saved");
+    b.client.set_window_size(1280, 800).await.expect("the window size");
     b.click("#bills-manual").await;
     b.click("#autopay").await;
     b.submit("main form button[type=submit]").await;
@@ -379,7 +399,7 @@ async fn staff_and_operator_flows_in_headless_chromium() {
     assert!(page.contains("Card processing fee") && page.contains("USD 163.50"), "{page}");
     b.submit("form[action$='/open'] button").await;
     assert_eq!(b.text("#bill-status").await, "Open");
-    b.check("06-bill-opened").await;
+    b.check_at("06-bill-opened", "#bill-status").await;
     let bill = server.api("GET", &format!("{base}/bills/{ana_bill}"), &w.token, None).await;
     assert_eq!((bill["status"].as_str(), bill["total"].as_i64()), (Some("open"), Some(16350)), "{bill}");
 
@@ -392,7 +412,7 @@ async fn staff_and_operator_flows_in_headless_chromium() {
     b.submit(&format!("a[href$='/clients/{}']", w.ben)).await;
     let page = b.body().await;
     assert!(page.contains("skipped") && page.contains("no email address on file"), "{page}");
-    b.check("07-client-skipped-share").await;
+    b.check_at("07-client-skipped-share", "#client-shares").await;
     b.go(&server.url(&format!("/console/practices/{}/shares", w.practice))).await;
     b.check("08-shares").await;
     for page in ["runs", "payments", "superbills"] {
@@ -434,7 +454,7 @@ async fn staff_and_operator_flows_in_headless_chromium() {
     b.submit("button[value=dry-run]").await;
     let table = b.text("#dry-run").await;
     assert!(table.contains("bill") && table.contains("skip"), "the share filter skips bills: {table}");
-    b.check("14-dry-run").await;
+    b.check_at("14-dry-run", "#dry-run").await;
     b.submit("button[value=assign]").await;
     let assigned = server.api("GET", &format!("{base}/plugins"), OPERATOR, None).await;
     let share_filter =
@@ -542,4 +562,50 @@ async fn sessions_are_strict_http_only_cookies_and_signing_out_ends_them_on_the_
     let (status, headers, _) = support::http_exchange(server.addr, "GET", &page, &[("cookie", &session)], vec![]).await;
     assert_eq!((status, headers.get("location").and_then(|l| l.to_str().ok())), (303, Some("/login")));
     server.stop().await;
+}
+
+/// Every page of a practice over HTTP on PostgreSQL, with bills, shares and a client search that
+/// the console's own queries answer.
+#[tokio::test]
+async fn every_console_page_answers_on_postgresql() {
+    let admin = support::postgres_admin_url();
+    let database = support::fresh_postgres_database(&admin, "console").await;
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let server = Server::start_on(at("2026-01-05T14:00:00Z"), dir, &database).await;
+    let w = world(&server).await;
+    let base = format!("/v1/practices/{}", w.practice);
+    let appointment = server
+        .api("POST", &format!("{base}/appointments"), &w.token, Some(json!({ "reference": "ben-1", "client_id": w.ben, "starts_at": "2026-01-05T10:00", "services": ["90837"] })))
+        .await;
+    let id = appointment["id"].as_i64().expect("an id");
+    server.api("POST", &format!("{base}/appointments/{id}/complete"), &w.token, None).await;
+    server.set_clock("2026-01-06T05:05:00Z").await;
+    let bill =
+        server.api("GET", &format!("{base}/bills"), &w.token, None).await["data"][0]["id"].as_i64().expect("a bill");
+    server.api("POST", &format!("{base}/bills/{bill}/open"), &w.token, None).await;
+    server.set_clock("2026-01-06T15:00:00Z").await;
+    let (session, _) = http_sign_in(&server, &w.token).await;
+    let practice = format!("/console/practices/{}", w.practice);
+    for (path, expected) in [
+        ("/billing-settings".to_string(), "Billing automation"),
+        ("/clients?q=OKAF".to_string(), "Ben Okafor"),
+        ("/clients?q=50%25".to_string(), "No clients match"),
+        (format!("/clients/{}", w.ben), "no email address on file"),
+        ("/bills?status=open".to_string(), &format!("Bill {bill}")),
+        ("/bills?status=pended".to_string(), "None yet"),
+        (format!("/bills/{bill}"), "skipped: no email address on file"),
+        ("/superbills".to_string(), "No superbills yet"),
+        ("/shares".to_string(), "no email address on file"),
+        ("/payments".to_string(), "Failed payments"),
+        ("/runs".to_string(), "bill"),
+    ] {
+        let (status, _, body) =
+            support::http_exchange(server.addr, "GET", &format!("{practice}{path}"), &[("cookie", &session)], vec![])
+                .await;
+        let body = String::from_utf8_lossy(&body);
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.contains(expected), "{path}: `{expected}` not in {body}");
+    }
+    server.stop().await;
+    support::drop_postgres_database(&admin, &database).await;
 }

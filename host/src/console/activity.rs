@@ -50,9 +50,9 @@ pub async fn shares(
     Query(after): Query<After>,
 ) -> Answer {
     let practice = practice_for(&state, &staff, id).await?;
-    let unknown = state.store().shares_with_status(id, &[ShareStatus::Unknown], i64::from(ROWS)).await?;
-    let held = state.store().shares_with_status(id, &[ShareStatus::Held], i64::from(ROWS)).await?;
-    let skipped = state.store().shares_with_status(id, &[ShareStatus::Skipped], i64::from(ROWS)).await?;
+    let unknown = state.store().shares_with_status(id, ShareStatus::Unknown, i64::from(ROWS)).await?;
+    let held = state.store().shares_with_status(id, ShareStatus::Held, i64::from(ROWS)).await?;
+    let skipped = state.store().shares_with_status(id, ShareStatus::Skipped, i64::from(ROWS)).await?;
     let all = state.store().shares(id, PageRequest { after: after.after, limit: ROWS }).await?;
     let all = Page::of(all, ROWS, |row| row.id);
     let base = format!("/console/practices/{id}");

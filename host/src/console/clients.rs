@@ -211,7 +211,7 @@ async fn client_page(
                 } } }
             }
         }
-        h2 { "Shares" }
+        h2 #client-shares { "Shares" }
         (share_table(practice, &shares))
         h2 { "Payments" }
         @if payments.is_empty() { p { "None yet." } } @else {

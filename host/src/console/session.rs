@@ -165,7 +165,9 @@ impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let sessions = sessions(parts)?;
+        let sessions = parts.extensions.get::<Arc<Sessions>>().cloned().ok_or_else(|| {
+            super::Failure(ApiError::internal("the console's sessions are missing from the request")).into_response()
+        })?;
         let id = cookie_value(&parts.headers, SESSION_COOKIE).ok_or_else(|| SignIn.into_response())?;
         let session = sessions.find(&id).ok_or_else(|| SignIn.into_response())?;
         match state.caller_for_hash(&session.token_hash).await {
@@ -177,15 +179,6 @@ impl FromRequestParts<AppState> for Staff {
             Err(error) => Err(super::Failure(error).into_response()),
         }
     }
-}
-
-/// The console's sessions, which its router puts in every request's extensions.
-pub fn sessions(parts: &Parts) -> Result<Arc<Sessions>, Response> {
-    parts
-        .extensions
-        .get::<Arc<Sessions>>()
-        .cloned()
-        .ok_or_else(|| super::Failure(ApiError::internal("the console's sessions are missing")).into_response())
 }
 
 /// A form posted by a signed-in person, whose `csrf` field matched their session's: the person

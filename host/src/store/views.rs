@@ -782,31 +782,21 @@ impl Store {
         share(&row)
     }
 
-    /// A practice's newest shares with one of `statuses`, at most `limit`.
+    /// A practice's newest shares with `status`, at most `limit`.
     pub async fn shares_with_status(
         &self,
         practice: PracticeId,
-        statuses: &[ShareStatus],
+        status: ShareStatus,
         limit: i64,
     ) -> Result<Vec<ShareRow>, StoreError> {
-        let mut found = vec![];
-        for status in statuses {
-            let rows = sqlx::query(concat!(
-                select_share!(),
-                " WHERE practice_id = $1 AND status = $2 ORDER BY id DESC LIMIT $3"
-            ))
-            .bind(practice.get())
-            .bind(status.as_str())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-            for row in &rows {
-                found.push(share(row)?);
-            }
-        }
-        found.sort_by_key(|row| std::cmp::Reverse(row.id));
-        found.truncate(usize::try_from(limit).unwrap_or_default());
-        Ok(found)
+        let rows =
+            sqlx::query(concat!(select_share!(), " WHERE practice_id = $1 AND status = $2 ORDER BY id DESC LIMIT $3"))
+                .bind(practice.get())
+                .bind(status.as_str())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(share).collect()
     }
 
     /// A practice's newest failed autopay attempts, at most `limit`.
