@@ -454,6 +454,7 @@ async fn staff_and_operator_flows_in_headless_chromium() {
     b.submit("button[value=dry-run]").await;
     let table = b.text("#dry-run").await;
     assert!(table.contains("bill") && table.contains("skip"), "the share filter skips bills: {table}");
+    assert!(table.contains("Ana Alvarez"), "clients by name: {table}");
     b.check_at("14-dry-run", "#dry-run").await;
     b.submit("button[value=assign]").await;
     let assigned = server.api("GET", &format!("{base}/plugins"), OPERATOR, None).await;
@@ -461,6 +462,16 @@ async fn staff_and_operator_flows_in_headless_chromium() {
         assigned.as_array().and_then(|slots| slots.iter().find(|slot| slot["slot"] == "share_filter")).expect("a slot");
     assert_ne!(share_filter["plugin_id"], "default", "{assigned}");
     b.check("15-assigned").await;
+
+    // The operator makes a practice token, shown once, and it signs staff in.
+    b.fill("#token-name", "front desk").await;
+    b.submit("form[action$='/tokens'] button").await;
+    let token = b.text("#new-token").await;
+    assert!(token.starts_with("abt_"), "{token}");
+    b.check("16-token-shown-once").await;
+    b.submit("form.signout button").await;
+    b.sign_in(&server, &token).await;
+    assert_eq!(b.path().await, format!("/console/practices/{}/billing-settings", w.practice));
 
     b.client.close().await.expect("the browser closes");
     drop(driver);

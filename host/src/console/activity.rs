@@ -55,6 +55,8 @@ pub async fn shares(
     let skipped = state.store().shares_with_status(id, ShareStatus::Skipped, i64::from(ROWS)).await?;
     let all = state.store().shares(id, PageRequest { after: after.after, limit: ROWS }).await?;
     let all = Page::of(all, ROWS, |row| row.id);
+    let names =
+        super::clients::ClientNames::of(&state, id, unknown.iter().map(|share| share.client_id).collect()).await?;
     let base = format!("/console/practices/{id}");
     let body = html! {
         h2 { "Outcome unknown" }
@@ -64,7 +66,7 @@ pub async fn shares(
                 thead { tr { th scope="col" { "Document" } th scope="col" { "Client" } th scope="col" { "Reason" } th scope="col" { "Action" } } }
                 tbody { @for share in &unknown { tr {
                     td { (share.document_kind.as_str()) " " (share.document_id) }
-                    td { a href={ (base) "/clients/" (share.client_id) } { "Client " (share.client_id) } }
+                    td { (names.link(id, share.client_id)) }
                     td { (share.reason.as_deref().unwrap_or("")) }
                     td {
                         form method="post" action={ (base) "/shares/" (share.id) "/resend" } {

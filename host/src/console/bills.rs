@@ -1,7 +1,7 @@
 //! Bills (filtered by status, a page at a time), a bill with everything on it and what a person
 //! does to it (open, add a product, void), its PDF as emailed, and superbills.
 
-use super::clients::bill_table;
+use super::clients::{ClientNames, bill_table};
 use super::layout::{csrf, field_errors, page};
 use super::session::{CsrfForm, Staff};
 use super::{Answer, Failure, FieldErrors, local_optional, local_text, money, practice_for, see_other};
@@ -49,6 +49,7 @@ pub async fn list(
         state.store().bills_with_status(id, status, PageRequest { after: filter.after, limit: PAGE_ROWS }).await?;
     let page_of = Page::of(rows, PAGE_ROWS, |row| row.id);
     let status_text = status.map(BillStatus::as_str).unwrap_or_default();
+    let names = ClientNames::of(&state, id, page_of.data.iter().map(|row| row.client_id).collect()).await?;
     let body = html! {
         form method="get" action={ "/console/practices/" (id) "/bills" } {
             div.field {
@@ -62,7 +63,7 @@ pub async fn list(
                 " " button type="submit" { "Show" }
             }
         }
-        (bill_table(&practice, &page_of.data))
+        (bill_table(&practice, &page_of.data, &names))
         @if let Some(next) = &page_of.next {
             p { a href={ "/console/practices/" (id) "/bills?status=" (status_text) "&after=" (next) } { "Older bills" } }
         }
@@ -328,6 +329,7 @@ pub async fn superbills(
     let practice = practice_for(&state, &staff, id).await?;
     let rows = state.store().superbills(id, PageRequest { after: after.after, limit: PAGE_ROWS }).await?;
     let page_of = Page::of(rows, PAGE_ROWS, |row| row.id);
+    let names = ClientNames::of(&state, id, page_of.data.iter().map(|row| row.client_id).collect()).await?;
     let base = format!("/console/practices/{id}");
     let body = html! {
         @if page_of.data.is_empty() { p { "No superbills yet." } } @else {
@@ -335,7 +337,7 @@ pub async fn superbills(
                 thead { tr { th scope="col" { "Superbill" } th scope="col" { "Client" } th scope="col" { "Created" } th scope="col" class="amount" { "Total" } th scope="col" class="amount" { "Paid" } } }
                 tbody { @for row in &page_of.data { tr {
                     td { a href={ (base) "/superbills/" (row.id) "/pdf" } { "Superbill " (row.id) " (PDF)" } }
-                    td { a href={ (base) "/clients/" (row.client_id) } { "Client " (row.client_id) } }
+                    td { (names.link(id, row.client_id)) }
                     td { (local_text(practice.timezone, &row.created_at)) }
                     td.amount { (money(&practice, row.total)) } td.amount { (money(&practice, row.paid)) }
                 } } }

@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use maud::{Markup, html};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// Rows a list or a client's section shows.
 const ROWS: i64 = 50;
@@ -159,6 +160,7 @@ async fn client_page(
     let superbills = state.store().client_superbills(id, client.id, ROWS).await?;
     let shares = state.store().client_shares(id, client.id, ROWS).await?;
     let payments = state.store().client_payments(id, client.id, ROWS).await?;
+    let names = ClientNames::of(state, id, vec![client.id]).await?;
     let base = format!("/console/practices/{id}");
     Ok(html! {
         @if saved { p.notice role="status" { "Saved." } }
@@ -200,7 +202,7 @@ async fn client_page(
             }
         }
         h2 { "Bills" }
-        (bill_table(practice, &bills))
+        (bill_table(practice, &bills, &names))
         h2 { "Superbills" }
         @if superbills.is_empty() { p { "None yet." } } @else {
             table {
@@ -228,8 +230,35 @@ async fn client_page(
     })
 }
 
+/// The names of the clients a page shows, read once per client (a page holds at most a few
+/// dozen rows).
+pub struct ClientNames(HashMap<ClientId, String>);
+
+impl ClientNames {
+    /// The names of `ids`' clients.
+    pub async fn of(state: &AppState, practice: PracticeId, ids: Vec<ClientId>) -> Result<ClientNames, Failure> {
+        let mut names = HashMap::new();
+        for id in ids {
+            if !names.contains_key(&id) {
+                names.insert(id, state.store().practice_client(practice, id).await?.name);
+            }
+        }
+        Ok(ClientNames(names))
+    }
+
+    /// The client's name.
+    pub fn name(&self, id: ClientId) -> String {
+        self.0.get(&id).cloned().unwrap_or_else(|| format!("Client {id}"))
+    }
+
+    /// A link to the client's page, named.
+    pub fn link(&self, practice: PracticeId, id: ClientId) -> Markup {
+        html! { a href={ "/console/practices/" (practice) "/clients/" (id) } { (self.name(id)) } }
+    }
+}
+
 /// A table of bills with links to each.
-pub fn bill_table(practice: &Practice, bills: &[crate::store::views::BillRow]) -> Markup {
+pub fn bill_table(practice: &Practice, bills: &[crate::store::views::BillRow], names: &ClientNames) -> Markup {
     let base = format!("/console/practices/{}", practice.id);
     html! {
         @if bills.is_empty() { p { "None yet." } } @else {
@@ -240,7 +269,7 @@ pub fn bill_table(practice: &Practice, bills: &[crate::store::views::BillRow]) -
                 } }
                 tbody { @for bill in bills { tr {
                     td { a href={ (base) "/bills/" (bill.id) } { "Bill " (bill.id) } }
-                    td { a href={ (base) "/clients/" (bill.client_id) } { "Client " (bill.client_id) } }
+                    td { (names.link(practice.id, bill.client_id)) }
                     td { (bill.status.label()) }
                     td { (local_text(practice.timezone, &bill.created_at)) }
                     td.amount { (money(practice, bill.total)) }

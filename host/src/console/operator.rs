@@ -1,6 +1,7 @@
 //! The operator's pages: practices (list, create, a token shown once) and plugins (upload, the
 //! library with contract version, slots and size, and a practice's slots: dry run, then assign).
 
+use super::clients::ClientNames;
 use super::layout::{csrf, field_errors, page};
 use super::session::{CsrfForm, Staff, same_secret};
 use super::{Answer, Failure, FieldErrors, money, practice_for, see_other};
@@ -311,6 +312,15 @@ async fn slots_page(
     let config_errors = errors.on("config");
     let chosen_slot = form.slot.clone().unwrap_or_default();
     let chosen_plugin = form.plugin_id.clone().unwrap_or_default();
+    let names = match dry_run {
+        None => None,
+        Some(dry_run) => {
+            let ids = dry_run.bills.iter().flatten().map(|bill| bill.client_id);
+            let ids = ids.chain(dry_run.superbills.iter().flatten().map(|superbill| superbill.client_id));
+            let ids = ids.chain(dry_run.shares.iter().flatten().map(|share| share.client_id)).collect();
+            Some(ClientNames::of(state, id, ids).await?)
+        }
+    };
     let body = html! {
         table {
             caption.hint { "What fills each slot" }
@@ -361,8 +371,8 @@ async fn slots_page(
                 }
             }
         }
-        @if let Some(dry_run) = dry_run {
-            (dry_run_table(practice, dry_run))
+        @if let Some((dry_run, names)) = dry_run.zip(names.as_ref()) {
+            (dry_run_table(practice, dry_run, names))
         }
         section.panel aria-labelledby="token-form" {
             h2 #token-form { "Make a practice token" }
@@ -379,7 +389,7 @@ async fn slots_page(
     Ok((status, page(staff, Some(practice), "Plugins", body)).into_response())
 }
 
-fn dry_run_table(practice: &Practice, dry_run: &DryRun) -> Markup {
+fn dry_run_table(practice: &Practice, dry_run: &DryRun, names: &ClientNames) -> Markup {
     html! {
         section.card aria-labelledby="dry-run-title" {
             h2 #dry-run-title { "Dry run of " (dry_run.plugin) " for " (dry_run.date) }
@@ -393,7 +403,7 @@ fn dry_run_table(practice: &Practice, dry_run: &DryRun) -> Markup {
                     thead { tr { th scope="col" { "Client" } th scope="col" { "Status" } th scope="col" class="amount" { "Total" } th scope="col" { "Lines" } } }
                     tbody {
                         @for bill in bills { tr {
-                            td { "Client " (bill.client_id) } td { (bill.status.label()) } td.amount { (money(practice, bill.total)) } td { (bill.lines.join(", ")) }
+                            td { (names.name(bill.client_id)) } td { (bill.status.label()) } td.amount { (money(practice, bill.total)) } td { (bill.lines.join(", ")) }
                         } }
                         @if bills.is_empty() { tr { td colspan="4" { "No bills." } } }
                     }
@@ -406,7 +416,7 @@ fn dry_run_table(practice: &Practice, dry_run: &DryRun) -> Markup {
                     thead { tr { th scope="col" { "Client" } th scope="col" class="amount" { "Total" } th scope="col" { "Lines" } } }
                     tbody {
                         @for superbill in superbills { tr {
-                            td { "Client " (superbill.client_id) } td.amount { (money(practice, superbill.total)) } td { (superbill.lines.join(", ")) }
+                            td { (names.name(superbill.client_id)) } td.amount { (money(practice, superbill.total)) } td { (superbill.lines.join(", ")) }
                         } }
                         @if superbills.is_empty() { tr { td colspan="3" { "No superbills." } } }
                     }
@@ -419,7 +429,7 @@ fn dry_run_table(practice: &Practice, dry_run: &DryRun) -> Markup {
                     tbody {
                         @for share in shares { tr {
                             td { (share.document_kind.as_str()) " " (share.document_id) }
-                            td { "Client " (share.client_id) }
+                            td { (names.name(share.client_id)) }
                             td { (share.decision) }
                             td { @if let Some(delay) = share.delay_minutes { (delay) " minutes" } (share.reason.as_deref().unwrap_or("")) }
                         } }
