@@ -239,8 +239,8 @@ impl ClientNames {
     pub async fn of(state: &AppState, practice: PracticeId, ids: Vec<ClientId>) -> Result<ClientNames, Failure> {
         let mut names = HashMap::new();
         for id in ids {
-            if !names.contains_key(&id) {
-                names.insert(id, state.store().practice_client(practice, id).await?.name);
+            if let std::collections::hash_map::Entry::Vacant(entry) = names.entry(id) {
+                entry.insert(state.store().practice_client(practice, id).await?.name);
             }
         }
         Ok(ClientNames(names))
