@@ -46,14 +46,15 @@ impl Server {
     async fn start(start: DateTime<Utc>) -> Server {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let database = format!("sqlite://{}", dir.path().join("autobill.db").display());
-        Server::start_on(start, dir, &database).await
+        Server::start_on(start, dir, &database, "").await
     }
 
-    async fn start_on(start: DateTime<Utc>, dir: tempfile::TempDir, database: &str) -> Server {
+    /// A server on `database`, with more configuration `sections` (e.g. `[console]`).
+    async fn start_on(start: DateTime<Utc>, dir: tempfile::TempDir, database: &str, sections: &str) -> Server {
         let text = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = \"{OPERATOR}\"\n\
              [database]\nurl = \"{database}\"\n[outbox]\ndir = \"{}\"\n[scheduler]\ntick_interval_seconds = 3600\n\
-             [testing]\nsimulated_clock = true\n",
+             [testing]\nsimulated_clock = true\n{sections}",
             dir.path().join("outbox").display()
         );
         let config = Config::from_table(&text.parse().expect("TOML"), Use::Serve).expect("a good configuration");
@@ -582,7 +583,7 @@ async fn every_console_page_answers_on_postgresql() {
     let admin = support::postgres_admin_url();
     let database = support::fresh_postgres_database(&admin, "console").await;
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let server = Server::start_on(at("2026-01-05T14:00:00Z"), dir, &database).await;
+    let server = Server::start_on(at("2026-01-05T14:00:00Z"), dir, &database, "").await;
     let w = world(&server).await;
     let base = format!("/v1/practices/{}", w.practice);
     let appointment = server
@@ -619,4 +620,21 @@ async fn every_console_page_answers_on_postgresql() {
     }
     server.stop().await;
     support::drop_postgres_database(&admin, &database).await;
+}
+
+#[tokio::test]
+async fn with_secure_cookies_the_session_cookie_is_sent_over_https_only() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let database = format!("sqlite://{}", dir.path().join("autobill.db").display());
+    let server =
+        Server::start_on(at("2026-01-05T14:00:00Z"), dir, &database, "[console]\nsecure_cookies = true\n").await;
+    let (_, headers) = http_sign_in(&server, OPERATOR).await;
+    let set = headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("autobill_session="))
+        .expect("a session cookie");
+    assert!(set.contains("; Secure") && set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    server.stop().await;
 }

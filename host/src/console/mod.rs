@@ -198,11 +198,6 @@ impl FieldErrors {
     pub fn on(&self, field: &str) -> Vec<&str> {
         self.by_field.iter().filter(|(name, _)| *name == field).map(|(_, message)| message.as_str()).collect()
     }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.by_field.is_empty() && self.general.is_empty()
-    }
 }
 
 /// The practice a page is about, once the signed-in person may see it: another practice's
