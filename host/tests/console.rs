@@ -513,7 +513,7 @@ fn cookie(headers: &hyper::HeaderMap, name: &str) -> String {
 }
 
 #[tokio::test]
-async fn sessions_are_strict_http_only_cookies_and_signing_out_ends_them_on_the_server() {
+async fn sessions_are_strict_http_only_cookies_and_end_on_sign_out_or_revocation() {
     let server = Server::start(at("2026-01-05T14:00:00Z")).await;
     let w = world(&server).await;
     let (session, headers) = http_sign_in(&server, &w.token).await;
@@ -572,6 +572,20 @@ async fn sessions_are_strict_http_only_cookies_and_signing_out_ends_them_on_the_
         support::http_exchange(server.addr, "POST", "/logout", &headers, format!("csrf={csrf}").into_bytes()).await;
     assert_eq!(status, 303);
     let (status, headers, _) = support::http_exchange(server.addr, "GET", &page, &[("cookie", &session)], vec![]).await;
+    assert_eq!((status, headers.get("location").and_then(|l| l.to_str().ok())), (303, Some("/login")));
+
+    // Revoking the token ends the sessions it started.
+    let (revoked, _) = http_sign_in(&server, &w.token).await;
+    let (status, _, _) = support::http_exchange(server.addr, "GET", &page, &[("cookie", &revoked)], vec![]).await;
+    assert_eq!(status, 200);
+    let tokens = server.api("GET", &format!("/v1/practices/{}/tokens", w.practice), OPERATOR, None).await;
+    let token_id = tokens["data"][0]["id"].as_i64().expect("a token id");
+    let revoke = format!("/v1/practices/{}/tokens/{token_id}", w.practice);
+    let authorization = format!("Bearer {OPERATOR}");
+    let (status, _, _) =
+        support::http_exchange(server.addr, "DELETE", &revoke, &[("authorization", &authorization)], vec![]).await;
+    assert_eq!(status, 204);
+    let (status, headers, _) = support::http_exchange(server.addr, "GET", &page, &[("cookie", &revoked)], vec![]).await;
     assert_eq!((status, headers.get("location").and_then(|l| l.to_str().ok())), (303, Some("/login")));
     server.stop().await;
 }
