@@ -414,6 +414,9 @@ async fn staff_and_operator_flows_in_headless_chromium() {
     let page = b.body().await;
     assert!(page.contains("skipped") && page.contains("no email address on file"), "{page}");
     b.check_at("07-client-skipped-share", "#client-shares").await;
+    b.go(&server.url(&format!("/console/practices/{}/bills/{ben_bill}", w.practice))).await;
+    b.submit("form[action$='/void'] button").await;
+    assert_eq!(b.text("#bill-status").await, "Void");
     b.go(&server.url(&format!("/console/practices/{}/shares", w.practice))).await;
     b.check("08-shares").await;
     for page in ["runs", "payments", "superbills"] {
@@ -632,6 +635,11 @@ async fn every_console_page_answers_on_postgresql() {
         assert_eq!(status, 200, "{path}: {body}");
         assert!(body.contains(expected), "{path}: `{expected}` not in {body}");
     }
+    let pdf = format!("{practice}/bills/{bill}/pdf");
+    let (status, headers, body) =
+        support::http_exchange(server.addr, "GET", &pdf, &[("cookie", &session)], vec![]).await;
+    assert_eq!((status, headers.get("content-type").and_then(|v| v.to_str().ok())), (200, Some("application/pdf")));
+    assert!(body.starts_with(b"%PDF-"), "the bill's PDF, as emailed");
     server.stop().await;
     support::drop_postgres_database(&admin, &database).await;
 }
