@@ -446,6 +446,14 @@ async fn staff_and_operator_flows_in_headless_chromium() {
     b.sign_in(&server, OPERATOR).await;
     assert_eq!(b.path().await, "/console/practices");
     b.check("12-practices").await;
+    b.fill("#practice-name", "Brookside Counseling").await;
+    b.fill("#practice-timezone", "Mars/Olympus").await;
+    b.submit("form[action='/console/practices'] button").await;
+    let error = b.text("#practice-timezone-error").await;
+    assert_eq!(error, "timezone: unknown time zone `Mars/Olympus`: use an IANA name such as America/New_York");
+    b.fill("#practice-timezone", "America/Chicago").await;
+    b.submit("form[action='/console/practices'] button").await;
+    assert!(b.text("#next-runs").await.contains("12:00 AM CST"), "{}", b.body().await);
     b.go(&server.url("/console/plugins")).await;
     b.fill("#plugin-name", "Superbills only").await;
     b.find("#plugin-file").await.send_keys(autobill::plugin::artifacts::SHARE_SUPERBILLS_ONLY).await.expect("a file");
