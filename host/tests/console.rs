@@ -643,6 +643,41 @@ async fn every_console_page_answers_on_postgresql() {
         assert_eq!(status, 200, "{path}: {body}");
         assert!(body.contains(expected), "{path}: `{expected}` not in {body}");
     }
+    // A run whose plugin fails shows the plugin's message (cut at the host's bound).
+    let other = format!("/v1/practices/{}", w.other);
+    let plugin = std::fs::read(autobill::plugin::artifacts::HUGE_ERROR).expect("the fixture plugin");
+    let authorization = format!("Bearer {OPERATOR}");
+    let upload = [("authorization", authorization.as_str()), ("content-type", "application/wasm")];
+    let (status, _, uploaded) = support::http_request(server.addr, "POST", "/v1/plugins", &upload, plugin).await;
+    assert_eq!(status, 201);
+    let uploaded: Value = serde_json::from_slice(&uploaded).expect("JSON");
+    server
+        .api("PUT", &format!("{other}/plugins/bill_cadence"), OPERATOR, Some(json!({ "plugin_id": uploaded["id"] })))
+        .await;
+    server
+        .api(
+            "POST",
+            &format!("{other}/services"),
+            OPERATOR,
+            Some(json!({ "code": "90834", "name": "Psychotherapy, 45 minutes", "fee": 12000 })),
+        )
+        .await;
+    let client = server
+        .api("POST", &format!("{other}/clients"), OPERATOR, Some(json!({ "reference": "cy", "name": "Cy Park" })))
+        .await;
+    let appointment = server
+        .api("POST", &format!("{other}/appointments"), OPERATOR, Some(json!({ "reference": "cy-1", "client_id": client["id"], "starts_at": "2026-01-06T10:00", "status": "completed", "services": ["90834"] })))
+        .await;
+    assert!(appointment["id"].is_i64());
+    server.set_clock("2026-01-07T05:05:00Z").await;
+    let (operator, _) = http_sign_in(&server, OPERATOR).await;
+    let runs = format!("/console/practices/{}/runs", w.other);
+    let (status, _, body) = support::http_exchange(server.addr, "GET", &runs, &[("cookie", &operator)], vec![]).await;
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 200);
+    assert!(body.contains("failed") && body.contains("a very long reason: ") && body.contains("(cut;"), "{body}");
+    assert!(body.len() < 64 * 1024, "the plugin's text is bounded: {} bytes", body.len());
+
     let pdf = format!("{practice}/bills/{bill}/pdf");
     let (status, headers, body) =
         support::http_exchange(server.addr, "GET", &pdf, &[("cookie", &session)], vec![]).await;
