@@ -626,6 +626,7 @@ async fn every_console_page_answers_on_postgresql() {
     for (path, expected) in [
         ("/billing-settings".to_string(), "Billing automation"),
         ("/clients?q=OKAF".to_string(), "Ben Okafor"),
+        (format!("/clients?after={}", w.ana), "Ben Okafor"),
         ("/clients?q=50%25".to_string(), "No clients match"),
         (format!("/clients/{}", w.ben), "no email address on file"),
         ("/bills?status=open".to_string(), &format!("Bill {bill}")),

@@ -6,6 +6,7 @@ use super::session::{CsrfForm, Staff};
 use super::{Answer, Failure, FieldErrors, local_text, money, practice_for, see_other};
 use crate::api::AppState;
 use crate::api::error::{Body, Path};
+use crate::api::page::Page;
 use crate::api::records::{ClientPatch, update_client};
 use crate::domain::{Client, ClientId, Practice, PracticeId};
 use crate::store::PageRequest;
@@ -19,10 +20,11 @@ use std::collections::HashMap;
 /// Rows a list or a client's section shows.
 const ROWS: i64 = 50;
 
-/// `?q=` searches names and references.
+/// `?q=` searches names and references; `?after=` pages through all clients.
 #[derive(Deserialize)]
 pub struct Search {
     q: Option<String>,
+    after: Option<i64>,
 }
 
 /// `GET …/clients`.
@@ -33,12 +35,14 @@ pub async fn list(
     Query(search): Query<Search>,
 ) -> Answer {
     let practice = practice_for(&state, &staff, id).await?;
-    let query = search.q.unwrap_or_default();
+    let query = search.q.clone().unwrap_or_default();
     let query = query.trim();
-    let clients = if query.is_empty() {
-        state.store().clients_page(id, PageRequest { after: None, limit: ROWS as u32 }).await?
+    let (clients, next) = if query.is_empty() {
+        let rows = state.store().clients_page(id, PageRequest { after: search.after, limit: ROWS as u32 }).await?;
+        let page = Page::of(rows, ROWS as u32, |client| client.id);
+        (page.data, page.next)
     } else {
-        state.store().search_clients(id, query, ROWS).await?
+        (state.store().search_clients(id, query, ROWS).await?, None)
     };
     let body = html! {
         form method="get" action={ "/console/practices/" (id) "/clients" } role="search" {
@@ -51,6 +55,9 @@ pub async fn list(
         @if clients.is_empty() {
             p { "No clients match." }
         } @else {
+            @if !query.is_empty() && clients.len() == ROWS as usize {
+                p.hint { "The first " (ROWS) " matches; type more of the name to narrow them." }
+            }
             table {
                 caption.hint { "Clients" @if !query.is_empty() { " matching “" (query) "”" } }
                 thead { tr { th scope="col" { "Name" } th scope="col" { "Reference" } th scope="col" { "Email" } th scope="col" { "Autopay" } } }
@@ -65,6 +72,9 @@ pub async fn list(
                     }
                 }
             }
+        }
+        @if let Some(next) = &next {
+            p { a href={ "/console/practices/" (id) "/clients?after=" (next) } { "More clients" } }
         }
     };
     Ok(page(&staff, Some(&practice), "Clients", body).into_response())
