@@ -495,10 +495,7 @@ async fn http_sign_in(server: &Server, token: &str) -> (String, hyper::HeaderMap
     let (status, headers, body) = support::http_exchange(server.addr, "GET", "/login", &[], vec![]).await;
     assert_eq!(status, 200);
     let login_cookie = cookie(&headers, "autobill_login");
-    let page = String::from_utf8_lossy(&body);
-    let csrf =
-        page.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a CSRF field");
-    let form = format!("csrf={csrf}&token={token}");
+    let form = format!("csrf={}&token={token}", csrf_of(&body));
     let (status, headers, _) = support::http_exchange(
         server.addr,
         "POST",
@@ -551,13 +548,7 @@ async fn sessions_are_strict_http_only_cookies_and_end_on_sign_out_or_revocation
             .map(|v| v.starts_with("default-src 'self'")),
         Some(true)
     );
-    let text = String::from_utf8_lossy(&body);
-    let csrf = text
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF field")
-        .to_string();
+    let csrf = csrf_of(&body);
 
     // Another practice's pages answer 404, like the API.
     for path in ["billing-settings", "clients", "bills", "shares", "runs", "payments"] {
@@ -702,5 +693,63 @@ async fn with_secure_cookies_the_session_cookie_is_sent_over_https_only() {
         .find(|value| value.starts_with("autobill_session="))
         .expect("a session cookie");
     assert!(set.contains("; Secure") && set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    server.stop().await;
+}
+
+/// The CSRF token of the first form on a page.
+fn csrf_of(page: &[u8]) -> String {
+    let text = String::from_utf8_lossy(page);
+    text.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF field")
+        .to_string()
+}
+
+#[tokio::test]
+async fn paused_autopay_shows_its_reason_and_failed_payments_and_resumes_from_the_client_page() {
+    let server = Server::start(at("2026-01-05T14:00:00Z")).await;
+    let w = world(&server).await;
+    let base = format!("/v1/practices/{}", w.practice);
+    server
+        .api("PATCH", &format!("{base}/automation"), &w.token, Some(json!({ "bills": "daily", "autopay": true })))
+        .await;
+    let dee = server
+        .api(
+            "POST",
+            &format!("{base}/clients"),
+            &w.token,
+            Some(json!({ "reference": "dee", "name": "Dee Morales", "autopay": true, "card": "insufficient_funds" })),
+        )
+        .await["id"]
+        .as_i64()
+        .expect("an id");
+    server
+        .api("POST", &format!("{base}/appointments"), &w.token, Some(json!({ "reference": "dee-1", "client_id": dee, "starts_at": "2026-01-05T10:00", "status": "completed", "services": ["90837"] })))
+        .await;
+    for night in ["2026-01-06T05:45:00Z", "2026-01-07T05:45:00Z", "2026-01-08T05:45:00Z"] {
+        server.set_clock(night).await;
+    }
+    let (session, _) = http_sign_in(&server, &w.token).await;
+    let client = format!("/console/practices/{}/clients/{dee}", w.practice);
+    let (status, _, body) = support::http_exchange(server.addr, "GET", &client, &[("cookie", &session)], vec![]).await;
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, 200);
+    assert!(text.contains("Autopay is paused: ") && text.contains("Resume autopay"), "{text}");
+    assert!(text.contains("•••• unds") && !text.contains("insufficient_funds</dd>"), "the card is masked: {text}");
+    let payments = format!("/console/practices/{}/payments", w.practice);
+    let (_, _, body) = support::http_exchange(server.addr, "GET", &payments, &[("cookie", &session)], vec![]).await;
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(text.matches("insufficient_funds").count(), 3, "three failed attempts with their reason: {text}");
+
+    let resume = format!("{client}/resume-autopay");
+    let headers = [("cookie", session.as_str()), ("content-type", "application/x-www-form-urlencoded")];
+    let form = format!("csrf={}", csrf_of(&body));
+    let (status, _, _) = support::http_exchange(server.addr, "POST", &resume, &headers, form.into_bytes()).await;
+    assert_eq!(status, 303);
+    let (_, _, body) = support::http_exchange(server.addr, "GET", &client, &[("cookie", &session)], vec![]).await;
+    assert!(!String::from_utf8_lossy(&body).contains("Autopay is paused"));
+    let view = server.api("GET", &format!("{base}/clients/{dee}"), &w.token, None).await;
+    assert_eq!((view["autopay"].as_bool(), view["autopay_paused"].is_null()), (Some(true), true), "{view}");
     server.stop().await;
 }
