@@ -9,7 +9,7 @@ use super::{Answer, local_optional, local_text, money, practice_for, see_other};
 use crate::api::AppState;
 use crate::api::error::Path;
 use crate::api::page::Page;
-use crate::domain::{Practice, PracticeId, RunStatus, ShareId, ShareStatus};
+use crate::domain::{Currency, PracticeId, RunStatus, ShareId, ShareStatus};
 use crate::store::PageRequest;
 use crate::store::views::PaymentRow;
 use axum::extract::{Query, State};
@@ -26,18 +26,18 @@ pub struct After {
     after: Option<i64>,
 }
 
-/// A payment's dispute and refund, for people.
-pub fn dispute_text(practice: &Practice, payment: &PaymentRow) -> String {
+/// A payment's dispute and refund, for people, in the practice's currency.
+pub fn dispute_text(currency: Currency, payment: &PaymentRow) -> String {
     let mut parts = vec![];
     if let Some(status) = payment.dispute_status {
         parts.push(format!(
             "disputed ({}), {}",
             status.as_str().replace('_', " "),
-            money(practice, payment.disputed_amount)
+            currency.format(payment.disputed_amount)
         ));
     }
     if payment.refunded > 0 {
-        parts.push(format!("refunded {}", money(practice, payment.refunded)));
+        parts.push(format!("refunded {}", currency.format(payment.refunded)));
     }
     if parts.is_empty() { "—".to_string() } else { parts.join("; ") }
 }
@@ -138,7 +138,7 @@ pub async fn payments(
                     td { (local_text(tz, &row.created_at)) }
                     td.amount { (money(&practice, row.amount)) }
                     td { (row.provider_reference.as_deref().unwrap_or("—")) }
-                    td { (dispute_text(&practice, row)) }
+                    td { (dispute_text(practice.currency, row)) }
                 } } }
             }
         }
@@ -179,4 +179,30 @@ pub async fn runs(
         }
     };
     Ok(page(&staff, Some(&practice), "Runs", body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AttemptId, BillId, DisputeStatus, PaymentId};
+
+    #[test]
+    fn a_payment_shows_its_dispute_and_refund_in_the_practices_currency() {
+        let mut payment = PaymentRow {
+            id: PaymentId::new(1),
+            bill_id: BillId::new(2),
+            attempt_id: AttemptId::new(3),
+            amount: 16000,
+            created_at: "2026-01-06T05:30:00+00:00".into(),
+            provider_reference: Some("pi_1".into()),
+            dispute_status: None,
+            disputed_amount: 0,
+            refunded: 0,
+        };
+        assert_eq!(dispute_text(Currency::USD, &payment), "—");
+        payment.dispute_status = Some(DisputeStatus::NeedsResponse);
+        payment.disputed_amount = 16000;
+        payment.refunded = 500;
+        assert_eq!(dispute_text(Currency::USD, &payment), "disputed (needs response), USD 160.00; refunded USD 5.00");
+    }
 }

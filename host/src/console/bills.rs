@@ -257,7 +257,7 @@ async fn bill_page(
                 tbody { @for row in &detail.payments { tr {
                     td { (local_text(tz, &row.created_at)) } td.amount { (money(practice, row.amount)) }
                     td { (row.provider_reference.as_deref().unwrap_or("—")) }
-                    td { (super::activity::dispute_text(practice, row)) }
+                    td { (super::activity::dispute_text(practice.currency, row)) }
                 } } }
             }
         }

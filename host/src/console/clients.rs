@@ -233,7 +233,7 @@ async fn client_page(
                     td { a href={ (base) "/bills/" (row.bill_id) } { "Bill " (row.bill_id) } }
                     td { (local_text(tz, &row.created_at)) }
                     td.amount { (money(practice, row.amount)) }
-                    td { (super::activity::dispute_text(practice, row)) }
+                    td { (super::activity::dispute_text(practice.currency, row)) }
                 } } }
             }
         }
