@@ -471,6 +471,11 @@ async fn staff_and_operator_flows_in_headless_chromium() {
     b.submit("form[action='/console/practices'] button").await;
     assert!(b.text("#next-runs").await.contains("12:00 AM CST"), "{}", b.body().await);
     b.go(&server.url("/console/plugins")).await;
+    let not_wasm = tempfile::NamedTempFile::new().expect("a file");
+    std::fs::write(not_wasm.path(), "hello").expect("written");
+    b.find("#plugin-file").await.send_keys(&not_wasm.path().display().to_string()).await.expect("a file");
+    b.submit("form[enctype] button").await;
+    assert!(b.text("#plugin-file-error").await.contains("not WebAssembly"), "{}", b.body().await);
     b.fill("#plugin-name", "Superbills only").await;
     b.find("#plugin-file").await.send_keys(autobill::plugin::artifacts::SHARE_SUPERBILLS_ONLY).await.expect("a file");
     b.submit("form[enctype] button").await;
