@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite: installs what they need (the wasm32-wasip2 target, localstripe,
-# poppler-utils, qpdf, the Noto fonts, aiosmtpd, openapi-spec-validator, componentize-py for the
-# Python example policy and Node.js for the JavaScript one), makes sure the local PostgreSQL they talk to is up, and runs
+# poppler-utils, qpdf, the Noto fonts, Chromium with chromedriver and axe-core for the console,
+# aiosmtpd, openapi-spec-validator, componentize-py for the Python example policy and Node.js for
+# the JavaScript one), makes sure the local PostgreSQL they talk to is up, and runs
 # `cargo test` over the whole workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,10 @@ command -v npm >/dev/null || missing+=(nodejs npm)
 command -v qpdf >/dev/null || missing+=(qpdf)
 [ -f /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] || missing+=(fonts-noto-core)
 [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing+=(fonts-noto-cjk)
+# The console suite drives headless Chromium through chromedriver and checks each page with
+# axe-core, installed from npm below.
+command -v chromedriver >/dev/null || missing+=(chromium chromium-driver)
+command -v npm >/dev/null || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing ${missing[*]}" >&2
   sudo=""
@@ -44,6 +49,12 @@ if ! python3 -c "import aiosmtpd" 2>/dev/null; then
   echo "aiosmtpd is missing; installing it from PyPI" >&2
   python3 -m pip install aiosmtpd || python3 -m pip install --user aiosmtpd \
     || python3 -m pip install --break-system-packages aiosmtpd
+fi
+
+# The console suite injects axe-core (npm, pinned) into every page it visits.
+axe_version=4.14.1
+if [ "$(node -p "require('./target/axe/node_modules/axe-core/package.json').version" 2>/dev/null)" != "$axe_version" ]; then
+  npm install --silent --no-audit --no-fund --prefix target/axe "axe-core@$axe_version"
 fi
 
 # The API suite checks the OpenAPI document with openapi-spec-validator (PyPI).

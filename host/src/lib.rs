@@ -25,6 +25,7 @@
 //! - [`conformance`]: the plugin conformance kit behind `autobill plugin test`.
 //! - [`scaffold`]: the projects `autobill plugin new` makes, in Rust, JavaScript or Python.
 //! - [`serve`], [`api`] and [`config`]: `autobill serve`, the scheduler and the HTTP API.
+//! - [`console`]: the browser console `serve` also serves, built on the API's handlers.
 //! - [`progress`]: the progress line long runs draw on a terminal.
 #![forbid(unsafe_code)]
 
@@ -33,6 +34,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod conformance;
+pub mod console;
 pub mod domain;
 pub mod engine;
 pub mod mail;

@@ -10,13 +10,13 @@
 //! [`error::ErrorBody`]; bad input is a 4xx and changes nothing.
 
 pub mod error;
-mod page;
-mod plugins;
-mod practices;
-mod records;
-mod reports;
+pub(crate) mod page;
+pub(crate) mod plugins;
+pub(crate) mod practices;
+pub(crate) mod records;
+pub(crate) mod reports;
 mod stripe_events;
-mod tokens;
+pub(crate) mod tokens;
 
 use crate::app::App;
 use crate::clock::Clock;
@@ -89,8 +89,42 @@ impl AppState {
         }
     }
 
-    fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The engine the handlers act through.
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The plugin runtime uploads are checked with.
+    pub(crate) fn runtime(&self) -> &PluginRuntime {
+        &self.inner.runtime
+    }
+
+    /// The time now, on the application's clock.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// Who a token's SHA-256 belongs to: the operator, or a practice whose token is neither
+    /// unknown, revoked nor expired (401 with the reason otherwise). The bearer header and the
+    /// console's sessions both come here, so a revoked token ends its console sessions too.
+    pub(crate) async fn caller_for_hash(&self, hash: &str) -> Result<Caller, ApiError> {
+        let unauthorized = |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+        if self.inner.operator_hashes.iter().any(|operator| operator == hash) {
+            return Ok(Caller::Operator);
+        }
+        let Some(token) = self.store().api_token(hash).await? else {
+            return Err(unauthorized("this token is not known; ask the operator for a practice token"));
+        };
+        let now = self.now();
+        token.usable(now).map_err(|reason| unauthorized(&reason))?;
+        if token.use_worth_recording(now) {
+            self.store().record_token_use(token.id, now).await?;
+        }
+        Ok(Caller::Practice(token.practice))
     }
 }
 
@@ -142,19 +176,7 @@ impl FromRequestParts<AppState> for Caller {
             .map(|(_, token)| token.trim())
             .filter(|token| !token.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer TOKEN`"))?;
-        let hash = token_hash(token);
-        if state.inner.operator_hashes.contains(&hash) {
-            return Ok(Caller::Operator);
-        }
-        let Some(token) = state.store().api_token(&hash).await? else {
-            return Err(unauthorized("this token is not known; ask the operator for a practice token"));
-        };
-        let now = state.inner.clock.now();
-        token.usable(now).map_err(|reason| unauthorized(&reason))?;
-        if token.use_worth_recording(now) {
-            state.store().record_token_use(token.id, now).await?;
-        }
-        Ok(Caller::Practice(token.practice))
+        state.caller_for_hash(&token_hash(token)).await
     }
 }
 
@@ -199,6 +221,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(health))
         .nest("/v1", v1)
+        .merge(crate::console::router(config))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.server.max_body_bytes))

@@ -118,7 +118,7 @@ impl From<PluginSummary> for PluginView {
     params(("x-plugin-name" = Option<String>, Header, description = "a name for people (default `plugin`)")),
     request_body(content = Vec<u8>, content_type = "application/wasm"),
     responses((status = 201, body = PluginView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn upload(
+pub(crate) async fn upload(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -139,7 +139,7 @@ pub(super) async fn upload(
 /// Lists stored plugins by id. Operator only.
 #[utoipa::path(get, path = "/v1/plugins", params(PageQuery),
     responses((status = 200, body = Page<PluginRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
     paging: Paging,
@@ -156,7 +156,7 @@ pub(super) async fn list(
 /// Lists what fills each of the practice's slots.
 #[utoipa::path(get, path = "/v1/practices/{practice}/plugins", params(("practice" = i64, Path, description = "practice id")),
     responses((status = 200, body = Vec<AssignmentView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn assignments(
+pub(crate) async fn assignments(
     State(state): State<AppState>,
     caller: Caller,
     Path(practice): Path<PracticeId>,
@@ -185,7 +185,7 @@ pub(super) async fn assignments(
     params(("practice" = i64, Path, description = "practice id"), ("slot" = String, Path, description = "bill_cadence, superbill_inclusion or share_filter")),
     request_body = AssignInput,
     responses((status = 200, body = AssignmentView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn assign(
+pub(crate) async fn assign(
     State(state): State<AppState>,
     caller: Caller,
     Path((practice, slot_name)): Path<(PracticeId, String)>,
@@ -205,7 +205,7 @@ pub(super) async fn assign(
     params(("practice" = i64, Path, description = "practice id"), ("slot" = String, Path, description = "bill_cadence, superbill_inclusion or share_filter")),
     request_body = DryRunInput,
     responses((status = 200, body = DryRun), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn dry_run(
+pub(crate) async fn dry_run(
     State(state): State<AppState>,
     caller: Caller,
     Path((practice, slot_name)): Path<(PracticeId, String)>,

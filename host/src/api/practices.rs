@@ -279,7 +279,7 @@ fn provider(mut provider: Provider, change: Option<ProviderInput>) -> Provider {
 /// Creates a practice (operator only).
 #[utoipa::path(post, path = "/v1/practices", request_body = PracticeInput,
     responses((status = 201, body = PracticeView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Body(input): Body<PracticeInput>,
@@ -332,7 +332,7 @@ pub(super) async fn create(
 /// Lists practices: every one for the operator, its own for a practice token.
 #[utoipa::path(get, path = "/v1/practices", params(PageQuery),
     responses((status = 200, body = Page<PracticeView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
     paging: Paging,
@@ -351,7 +351,7 @@ pub(super) async fn list(
 /// Reads a practice.
 #[utoipa::path(get, path = "/v1/practices/{practice}", params(("practice" = i64, Path, description = "practice id")),
     responses((status = 200, body = PracticeView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn read(
+pub(crate) async fn read(
     State(state): State<AppState>,
     caller: Caller,
     Path(practice): Path<PracticeId>,
@@ -365,7 +365,7 @@ pub(super) async fn read(
 #[utoipa::path(patch, path = "/v1/practices/{practice}", params(("practice" = i64, Path, description = "practice id")),
     request_body = PracticePatch,
     responses((status = 200, body = PracticeView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn update(
+pub(crate) async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<PracticeId>,
@@ -393,7 +393,7 @@ pub(super) async fn update(
 /// Reads the practice's automation settings and the warnings about them.
 #[utoipa::path(get, path = "/v1/practices/{practice}/automation", params(("practice" = i64, Path, description = "practice id")),
     responses((status = 200, body = AutomationAnswer), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn automation(
+pub(crate) async fn automation(
     State(state): State<AppState>,
     caller: Caller,
     Path(practice): Path<PracticeId>,
@@ -411,7 +411,7 @@ pub(super) async fn automation(
 #[utoipa::path(patch, path = "/v1/practices/{practice}/automation", params(("practice" = i64, Path, description = "practice id")),
     request_body = AutomationInput,
     responses((status = 200, body = AutomationAnswer), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn update_automation(
+pub(crate) async fn update_automation(
     State(state): State<AppState>,
     caller: Caller,
     Path(practice): Path<PracticeId>,

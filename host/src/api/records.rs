@@ -206,7 +206,7 @@ async fn practice(state: &AppState, caller: Caller, id: PracticeId) -> Result<Pr
 #[utoipa::path(post, path = "/v1/practices/{practice}/services", params(("practice" = i64, Path, description = "practice id")),
     request_body = ServiceInput,
     responses((status = 201, body = ServiceRow), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn create_service(
+pub(crate) async fn create_service(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<PracticeId>,
@@ -229,7 +229,7 @@ pub(super) async fn create_service(
 /// Lists the practice's services.
 #[utoipa::path(get, path = "/v1/practices/{practice}/services", params(("practice" = i64, Path, description = "practice id"), PageQuery),
     responses((status = 200, body = Page<ServiceRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn services(
+pub(crate) async fn services(
     State(state): State<AppState>,
     caller: Caller,
     paging: Paging,
@@ -244,7 +244,7 @@ pub(super) async fn services(
 #[utoipa::path(post, path = "/v1/practices/{practice}/clients", params(("practice" = i64, Path, description = "practice id")),
     request_body = ClientInput,
     responses((status = 201, body = ClientView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn create_client(
+pub(crate) async fn create_client(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<PracticeId>,
@@ -279,7 +279,7 @@ pub(super) async fn create_client(
 /// Lists the practice's clients.
 #[utoipa::path(get, path = "/v1/practices/{practice}/clients", params(("practice" = i64, Path, description = "practice id"), PageQuery),
     responses((status = 200, body = Page<ClientView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn clients(
+pub(crate) async fn clients(
     State(state): State<AppState>,
     caller: Caller,
     paging: Paging,
@@ -294,7 +294,7 @@ pub(super) async fn clients(
 #[utoipa::path(get, path = "/v1/practices/{practice}/clients/{client}",
     params(("practice" = i64, Path, description = "practice id"), ("client" = i64, Path, description = "client id")),
     responses((status = 200, body = ClientView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn client(
+pub(crate) async fn client(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, client)): Path<(PracticeId, ClientId)>,
@@ -308,7 +308,7 @@ pub(super) async fn client(
     params(("practice" = i64, Path, description = "practice id"), ("client" = i64, Path, description = "client id")),
     request_body = ClientPatch,
     responses((status = 200, body = ClientView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn update_client(
+pub(crate) async fn update_client(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, client)): Path<(PracticeId, ClientId)>,
@@ -353,7 +353,7 @@ pub(super) async fn update_client(
 #[utoipa::path(post, path = "/v1/practices/{practice}/appointments", params(("practice" = i64, Path, description = "practice id")),
     request_body = AppointmentInput,
     responses((status = 201, body = AppointmentRow), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn create_appointment(
+pub(crate) async fn create_appointment(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<PracticeId>,
@@ -430,7 +430,7 @@ pub(super) async fn create_appointment(
 /// Lists the practice's appointments with their lines.
 #[utoipa::path(get, path = "/v1/practices/{practice}/appointments", params(("practice" = i64, Path, description = "practice id"), PageQuery),
     responses((status = 200, body = Page<AppointmentRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn appointments(
+pub(crate) async fn appointments(
     State(state): State<AppState>,
     caller: Caller,
     paging: Paging,
@@ -445,7 +445,7 @@ pub(super) async fn appointments(
 #[utoipa::path(get, path = "/v1/practices/{practice}/appointments/{appointment}",
     params(("practice" = i64, Path, description = "practice id"), ("appointment" = i64, Path, description = "appointment id")),
     responses((status = 200, body = AppointmentRow), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn appointment(
+pub(crate) async fn appointment(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, appointment)): Path<(PracticeId, AppointmentId)>,
@@ -479,7 +479,7 @@ async fn set_status(
 #[utoipa::path(post, path = "/v1/practices/{practice}/appointments/{appointment}/complete",
     params(("practice" = i64, Path, description = "practice id"), ("appointment" = i64, Path, description = "appointment id")),
     responses((status = 200, body = AppointmentRow), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn complete_appointment(
+pub(crate) async fn complete_appointment(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, appointment)): Path<(PracticeId, AppointmentId)>,
@@ -491,7 +491,7 @@ pub(super) async fn complete_appointment(
 #[utoipa::path(post, path = "/v1/practices/{practice}/appointments/{appointment}/cancel",
     params(("practice" = i64, Path, description = "practice id"), ("appointment" = i64, Path, description = "appointment id")),
     responses((status = 200, body = AppointmentRow), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn cancel_appointment(
+pub(crate) async fn cancel_appointment(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, appointment)): Path<(PracticeId, AppointmentId)>,

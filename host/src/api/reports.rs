@@ -46,7 +46,7 @@ async fn check(state: &AppState, caller: Caller, practice: PracticeId) -> Result
 /// Lists the practice's bills, newest first.
 #[utoipa::path(get, path = "/v1/practices/{practice}/bills", params(("practice" = i64, Path, description = "practice id"), PageQuery),
     responses((status = 200, body = Page<BillRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn bills(
+pub(crate) async fn bills(
     State(state): State<AppState>,
     caller: Caller,
     paging: Paging,
@@ -61,7 +61,7 @@ pub(super) async fn bills(
 #[utoipa::path(get, path = "/v1/practices/{practice}/bills/{bill}",
     params(("practice" = i64, Path, description = "practice id"), ("bill" = i64, Path, description = "bill id")),
     responses((status = 200, body = BillDetail), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn bill(
+pub(crate) async fn bill(
     State(state): State<AppState>,
     caller: Caller,
     Path((practice, bill)): Path<(PracticeId, BillId)>,
@@ -74,7 +74,7 @@ pub(super) async fn bill(
 #[utoipa::path(post, path = "/v1/practices/{practice}/bills/{bill}/open",
     params(("practice" = i64, Path, description = "practice id"), ("bill" = i64, Path, description = "bill id")),
     responses((status = 200, body = BillDetail), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn open_bill(
+pub(crate) async fn open_bill(
     State(state): State<AppState>,
     caller: Caller,
     Path((practice, bill)): Path<(PracticeId, BillId)>,
@@ -89,7 +89,7 @@ pub(super) async fn open_bill(
     params(("practice" = i64, Path, description = "practice id"), ("bill" = i64, Path, description = "bill id")),
     request_body = ProductInput,
     responses((status = 200, body = BillDetail), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn add_product(
+pub(crate) async fn add_product(
     State(state): State<AppState>,
     caller: Caller,
     Path((practice, bill)): Path<(PracticeId, BillId)>,
@@ -112,7 +112,7 @@ pub(super) async fn add_product(
 #[utoipa::path(post, path = "/v1/practices/{practice}/bills/{bill}/void",
     params(("practice" = i64, Path, description = "practice id"), ("bill" = i64, Path, description = "bill id")),
     responses((status = 200, body = BillDetail), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn void_bill(
+pub(crate) async fn void_bill(
     State(state): State<AppState>,
     caller: Caller,
     Path((practice, bill)): Path<(PracticeId, BillId)>,
@@ -146,7 +146,7 @@ async fn document_pdf(
     params(("practice" = i64, Path, description = "practice id"), ("bill" = i64, Path, description = "bill id")),
     responses((status = 200, description = "the bill's PDF", body = Vec<u8>, content_type = "application/pdf"),
         (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn bill_pdf(
+pub(crate) async fn bill_pdf(
     State(state): State<AppState>,
     caller: Caller,
     Path((practice, bill)): Path<(PracticeId, BillId)>,
@@ -157,7 +157,7 @@ pub(super) async fn bill_pdf(
 /// Lists the practice's superbills, newest first.
 #[utoipa::path(get, path = "/v1/practices/{practice}/superbills", params(("practice" = i64, Path, description = "practice id"), PageQuery),
     responses((status = 200, body = Page<SuperbillRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn superbills(
+pub(crate) async fn superbills(
     State(state): State<AppState>,
     caller: Caller,
     paging: Paging,
@@ -172,7 +172,7 @@ pub(super) async fn superbills(
 #[utoipa::path(get, path = "/v1/practices/{practice}/superbills/{superbill}",
     params(("practice" = i64, Path, description = "practice id"), ("superbill" = i64, Path, description = "superbill id")),
     responses((status = 200, body = SuperbillRow), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn superbill(
+pub(crate) async fn superbill(
     State(state): State<AppState>,
     caller: Caller,
     Path((practice, superbill)): Path<(PracticeId, SuperbillId)>,
@@ -186,7 +186,7 @@ pub(super) async fn superbill(
     params(("practice" = i64, Path, description = "practice id"), ("superbill" = i64, Path, description = "superbill id")),
     responses((status = 200, description = "the superbill's PDF", body = Vec<u8>, content_type = "application/pdf"),
         (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn superbill_pdf(
+pub(crate) async fn superbill_pdf(
     State(state): State<AppState>,
     caller: Caller,
     Path((practice, superbill)): Path<(PracticeId, SuperbillId)>,
@@ -197,7 +197,7 @@ pub(super) async fn superbill_pdf(
 /// Lists the payments taken, newest first.
 #[utoipa::path(get, path = "/v1/practices/{practice}/payments", params(("practice" = i64, Path, description = "practice id"), PageQuery),
     responses((status = 200, body = Page<PaymentRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn payments(
+pub(crate) async fn payments(
     State(state): State<AppState>,
     caller: Caller,
     paging: Paging,
@@ -211,7 +211,7 @@ pub(super) async fn payments(
 /// Lists autopay attempts with their outcome and reason, newest first.
 #[utoipa::path(get, path = "/v1/practices/{practice}/payment-attempts", params(("practice" = i64, Path, description = "practice id"), PageQuery),
     responses((status = 200, body = Page<AttemptRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn attempts(
+pub(crate) async fn attempts(
     State(state): State<AppState>,
     caller: Caller,
     paging: Paging,
@@ -225,7 +225,7 @@ pub(super) async fn attempts(
 /// Lists share rows with their status or skip reason, newest first.
 #[utoipa::path(get, path = "/v1/practices/{practice}/shares", params(("practice" = i64, Path, description = "practice id"), PageQuery),
     responses((status = 200, body = Page<ShareRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn shares(
+pub(crate) async fn shares(
     State(state): State<AppState>,
     caller: Caller,
     paging: Paging,
@@ -239,7 +239,7 @@ pub(super) async fn shares(
 /// Lists the practice's runs with their outcome and error, newest first.
 #[utoipa::path(get, path = "/v1/practices/{practice}/runs", params(("practice" = i64, Path, description = "practice id"), PageQuery),
     responses((status = 200, body = Page<RunRow>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn runs(
+pub(crate) async fn runs(
     State(state): State<AppState>,
     caller: Caller,
     paging: Paging,
@@ -253,7 +253,7 @@ pub(super) async fn runs(
 /// Lists the practice's events in the order they were recorded.
 #[utoipa::path(get, path = "/v1/practices/{practice}/events", params(("practice" = i64, Path, description = "practice id"), PageQuery),
     responses((status = 200, body = Page<EventView>), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn events(
+pub(crate) async fn events(
     State(state): State<AppState>,
     caller: Caller,
     paging: Paging,

@@ -47,7 +47,7 @@ pub struct TokenView {
     request_body(content = Option<TokenInput>, description = "optional: a name and a life in days"),
     responses((status = 201, description = "the new token, shown once", body = TokenView),
         (status = "4XX", description = "refused, with the reason", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Path(practice): Path<PracticeId>,
@@ -89,7 +89,7 @@ pub(super) async fn create(
 #[utoipa::path(get, path = "/v1/practices/{practice}/tokens", params(("practice" = i64, Path, description = "practice id"), PageQuery),
     responses((status = 200, description = "the practice's tokens", body = Page<TokenRow>),
         (status = "4XX", description = "refused, with the reason", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
     paging: Paging,
@@ -106,7 +106,7 @@ pub(super) async fn list(
     params(("practice" = i64, Path, description = "practice id"), ("token" = i64, Path, description = "token id")),
     responses((status = 204, description = "revoked"),
         (status = "4XX", description = "refused, with the reason", body = ErrorBody)), security(("bearer" = [])))]
-pub(super) async fn revoke(
+pub(crate) async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
     Path((practice, token)): Path<(PracticeId, TokenId)>,

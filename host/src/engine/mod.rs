@@ -27,6 +27,7 @@ pub mod dry_run;
 mod pipeline;
 mod provider_events;
 mod runs;
+pub use runs::NextRuns;
 
 pub use actions::MAX_PRODUCT_AMOUNT;
 pub use provider_events::ProviderEventOutcome;

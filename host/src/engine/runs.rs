@@ -4,7 +4,7 @@
 
 use super::decide;
 use super::{Engine, EngineError, Policies, TickReport};
-use crate::domain::{Client, ClientId, DocumentKind, DocumentToShare, EventKind, Practice, RunKind};
+use crate::domain::{Client, ClientId, DocumentKind, DocumentToShare, EventKind, Practice, PracticeId, RunKind};
 use crate::plugin::PolicyError;
 use crate::schedule::{self, DueRun};
 use crate::store::Tx;
@@ -59,6 +59,21 @@ impl Engine {
             }
         }
         Ok(next)
+    }
+
+    /// The practice's next bill run, superbill run and autopay run after `now`, each the first
+    /// due within the next 62 days (`None` when none is, e.g. autopay off), as its policies and
+    /// settings schedule them; a policy that cannot say gives `None` for its kind.
+    pub async fn next_runs(&self, practice: PracticeId, now: DateTime<Utc>) -> Result<NextRuns, EngineError> {
+        let practice = self.store.practice(practice).await?;
+        let policies = self.policies(practice.id).await?;
+        let (runs, _) = due_runs(&practice, &policies, now, now + Duration::days(62));
+        let first = |kind: RunKind| runs.iter().find(|run| run.kind == kind).map(|run| run.at);
+        Ok(NextRuns {
+            bill: first(RunKind::Bill),
+            superbill: first(RunKind::Superbill),
+            autopay: first(RunKind::Autopay),
+        })
     }
 
     /// Records each practice's runs due in `(scheduled_until, now]` and moves its mark to `now`,
@@ -293,6 +308,17 @@ impl Engine {
 const HELD_SHARES_PER_TICK: i64 = 500;
 
 /// The runs due for a practice in `(after, until]`, and the policy failures met on the way.
+/// When a practice's runs of each kind are next due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NextRuns {
+    /// The next bill run.
+    pub bill: Option<DateTime<Utc>>,
+    /// The next superbill run.
+    pub superbill: Option<DateTime<Utc>>,
+    /// The next autopay run.
+    pub autopay: Option<DateTime<Utc>>,
+}
+
 fn due_runs(
     practice: &Practice,
     policies: &Policies,

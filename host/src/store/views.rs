@@ -356,6 +356,27 @@ fn payment(row: &AnyRow) -> Result<PaymentRow, StoreError> {
     })
 }
 
+macro_rules! select_share {
+    () => {
+        "SELECT id, document_kind, document_id, client_id, status, due_at, reason, sent_at FROM shares"
+    };
+}
+
+fn share(row: &AnyRow) -> Result<ShareRow, StoreError> {
+    let kind: String = row.try_get(1)?;
+    let status: String = row.try_get(4)?;
+    Ok(ShareRow {
+        id: ShareId::new(row.try_get(0)?),
+        document_kind: parse("document kind", &kind)?,
+        document_id: row.try_get(2)?,
+        client_id: ClientId::new(row.try_get(3)?),
+        status: parse("share status", &status)?,
+        due_at: optional_time(row.try_get(5)?),
+        reason: row.try_get(6)?,
+        sent_at: optional_time(row.try_get(7)?),
+    })
+}
+
 macro_rules! select_appointment {
     () => {
         "SELECT id, reference, client_id, starts_at, local_date, status FROM appointments"
@@ -572,30 +593,14 @@ impl Store {
 
     /// A page of a practice's shares, newest first.
     pub async fn shares(&self, practice: PracticeId, page: PageRequest) -> Result<Vec<ShareRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, document_kind, document_id, client_id, status, due_at, reason, sent_at FROM shares WHERE practice_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-        )
-        .bind(practice.get())
-        .bind(page.below())
-        .bind(page.rows())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let kind: String = row.try_get(1)?;
-                let status: String = row.try_get(4)?;
-                Ok(ShareRow {
-                    id: ShareId::new(row.try_get(0)?),
-                    document_kind: parse("document kind", &kind)?,
-                    document_id: row.try_get(2)?,
-                    client_id: ClientId::new(row.try_get(3)?),
-                    status: parse("share status", &status)?,
-                    due_at: optional_time(row.try_get(5)?),
-                    reason: row.try_get(6)?,
-                    sent_at: optional_time(row.try_get(7)?),
-                })
-            })
-            .collect()
+        let rows =
+            sqlx::query(concat!(select_share!(), " WHERE practice_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"))
+                .bind(practice.get())
+                .bind(page.below())
+                .bind(page.rows())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(share).collect()
     }
 
     /// A page of a practice's runs, newest first (by when they were scheduled).
@@ -646,4 +651,187 @@ fn superbill(row: &AnyRow) -> Result<SuperbillRow, StoreError> {
         created_at: time(row.try_get(4)?),
         lines: vec![],
     })
+}
+
+/// What the console reads beyond the API's lists: a client's own documents, bills by status,
+/// shares and attempts that need a person, and client search. Every read is scoped to a practice.
+impl Store {
+    /// A page of a practice's bills with `status` (every status when `None`), newest first.
+    pub async fn bills_with_status(
+        &self,
+        practice: PracticeId,
+        status: Option<BillStatus>,
+        page: PageRequest,
+    ) -> Result<Vec<BillRow>, StoreError> {
+        let Some(status) = status else { return self.bills(practice, page).await };
+        let rows = sqlx::query(concat!(
+            select_bill!(),
+            " WHERE practice_id = $1 AND status = $2 AND id < $3 ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(practice.get())
+        .bind(status.as_str())
+        .bind(page.below())
+        .bind(page.rows())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(bill).collect()
+    }
+
+    /// A client's newest bills, at most `limit`.
+    pub async fn client_bills(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+        limit: i64,
+    ) -> Result<Vec<BillRow>, StoreError> {
+        let rows = sqlx::query(concat!(
+            select_bill!(),
+            " WHERE practice_id = $1 AND client_id = $2 ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(practice.get())
+        .bind(client.get())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(bill).collect()
+    }
+
+    /// A client's newest superbills (without lines), at most `limit`.
+    pub async fn client_superbills(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+        limit: i64,
+    ) -> Result<Vec<SuperbillRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, client_id, total, paid, created_at FROM superbills WHERE practice_id = $1 AND client_id = $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(practice.get())
+        .bind(client.get())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(superbill).collect()
+    }
+
+    /// A client's newest shares, at most `limit`.
+    pub async fn client_shares(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+        limit: i64,
+    ) -> Result<Vec<ShareRow>, StoreError> {
+        let rows = sqlx::query(concat!(
+            select_share!(),
+            " WHERE practice_id = $1 AND client_id = $2 ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(practice.get())
+        .bind(client.get())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(share).collect()
+    }
+
+    /// Payments on a client's bills, newest first, at most `limit`.
+    pub async fn client_payments(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+        limit: i64,
+    ) -> Result<Vec<PaymentRow>, StoreError> {
+        let rows = sqlx::query(concat!(
+            select_payment!(),
+            " WHERE practice_id = $1 AND bill_id IN (SELECT id FROM bills WHERE practice_id = $1 AND client_id = $2) ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(practice.get())
+        .bind(client.get())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(payment).collect()
+    }
+
+    /// The share of one document, if it has one.
+    pub async fn document_share(
+        &self,
+        practice: PracticeId,
+        kind: DocumentKind,
+        document: i64,
+    ) -> Result<Option<ShareRow>, StoreError> {
+        let row = sqlx::query(concat!(
+            select_share!(),
+            " WHERE practice_id = $1 AND document_kind = $2 AND document_id = $3"
+        ))
+        .bind(practice.get())
+        .bind(kind.as_str())
+        .bind(document)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(share).transpose()
+    }
+
+    /// One share of a practice.
+    pub async fn practice_share(&self, practice: PracticeId, id: ShareId) -> Result<ShareRow, StoreError> {
+        let row = sqlx::query(concat!(select_share!(), " WHERE practice_id = $1 AND id = $2"))
+            .bind(practice.get())
+            .bind(id.get())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("share", id))?;
+        share(&row)
+    }
+
+    /// A practice's newest shares with `status`, at most `limit`.
+    pub async fn shares_with_status(
+        &self,
+        practice: PracticeId,
+        status: ShareStatus,
+        limit: i64,
+    ) -> Result<Vec<ShareRow>, StoreError> {
+        let rows =
+            sqlx::query(concat!(select_share!(), " WHERE practice_id = $1 AND status = $2 ORDER BY id DESC LIMIT $3"))
+                .bind(practice.get())
+                .bind(status.as_str())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(share).collect()
+    }
+
+    /// A practice's newest failed autopay attempts, at most `limit`.
+    pub async fn failed_attempts(&self, practice: PracticeId, limit: i64) -> Result<Vec<AttemptRow>, StoreError> {
+        let rows = sqlx::query(concat!(
+            select_attempt!(),
+            " WHERE practice_id = $1 AND status = $2 ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(practice.get())
+        .bind(AttemptStatus::Failed.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(attempt).collect()
+    }
+
+    /// A practice's clients whose name or reference contains `text` (ignoring case), by id, at
+    /// most `limit`. `%` and `_` in the text match themselves.
+    pub async fn search_clients(
+        &self,
+        practice: PracticeId,
+        text: &str,
+        limit: i64,
+    ) -> Result<Vec<crate::domain::Client>, StoreError> {
+        let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let rows = sqlx::query(concat!(
+            super::records::select_client!(),
+            " WHERE practice_id = $1 AND (LOWER(name) LIKE $2 ESCAPE '\\' OR LOWER(reference) LIKE $2 ESCAPE '\\') ORDER BY id LIMIT $3"
+        ))
+        .bind(practice.get())
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(super::records::client).collect()
+    }
 }

@@ -39,6 +39,20 @@ pub async fn http_request(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> (u16, String, hyper::body::Bytes) {
+    let (status, headers, bytes) = http_exchange(addr, method, path, headers, body).await;
+    let content_type =
+        headers.get("content-type").and_then(|value| value.to_str().ok()).unwrap_or_default().to_string();
+    (status, content_type, bytes)
+}
+
+/// Like [`http_request`], answering every response header.
+pub async fn http_exchange(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (u16, hyper::HeaderMap, hyper::body::Bytes) {
     use http_body_util::BodyExt;
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let (mut sender, connection) =
@@ -51,8 +65,7 @@ pub async fn http_request(
     let request = request.body(http_body_util::Full::new(hyper::body::Bytes::from(body))).expect("a request");
     let response = sender.send_request(request).await.expect("a response");
     let status = response.status().as_u16();
-    let content_type =
-        response.headers().get("content-type").and_then(|value| value.to_str().ok()).unwrap_or_default().to_string();
+    let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.expect("a body").to_bytes();
-    (status, content_type, bytes)
+    (status, headers, bytes)
 }
