@@ -109,6 +109,8 @@ on_both_backends!(
     with_no_share_delay_and_autopay_the_emailed_bill_shows_it_paid,
     an_unreachable_provider_holds_the_bills_email_until_6_am_then_sends_it_with_a_warning,
     concurrent_opens_and_voids_of_one_bill_have_one_winner_and_one_event,
+    concurrent_changes_to_one_client_and_one_practice_all_take_effect,
+    concurrent_cancels_of_one_appointment_have_one_winner,
 );
 
 fn client(id: &str, extra: &str) -> String {
@@ -1056,4 +1058,129 @@ async fn concurrent_opens_and_voids_of_one_bill_have_one_winner_and_one_event(ba
     let events = engine.events(practice).await.expect("events");
     let named = |name: &str| events.iter().filter(|event| event.kind.name() == name).count();
     assert_eq!((named("bill_opened"), named("bill_voided")), (1, 1), "one event per change that happened");
+}
+
+async fn concurrent_changes_to_one_client_and_one_practice_all_take_effect(backend: &str) {
+    use autobill::domain::{AutomationChange, BillCreation, ClientChange, ClientId};
+    let db = database(backend).await;
+    let store = Store::connect(&db.url).await.expect("the store connects");
+    let practice = add_practice_billing(&store, "P", 1, &[], BillCreation::Daily).await;
+    let engine = Arc::new(engine_on(&store, "a"));
+    let client = store.client_by_reference(practice, "c0").await.expect("the client").id;
+    let born = NaiveDate::from_ymd_opt(1990, 4, 12);
+    let changes = [
+        ClientChange { name: Some("Ana Alvarez".into()), ..Default::default() },
+        ClientChange { email: Some(Some("ana@example.com".into())), ..Default::default() },
+        ClientChange { email_enabled: Some(false), ..Default::default() },
+        ClientChange { auto_superbills: Some(true), ..Default::default() },
+        ClientChange { auto_share: Some(true), ..Default::default() },
+        ClientChange { autopay: Some(true), ..Default::default() },
+        ClientChange { card: Some(Some("pm_card_visa".into())), ..Default::default() },
+        ClientChange { diagnosis: Some(vec!["F41.1".into()]), ..Default::default() },
+        ClientChange { birth_date: Some(born), ..Default::default() },
+    ];
+    let automation = [
+        AutomationChange { bills: Some("monthly".into()), ..Default::default() },
+        AutomationChange { superbill_day: Some(15), ..Default::default() },
+        AutomationChange { share: Some(true), ..Default::default() },
+        AutomationChange { share_delay_minutes: Some(30), ..Default::default() },
+        AutomationChange { autopay: Some(true), ..Default::default() },
+    ];
+    let now = visits_created();
+    // Every change starts before any is awaited, so they race.
+    let clients: Vec<_> = changes
+        .into_iter()
+        .map(|change| {
+            let store = store.clone();
+            tokio::spawn(async move { store.change_client(practice, client, change).await })
+        })
+        .collect();
+    let settings: Vec<_> = automation
+        .into_iter()
+        .map(|change| {
+            let engine = engine.clone();
+            tokio::spawn(async move { engine.change_automation(practice, &change, now).await })
+        })
+        .collect();
+    let details: Vec<_> = [("name", "Lakeside Therapy"), ("phone", "555-0100"), ("address", "1 Main St")]
+        .into_iter()
+        .map(|(field, value)| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .change_practice_details(practice, |mut practice| {
+                        match field {
+                            "name" => practice.name = value.into(),
+                            "phone" => practice.phone = value.into(),
+                            _ => practice.address = value.into(),
+                        }
+                        practice
+                    })
+                    .await
+            })
+        })
+        .collect();
+    for handle in clients {
+        handle.await.expect("the task").expect("a client change");
+    }
+    for handle in settings {
+        handle.await.expect("the task").expect("an automation change");
+    }
+    for handle in details {
+        handle.await.expect("the task").expect("a details change");
+    }
+
+    let saved = store.client(ClientId::new(client.get())).await.expect("the client");
+    assert_eq!(
+        (saved.name.as_str(), saved.email.as_deref(), saved.email_enabled, saved.auto_superbills, saved.auto_share),
+        ("Ana Alvarez", Some("ana@example.com"), false, true, true),
+        "no client change is lost: {saved:?}"
+    );
+    assert_eq!(
+        (saved.autopay, saved.card.as_deref(), saved.diagnosis.as_slice(), saved.birth_date),
+        (true, Some("pm_card_visa"), ["F41.1".to_string()].as_slice(), born),
+        "no client change is lost: {saved:?}"
+    );
+    let practice = store.practice(practice).await.expect("the practice");
+    let a = &practice.automation;
+    assert_eq!(
+        (a.bills, a.superbill_day, a.share, a.share_delay_minutes, a.autopay),
+        (BillCreation::Monthly, 15, true, 30, true),
+        "no automation change is lost"
+    );
+    assert_eq!(
+        (practice.name.as_str(), practice.phone.as_str(), practice.address.as_str()),
+        ("Lakeside Therapy", "555-0100", "1 Main St"),
+        "no change to the practice's details is lost"
+    );
+}
+
+async fn concurrent_cancels_of_one_appointment_have_one_winner(backend: &str) {
+    use autobill::domain::{AppointmentId, AppointmentStatus, BillCreation};
+    use autobill::store::records::StatusChange;
+    let db = database(backend).await;
+    let store = Store::connect(&db.url).await.expect("the store connects");
+    let practice = add_practice_billing(&store, "P", 1, &[(2026, 1, 1)], BillCreation::Daily).await;
+    let row = sqlx::query("SELECT id FROM appointments").fetch_one(store.pool()).await.expect("the appointment");
+    let appointment = AppointmentId::new(row.try_get(0).expect("an id"));
+    let cancels: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store.set_appointment_status_by_id(practice, appointment, AppointmentStatus::Cancelled).await
+            })
+        })
+        .collect();
+    let mut answers = vec![];
+    for handle in cancels {
+        answers.push(handle.await.expect("the task").expect("an answer"));
+    }
+    let won = answers.iter().filter(|answer| **answer == StatusChange::Changed).count();
+    let refused =
+        answers.iter().filter(|answer| **answer == StatusChange::Already(AppointmentStatus::Cancelled)).count();
+    assert_eq!(
+        (won, refused),
+        (1, 9),
+        "one cancel changes it; the others are told it is already cancelled: {answers:?}"
+    );
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite: installs what they need (the wasm32-wasip2 target, localstripe,
 # poppler-utils, qpdf, the Noto fonts, Chromium with chromedriver and axe-core for the console,
-# aiosmtpd, openapi-spec-validator, componentize-py for the Python example policy and Node.js for
-# the JavaScript one), makes sure the local PostgreSQL they talk to is up, and runs
+# aiosmtpd, openapi-spec-validator, schemathesis, componentize-py for the Python example policy and
+# Node.js for the JavaScript one), makes sure the local PostgreSQL they talk to is up, and runs
 # `cargo test` over the whole workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +62,14 @@ if ! command -v openapi-spec-validator >/dev/null; then
   echo "openapi-spec-validator is missing; installing it from PyPI" >&2
   python3 -m pip install openapi-spec-validator || python3 -m pip install --user openapi-spec-validator \
     || python3 -m pip install --break-system-packages openapi-spec-validator
+fi
+
+# The API suite runs schemathesis (PyPI) against a live server, pinned, in a virtual environment
+# under target/ like componentize-py below.
+st_venv=target/schemathesis/venv
+if [ ! -x "$st_venv/bin/schemathesis" ] || [ "$("$st_venv/bin/schemathesis" --version)" != "schemathesis, version 4.32.5" ]; then
+  python3 -m venv "$st_venv"
+  "$st_venv/bin/pip" install --quiet "schemathesis==4.32.5"
 fi
 
 # The Python example policy is built with componentize-py (PyPI), in a virtual environment under

@@ -148,26 +148,35 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let value = match Json::<serde_json::Value>::from_request(request, state).await {
-            Ok(Json(value)) => value,
-            Err(error) => return Err(rejection(&error, error.status(), error.body_text())),
-        };
-        // serde reads a struct from an array too (`["x", 100]`); the API takes objects only.
-        if !value.is_object() {
-            return Err(ApiError::invalid(
-                "the body must be a JSON object, e.g. {\"name\": \"…\"}; /openapi.json describes each body",
-            ));
-        }
-        serde_path_to_error::deserialize(value).map(Body).map_err(|error| {
-            let path = error.path().to_string();
-            let place = if path == "." { String::new() } else { format!("{path}: ") };
-            ApiError::invalid(format!("{place}{}", error.into_inner()))
-        })
+        object(json(request, state).await?).map(Body)
     }
 }
 
+/// The request's body as JSON.
+async fn json<S: Send + Sync>(request: Request, state: &S) -> Result<serde_json::Value, ApiError> {
+    match Json::<serde_json::Value>::from_request(request, state).await {
+        Ok(Json(value)) => Ok(value),
+        Err(error) => Err(rejection(&error, error.status(), error.body_text())),
+    }
+}
+
+/// A JSON object read as `T`, naming the field a problem is in.
+fn object<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    // serde reads a struct from an array too (`["x", 100]`); the API takes objects only.
+    if !value.is_object() {
+        return Err(ApiError::invalid(
+            "the body must be a JSON object, e.g. {\"name\": \"…\"}; /openapi.json describes each body",
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let place = if path == "." { String::new() } else { format!("{path}: ") };
+        ApiError::invalid(format!("{place}{}", error.into_inner()))
+    })
+}
+
 /// A JSON body that may be left out: `None` for a request with neither a body nor a
-/// `Content-Type`.
+/// `Content-Type`, or with the body `null`.
 pub struct OptionalBody<T>(pub Option<T>);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
@@ -181,8 +190,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
         if bodiless {
             return Ok(OptionalBody(None));
         }
-        let Body(value) = Body::<T>::from_request(request, state).await?;
-        Ok(OptionalBody(Some(value)))
+        match json(request, state).await? {
+            serde_json::Value::Null => Ok(OptionalBody(None)),
+            value => object(value).map(|value| OptionalBody(Some(value))),
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// The `next` of the page before; left out for the first page.
+    #[param(min_length = 1)]
     after: Option<String>,
 }
 

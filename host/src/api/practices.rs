@@ -372,22 +372,26 @@ pub(crate) async fn update(
     Body(input): Body<PracticePatch>,
 ) -> Result<Json<PracticeView>, ApiError> {
     caller.practice(id)?;
-    let mut practice = state.store().practice(id).await?;
     let mut problems = vec![];
     check_details(&mut problems, &input);
     checked(problems)?;
     let keep = |value: Option<String>, old: String| value.map_or(old, |value| value.trim().to_string());
-    practice.name = keep(input.name, practice.name);
-    practice.npi = keep(input.npi, practice.npi);
-    practice.tax_id = keep(input.tax_id, practice.tax_id);
-    practice.address = keep(input.address, practice.address);
-    practice.phone = keep(input.phone, practice.phone);
-    practice.email = keep(input.email, practice.email);
-    practice.provider = provider(practice.provider, input.provider);
-    practice.place_of_service = input.place_of_service.unwrap_or(practice.place_of_service);
-    state.store().update_practice_details(&practice).await?;
+    let changed = state
+        .store()
+        .change_practice_details(id, |practice| Practice {
+            name: keep(input.name, practice.name),
+            npi: keep(input.npi, practice.npi),
+            tax_id: keep(input.tax_id, practice.tax_id),
+            address: keep(input.address, practice.address),
+            phone: keep(input.phone, practice.phone),
+            email: keep(input.email, practice.email),
+            provider: provider(practice.provider, input.provider),
+            place_of_service: input.place_of_service.unwrap_or(practice.place_of_service),
+            ..practice
+        })
+        .await?;
     tracing::info!(practice = id.get(), "practice details changed");
-    Ok(Json(view(&state.store().practice(id).await?)))
+    Ok(Json(view(&changed)))
 }
 
 /// Reads the practice's automation settings and the warnings about them.

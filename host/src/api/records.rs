@@ -6,7 +6,7 @@ use super::page::{Page, PageQuery, Paging};
 use super::practices::{email, text};
 use super::{AppState, Caller};
 use crate::domain::{
-    AppointmentId, AppointmentStatus, Client, ClientId, NewAppointment, NewClient, Practice, PracticeId,
+    AppointmentId, AppointmentStatus, Client, ClientChange, ClientId, NewAppointment, NewClient, Practice, PracticeId,
 };
 use crate::schedule::local_instant;
 use crate::store::records::StatusChange;
@@ -315,7 +315,6 @@ pub(crate) async fn update_client(
     Body(input): Body<ClientPatch>,
 ) -> Result<Json<ClientView>, ApiError> {
     let practice = practice(&state, caller, id).await?;
-    let mut client = state.store().practice_client(id, client).await?;
     let mut problems = vec![];
     if let Some(name) = &input.name {
         text(&mut problems, "name", name, true, 200);
@@ -325,28 +324,21 @@ pub(crate) async fn update_client(
     diagnosis(&mut problems, input.diagnosis.as_deref().unwrap_or_default());
     let born = input.birth_date.as_deref().map(|date| birth_date(&mut problems, date, today(&state, &practice)));
     checked(problems)?;
-    if let Some(born) = born {
-        client.birth_date = born;
-    }
-    if let Some(name) = input.name {
-        client.name = name;
-    }
-    if let Some(email) = input.email {
-        client.email = Some(email).filter(|email| !email.is_empty());
-    }
-    if let Some(card) = input.card {
-        client.card = Some(card).filter(|card| !card.is_empty());
-    }
-    if let Some(codes) = input.diagnosis {
-        client.diagnosis = codes;
-    }
-    client.email_enabled = input.email_enabled.unwrap_or(client.email_enabled);
-    client.auto_superbills = input.auto_superbills.unwrap_or(client.auto_superbills);
-    client.auto_share = input.auto_share.unwrap_or(client.auto_share);
-    client.autopay = input.autopay.unwrap_or(client.autopay);
-    state.store().update_client(&client).await?;
-    tracing::info!(practice = id.get(), client = client.id.get(), "client settings changed");
-    Ok(Json(view(state.store().practice_client(id, client.id).await?)))
+    let removable = |value: Option<String>| value.map(|value| Some(value).filter(|value| !value.is_empty()));
+    let change = ClientChange {
+        name: input.name,
+        email: removable(input.email),
+        email_enabled: input.email_enabled,
+        auto_superbills: input.auto_superbills,
+        auto_share: input.auto_share,
+        autopay: input.autopay,
+        card: removable(input.card),
+        diagnosis: input.diagnosis,
+        birth_date: born,
+    };
+    let saved = state.store().change_client(id, client, change).await?;
+    tracing::info!(practice = id.get(), client = client.get(), "client settings changed");
+    Ok(Json(view(saved)))
 }
 
 /// Books an appointment with its services.
@@ -462,9 +454,12 @@ async fn set_status(
     status: AppointmentStatus,
 ) -> Result<Json<AppointmentRow>, ApiError> {
     practice(state, caller, id).await?;
-    if let StatusChange::AlreadyOn(reason) = state.store().set_appointment_status_by_id(id, appointment, status).await?
-    {
-        return Err(ApiError::conflict(reason));
+    match state.store().set_appointment_status_by_id(id, appointment, status).await? {
+        StatusChange::Changed => {}
+        StatusChange::Already(current) => {
+            return Err(ApiError::conflict(format!("appointment {appointment} is already {current}")));
+        }
+        StatusChange::AlreadyOn(reason) => return Err(ApiError::conflict(reason)),
     }
     tracing::info!(
         practice = id.get(),

@@ -30,8 +30,9 @@ pub use ids::{
 pub use money::{Currency, Money, UnknownCurrency};
 pub use provider_events::{PaymentChange, TakenPayment};
 pub use records::{
-    Client, DEFAULT_PLACE_OF_SERVICE, MAX_PRACTICE_NAME_CHARS, NewAppointment, NewClient, NewPractice, NewService,
-    Practice, Provider, SERVICE_YEARS, is_place_of_service, parse_timezone, plain_text, practice_name, service_date,
+    Client, ClientChange, DEFAULT_PLACE_OF_SERVICE, MAX_PRACTICE_NAME_CHARS, NewAppointment, NewClient, NewPractice,
+    NewService, Practice, Provider, SERVICE_YEARS, is_place_of_service, parse_timezone, plain_text, practice_name,
+    service_date,
 };
 pub use settings::{
     AUTOPAY_SHARE_DELAY_WARNING_MINUTES, AutomationChange, AutomationSettings, MAX_SHARE_DELAY_MINUTES,

@@ -226,6 +226,48 @@ impl Client {
     }
 }
 
+/// A change to a client's settings: each field left `None` keeps its value; for `email`, `card`
+/// and `birth_date`, `Some(None)` removes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientChange {
+    /// The client's name.
+    pub name: Option<String>,
+    /// Email address on file.
+    pub email: Option<Option<String>>,
+    /// Whether communication preferences allow billing email.
+    pub email_enabled: Option<bool>,
+    /// "Automatically create superbills".
+    pub auto_superbills: Option<bool>,
+    /// Automatic sharing of billing documents.
+    pub auto_share: Option<bool>,
+    /// Autopay of open bills.
+    pub autopay: Option<bool>,
+    /// The default card's reference at the payment provider.
+    pub card: Option<Option<String>>,
+    /// ICD-10 diagnosis codes.
+    pub diagnosis: Option<Vec<String>>,
+    /// Date of birth.
+    pub birth_date: Option<Option<NaiveDate>>,
+}
+
+impl ClientChange {
+    /// The client with this change applied.
+    pub fn applied_to(self, client: Client) -> Client {
+        Client {
+            name: self.name.unwrap_or(client.name),
+            email: self.email.unwrap_or(client.email),
+            email_enabled: self.email_enabled.unwrap_or(client.email_enabled),
+            auto_superbills: self.auto_superbills.unwrap_or(client.auto_superbills),
+            auto_share: self.auto_share.unwrap_or(client.auto_share),
+            autopay: self.autopay.unwrap_or(client.autopay),
+            card: self.card.unwrap_or(client.card),
+            diagnosis: self.diagnosis.unwrap_or(client.diagnosis),
+            birth_date: self.birth_date.unwrap_or(client.birth_date),
+            ..client
+        }
+    }
+}
+
 /// A new client; `auto_share` left `None` takes the practice's share setting at this moment.
 #[derive(Clone, Debug, Default)]
 pub struct NewClient {

@@ -148,7 +148,7 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<AutomationChanged, EngineError> {
         let mut tx = self.store.begin().await?;
-        let current = self.store.practice_in(&mut tx, practice).await?;
+        let current = self.store.practice_to_change(&mut tx, practice).await?;
         let settings =
             change.applied_to(&current.automation).map_err(|problems| EngineError::Invalid(problems.join("; ")))?;
         self.store.update_automation(&mut tx, practice, &settings).await?;

@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_token_lifecycle", TOKEN_LIFECYCLE),
     ("0007_stripe_events", STRIPE_EVENTS),
     ("0008_night", NIGHT),
+    ("0009_api_lookups", API_LOOKUPS),
 ];
 
 const INITIAL: &str = r#"
@@ -301,4 +302,13 @@ ALTER TABLE clients ADD COLUMN autopay_series BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE shares ADD COLUMN awaiting_autopay BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE shares ADD COLUMN hold_until BIGINT;
 ALTER TABLE shares ADD COLUMN claimed_by TEXT
+"#;
+
+/// What the API reads one row or one page at a time: an appointment's lines (without this index
+/// reading one appointment scanned every line), and a practice's appointments and bills in id
+/// order, without walking other practices' rows.
+const API_LOOKUPS: &str = r#"
+CREATE INDEX service_lines_by_appointment ON service_lines (appointment_id);
+CREATE INDEX appointments_by_practice ON appointments (practice_id, id);
+CREATE INDEX bills_by_practice ON bills (practice_id, id)
 "#;

@@ -1,6 +1,6 @@
 //! Practices: their details, automation settings, and how far their runs are scheduled.
 
-use super::{PageRequest, Store, StoreError, Tx, flag, instant, parse, seconds};
+use super::{Dialect, PageRequest, Store, StoreError, Tx, flag, instant, parse, seconds};
 use crate::domain::{AutomationSettings, BillCreation, NewPractice, Practice, PracticeId, Provider};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -110,6 +110,22 @@ impl Store {
         practice(&row)
     }
 
+    /// One practice, read inside a transaction that is about to change it: its row is held until
+    /// the transaction ends, so a concurrent change waits and then reads this one's result.
+    pub async fn practice_to_change(&self, tx: &mut Tx, id: PracticeId) -> Result<Practice, StoreError> {
+        let query = match self.dialect {
+            // `BEGIN IMMEDIATE` already holds every other writer off.
+            Dialect::Sqlite => concat!(select_practice!(), " WHERE id = $1"),
+            Dialect::Postgres => concat!(select_practice!(), " WHERE id = $1 FOR UPDATE"),
+        };
+        let row = sqlx::query(query)
+            .bind(id.get())
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or_else(|| StoreError::not_found("practice", id))?;
+        practice(&row)
+    }
+
     /// Replaces a practice's automation settings inside `tx`. Existing clients keep their own
     /// switches.
     pub async fn update_automation(
@@ -135,10 +151,18 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces a practice's details: name, NPI, tax id, address, phone, sender email, rendering
-    /// provider and place of service. Its time zone, currency and automation settings stay.
-    pub async fn update_practice_details(&self, practice: &Practice) -> Result<(), StoreError> {
-        let done = sqlx::query(
+    /// Changes a practice's details (name, NPI, tax id, address, phone, sender email, rendering
+    /// provider and place of service) by `change`, in one transaction that holds the practice's
+    /// row from its read to its write, so concurrent changes are none of them lost. Its time zone,
+    /// currency and automation settings stay. Gives the practice as saved.
+    pub async fn change_practice_details(
+        &self,
+        id: PracticeId,
+        change: impl FnOnce(Practice) -> Practice,
+    ) -> Result<Practice, StoreError> {
+        let mut tx = self.begin().await?;
+        let practice = change(self.practice_to_change(&mut tx, id).await?);
+        sqlx::query(
             "UPDATE practices SET name = $1, npi = $2, tax_id = $3, address = $4, phone = $5, email = $6, provider_name = $7, provider_credentials = $8, provider_npi = $9, place_of_service = $10 WHERE id = $11",
         )
         .bind(&practice.name)
@@ -151,13 +175,11 @@ impl Store {
         .bind(&practice.provider.credentials)
         .bind(&practice.provider.npi)
         .bind(&practice.place_of_service)
-        .bind(practice.id.get())
-        .execute(&self.pool)
+        .bind(id.get())
+        .execute(tx.conn())
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::not_found("practice", practice.id));
-        }
-        Ok(())
+        tx.commit().await?;
+        Ok(practice)
     }
 
     /// Moves the instant up to which a practice's runs are recorded to `now`; only forward, so

@@ -1,11 +1,12 @@
 //! A practice's services, clients and appointments, with their service lines.
 
-use super::{PageRequest, Store, StoreError, date_text, flag, parse_date, seconds};
+use super::{Dialect, PageRequest, Store, StoreError, date_text, flag, parse, parse_date, seconds};
 use crate::domain::{
-    AppointmentId, AppointmentStatus, Client, ClientId, NewAppointment, NewClient, NewService, PracticeId, ServiceId,
+    AppointmentId, AppointmentStatus, Client, ClientChange, ClientId, NewAppointment, NewClient, NewService,
+    PracticeId, ServiceId,
 };
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 /// The columns [`client`] reads.
 macro_rules! select_client {
@@ -35,11 +36,35 @@ pub(super) fn client(row: &AnyRow) -> Result<Client, StoreError> {
     })
 }
 
+/// Writes a client's settings (see [`Store::update_client`]).
+async fn save_client(conn: &mut AnyConnection, client: &Client) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE clients SET name = $1, email = $2, email_enabled = $3, auto_superbills = $4, auto_share = $5, autopay = $6, card = $7, diagnosis = $8, birth_date = $9, autopay_paused = NULL,
+           autopay_series = autopay_series + CASE WHEN autopay_paused IS NOT NULL OR card IS DISTINCT FROM $7 OR (autopay = 0 AND $6 = 1) THEN 1 ELSE 0 END
+         WHERE id = $10",
+    )
+    .bind(&client.name)
+    .bind(client.email.as_deref())
+    .bind(flag(client.email_enabled))
+    .bind(flag(client.auto_superbills))
+    .bind(flag(client.auto_share))
+    .bind(flag(client.autopay))
+    .bind(client.card.as_deref())
+    .bind(client.diagnosis.join(","))
+    .bind(client.birth_date.map(date_text))
+    .bind(client.id.get())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// What became of a change to an appointment's status.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StatusChange {
     /// The status changed.
     Changed,
+    /// The appointment already had that status (a concurrent request may have just set it).
+    Already(AppointmentStatus),
     /// The appointment's lines are already on a document, so its status can no longer change.
     AlreadyOn(String),
 }
@@ -176,24 +201,35 @@ impl Store {
     /// card, or autopay resumed or turned on, starts a new series of attempts: the client's open
     /// bills are charged again from the next night, whatever the old card's declines.
     pub async fn update_client(&self, client: &Client) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE clients SET name = $1, email = $2, email_enabled = $3, auto_superbills = $4, auto_share = $5, autopay = $6, card = $7, diagnosis = $8, birth_date = $9, autopay_paused = NULL,
-               autopay_series = autopay_series + CASE WHEN autopay_paused IS NOT NULL OR card IS DISTINCT FROM $7 OR (autopay = 0 AND $6 = 1) THEN 1 ELSE 0 END
-             WHERE id = $10",
-        )
-        .bind(&client.name)
-        .bind(client.email.as_deref())
-        .bind(flag(client.email_enabled))
-        .bind(flag(client.auto_superbills))
-        .bind(flag(client.auto_share))
-        .bind(flag(client.autopay))
-        .bind(client.card.as_deref())
-        .bind(client.diagnosis.join(","))
-        .bind(client.birth_date.map(date_text))
-        .bind(client.id.get())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        save_client(&mut *self.pool.acquire().await?, client).await
+    }
+
+    /// Changes a client's settings, saved as [`Store::update_client`] does, in one transaction
+    /// that holds the client's row from its read to its write: of concurrent changes to one
+    /// client none is lost to another's stale read. Gives the client as saved.
+    pub async fn change_client(
+        &self,
+        practice: PracticeId,
+        id: ClientId,
+        change: ClientChange,
+    ) -> Result<Client, StoreError> {
+        let mut tx = self.begin().await?;
+        let read = concat!(select_client!(), " WHERE practice_id = $1 AND id = $2");
+        let lock = match self.dialect {
+            // `BEGIN IMMEDIATE` already holds every other writer off.
+            Dialect::Sqlite => read,
+            Dialect::Postgres => concat!(select_client!(), " WHERE practice_id = $1 AND id = $2 FOR UPDATE"),
+        };
+        let row = sqlx::query(lock)
+            .bind(practice.get())
+            .bind(id.get())
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or_else(|| StoreError::not_found("client", id))?;
+        save_client(tx.conn(), &change.applied_to(client(&row)?)).await?;
+        let saved = sqlx::query(read).bind(practice.get()).bind(id.get()).fetch_one(tx.conn()).await?;
+        tx.commit().await?;
+        client(&saved)
     }
 
     /// Books an appointment with its services (one service line each, at the service's fee).
@@ -248,8 +284,9 @@ impl Store {
         Ok(())
     }
 
-    /// Changes an appointment's status by id, in one conditional write: an appointment whose
-    /// lines are on a bill or a superbill keeps its status, and the answer says which document.
+    /// Changes an appointment's status by id, in one conditional write: an appointment that
+    /// already has the status, or whose lines are on a bill or a superbill, keeps its status, and
+    /// the answer says which (so of concurrent requests for one change, one succeeds).
     pub async fn set_appointment_status_by_id(
         &self,
         practice: PracticeId,
@@ -258,7 +295,7 @@ impl Store {
     ) -> Result<StatusChange, StoreError> {
         let mut tx = self.begin().await?;
         let changed = sqlx::query(
-            "UPDATE appointments SET status = $1 WHERE practice_id = $2 AND id = $3
+            "UPDATE appointments SET status = $1 WHERE practice_id = $2 AND id = $3 AND status <> $1
                AND NOT EXISTS (SELECT 1 FROM service_lines WHERE appointment_id = $3 AND (bill_id IS NOT NULL OR superbill_id IS NOT NULL))",
         )
         .bind(status.as_str())
@@ -272,13 +309,15 @@ impl Store {
             tx.commit().await?;
             return Ok(StatusChange::Changed);
         }
-        let exists = sqlx::query("SELECT id FROM appointments WHERE practice_id = $1 AND id = $2")
+        let current = sqlx::query("SELECT status FROM appointments WHERE practice_id = $1 AND id = $2")
             .bind(practice.get())
             .bind(id.get())
             .fetch_optional(tx.conn())
-            .await?;
-        if exists.is_none() {
-            return Err(StoreError::not_found("appointment", id));
+            .await?
+            .ok_or_else(|| StoreError::not_found("appointment", id))?;
+        let current: AppointmentStatus = parse("appointment status", &current.try_get::<String, _>(0)?)?;
+        if current == status {
+            return Ok(StatusChange::Already(current));
         }
         let row = sqlx::query(
             "SELECT bill_id, superbill_id FROM service_lines WHERE appointment_id = $1 AND (bill_id IS NOT NULL OR superbill_id IS NOT NULL) LIMIT 1",
