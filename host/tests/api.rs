@@ -1151,6 +1151,11 @@ fn schemathesis() -> std::path::PathBuf {
 /// - `POST /v1/stripe/events` answers only deliveries signed with the webhook secret, which a
 ///   generator cannot sign; `stripe_events_are_verified_answered_and_recorded_once` covers it.
 ///
+/// - the coverage phase: on this machine's Python 3.11, hypothesis describing one of that
+///   phase's filters intermittently trips a CPython bug (`SystemError: AST constructor recursion
+///   depth mismatch`), a crash of the tool rather than a finding; the examples, fuzzing and
+///   stateful phases still test every operation.
+///
 /// Revoking a token is run on a second token of the practice's (revoking the one the run sends
 /// would end it). The `positive_data_acceptance` check takes, besides 2xx: 403 and 404 for
 /// operations the practice token may not call (the operator's) or ids that are not the
@@ -1188,6 +1193,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
             .arg("--config-file")
             .arg(&config)
             .args(["run", &url, "--checks", "all", "--max-examples", "60", "--max-time", "120", "--seed", "1"])
+            .args(["--phases", "examples,fuzzing,stateful"])
             .args(["--exclude-operation-id", "post_plugins", "--exclude-operation-id", "post_stripe_events"])
             .args(["--workers", "2", "--no-color"])
             .output()
