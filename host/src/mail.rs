@@ -272,7 +272,9 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 struct SmtpConnector {
     host: String,
     port: u16,
-    security: SmtpSecurity,
+    /// STARTTLS's parameters (the server name to verify, the trusted roots), made once; `None`
+    /// for a plain connection.
+    tls: Option<TlsParameters>,
     credentials: Option<Credentials>,
     timeout: Duration,
 }
@@ -294,8 +296,8 @@ impl SmtpConnector {
         let socket = tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await?;
         socket.set_nodelay(true)?;
         let mut connection = AsyncSmtpConnection::connect_with_transport(Box::new(socket), &hello).await?;
-        if self.security == SmtpSecurity::StartTls {
-            connection.starttls(TlsParameters::new(self.host.clone())?, &hello).await?;
+        if let Some(tls) = &self.tls {
+            connection.starttls(tls.clone(), &hello).await?;
         }
         if let Some(credentials) = &self.credentials {
             connection.auth(DEFAULT_MECHANISMS, credentials).await?;
@@ -354,21 +356,22 @@ impl SmtpMailer {
             (Some(_), None) => return Err(MailError::Config("an SMTP username was given without a password".into())),
             (None, Some(_)) => return Err(MailError::Config("an SMTP password was given without a username".into())),
         };
-        match security {
-            SmtpSecurity::StartTls => {
+        let tls = match security {
+            SmtpSecurity::StartTls => Some(
                 TlsParameters::new(host.clone())
-                    .map_err(|error| MailError::Config(format!("STARTTLS to {host}: {error}")))?;
-            }
+                    .map_err(|error| MailError::Config(format!("STARTTLS to {host}: {error}")))?,
+            ),
             SmtpSecurity::Plain => {
                 if credentials.is_some() && !is_loopback(&host) {
                     return Err(MailError::Config(format!(
                         "credentials would cross the network unencrypted to {host}; use starttls, or plain only for a server on this machine"
                     )));
                 }
+                None
             }
-        }
+        };
         let server = format!("{host}:{port}");
-        Ok((SmtpConnector { host, port, security, credentials, timeout }, server, password))
+        Ok((SmtpConnector { host, port, tls, credentials, timeout }, server, password))
     }
 
     /// Hands `email` to the server over a pooled connection, within the configured timeout.
