@@ -32,7 +32,7 @@ use autobill::domain::{BillCreation, NewPractice};
 use autobill::serve;
 use autobill::store::Store;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use database::Database;
+use database::{Backend, Database};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
@@ -138,12 +138,6 @@ fn percentile(times: &[Duration], share: f64) -> Duration {
     sorted.get(index).copied().unwrap_or_default()
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 struct Options {
     seconds: u64,
     appointments: i64,
@@ -152,19 +146,14 @@ struct Options {
 
 impl Options {
     fn parse() -> anyhow::Result<Self> {
-        let mut options =
-            Options { seconds: 30, appointments: 100_000, backends: vec![Backend::Sqlite, Backend::Postgres] };
+        let mut options = Options { seconds: 30, appointments: 100_000, backends: Backend::both() };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--seconds" => options.seconds = positive(&arg, args.next())?,
                 "--appointments" => options.appointments = positive(&arg, args.next())?,
                 "--backend" => {
-                    options.backends = match args.next().as_deref() {
-                        Some("sqlite") => vec![Backend::Sqlite],
-                        Some("postgres") => vec![Backend::Postgres],
-                        other => anyhow::bail!("--backend takes sqlite or postgres, not {other:?}"),
-                    }
+                    options.backends = Backend::chosen(args.next().as_deref())?;
                 }
                 // `cargo bench` passes `--bench` to every bench binary.
                 "--bench" => {}
@@ -206,10 +195,7 @@ fn created() -> DateTime<Utc> {
 impl Served {
     async fn start(backend: Backend, appointments: i64) -> anyhow::Result<Served> {
         let dir = tempfile::tempdir()?;
-        let database = match backend {
-            Backend::Sqlite => Database::Sqlite(format!("sqlite://{}", dir.path().join("api.db").display())),
-            Backend::Postgres => Database::postgres("api_bench").await?,
-        };
+        let database = backend.database(dir.path(), "api.db", "api_bench").await?;
         let practice = seed(database.url(), appointments, backend).await?;
         let text = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\noperator_token = \"{OPERATOR}\"\n\
@@ -425,13 +411,7 @@ async fn seed(url: &str, appointments: i64, backend: Backend) -> anyhow::Result<
     .await?;
     sqlx::query("DROP TABLE bench_days").execute(&mut *tx).await?;
     tx.commit().await?;
-    // What autovacuum would soon do after such a load; `bills` is left alone (see the README on
-    // analysing an empty bills table).
-    let analyze = match backend {
-        Backend::Sqlite => "ANALYZE",
-        Backend::Postgres => "ANALYZE practices, services, clients, appointments, service_lines",
-    };
-    sqlx::query(analyze).execute(pool).await?;
+    backend.analyze_bulk_load(pool).await?;
     pool.close().await;
     Ok(id.get())
 }

@@ -124,12 +124,6 @@ fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "MISSED" }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 struct Options {
     practices: i64,
     backends: Vec<Backend>,
@@ -139,8 +133,7 @@ struct Options {
 
 impl Options {
     fn parse() -> anyhow::Result<Self> {
-        let mut options =
-            Options { practices: 1_000, backends: vec![Backend::Sqlite, Backend::Postgres], run_workers: None };
+        let mut options = Options { practices: 1_000, backends: Backend::both(), run_workers: None };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -153,11 +146,7 @@ impl Options {
                         .ok_or_else(|| anyhow::anyhow!("--practices takes a positive number, not `{value}`"))?;
                 }
                 "--backend" => {
-                    options.backends = match args.next().as_deref() {
-                        Some("sqlite") => vec![Backend::Sqlite],
-                        Some("postgres") => vec![Backend::Postgres],
-                        other => anyhow::bail!("--backend takes sqlite or postgres, not {other:?}"),
-                    }
+                    options.backends = Backend::chosen(args.next().as_deref())?;
                 }
                 "--run-workers" => {
                     let value = args.next().unwrap_or_default();
@@ -209,10 +198,7 @@ async fn measure(
     native: bool,
 ) -> anyhow::Result<Measurement> {
     let dir = tempfile::tempdir()?;
-    let database = match backend {
-        Backend::Sqlite => Database::Sqlite(format!("sqlite://{}", dir.path().join("autobill.db").display())),
-        Backend::Postgres => Database::postgres("bench").await?,
-    };
+    let database = backend.database(dir.path(), "autobill.db", "bench").await?;
     let store = Store::connect(database.url()).await?;
     store.migrate().await?;
     let started = Instant::now();
@@ -328,11 +314,7 @@ async fn generate(store: &Store, practices: i64, backend: Backend) -> anyhow::Re
     tx.commit().await?;
     // What autovacuum would soon do after such a load. `bills` is left alone: see the README on
     // analysing an empty bills table.
-    let analyze = match backend {
-        Backend::Sqlite => "ANALYZE",
-        Backend::Postgres => "ANALYZE practices, services, clients, appointments, service_lines",
-    };
-    sqlx::query(analyze).execute(pool).await?;
+    backend.analyze_bulk_load(pool).await?;
     Ok(())
 }
 
@@ -502,4 +484,4 @@ mod native;
 
 #[path = "support/database.rs"]
 mod database;
-use database::Database;
+use database::Backend;

@@ -111,12 +111,6 @@ fn main() -> anyhow::Result<()> {
     })
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 struct Options {
     practices: i64,
     backends: Vec<Backend>,
@@ -124,7 +118,7 @@ struct Options {
 
 impl Options {
     fn parse() -> anyhow::Result<Self> {
-        let mut options = Options { practices: 100, backends: vec![Backend::Sqlite, Backend::Postgres] };
+        let mut options = Options { practices: 100, backends: Backend::both() };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -137,11 +131,7 @@ impl Options {
                         .ok_or_else(|| anyhow::anyhow!("--practices takes a positive number, not `{value}`"))?;
                 }
                 "--backend" => {
-                    options.backends = match args.next().as_deref() {
-                        Some("sqlite") => vec![Backend::Sqlite],
-                        Some("postgres") => vec![Backend::Postgres],
-                        other => anyhow::bail!("--backend takes sqlite or postgres, not {other:?}"),
-                    }
+                    options.backends = Backend::chosen(args.next().as_deref())?;
                 }
                 // `cargo bench` passes `--bench` to every bench binary.
                 "--bench" => {}
@@ -196,10 +186,7 @@ impl Night {
 /// Generates the load in a fresh database, runs the night and checks what it did.
 async fn measure(backend: Backend, options: &Options, plugins: &Arc<PluginRuntime>) -> anyhow::Result<Night> {
     let dir = tempfile::tempdir()?;
-    let database = match backend {
-        Backend::Sqlite => Database::Sqlite(format!("sqlite://{}", dir.path().join("autobill.db").display())),
-        Backend::Postgres => Database::postgres("night").await?,
-    };
+    let database = backend.database(dir.path(), "autobill.db", "night").await?;
     let store = Store::connect(database.url()).await?;
     generate(&store, options.practices, backend).await?;
 
@@ -444,11 +431,7 @@ async fn generate(store: &Store, practices: i64, backend: Backend) -> anyhow::Re
     .await?;
     sqlx::query("DROP TABLE bench_numbers").execute(&mut *tx).await?;
     tx.commit().await?;
-    let analyze = match backend {
-        Backend::Sqlite => "ANALYZE",
-        Backend::Postgres => "ANALYZE practices, services, clients, appointments, service_lines",
-    };
-    sqlx::query(analyze).execute(pool).await?;
+    backend.analyze_bulk_load(pool).await?;
     // The practices were created before October; nothing is due until the month end.
     let marked = Utc.with_ymd_and_hms(2026, 10, 31, 12, 0, 0).single().ok_or_else(|| anyhow::anyhow!("a time"))?;
     sqlx::query("UPDATE practices SET scheduled_until = $1").bind(marked.timestamp()).execute(pool).await?;
@@ -473,4 +456,4 @@ fn peak_rss_mb() -> f64 {
 
 #[path = "support/database.rs"]
 mod database;
-use database::Database;
+use database::Backend;

@@ -1,6 +1,49 @@
 //! Where a bench's data lives: a SQLite file, or a fresh PostgreSQL database dropped afterwards.
 
-use sqlx::Connection;
+use sqlx::{AnyPool, Connection};
+use std::path::Path;
+
+/// The storage a bench measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// What `--backend VALUE` chooses; both when the option is not given.
+    pub fn chosen(value: Option<&str>) -> anyhow::Result<Vec<Backend>> {
+        match value {
+            Some("sqlite") => Ok(vec![Backend::Sqlite]),
+            Some("postgres") => Ok(vec![Backend::Postgres]),
+            other => anyhow::bail!("--backend takes sqlite or postgres, not {other:?}"),
+        }
+    }
+
+    /// Both backends, the default.
+    pub fn both() -> Vec<Backend> {
+        vec![Backend::Sqlite, Backend::Postgres]
+    }
+
+    /// A fresh database: `file` in `dir` on SQLite, `autobill_{purpose}_{pid}` on PostgreSQL.
+    pub async fn database(self, dir: &Path, file: &str, purpose: &str) -> anyhow::Result<Database> {
+        match self {
+            Backend::Sqlite => Ok(Database::Sqlite(format!("sqlite://{}", dir.join(file).display()))),
+            Backend::Postgres => Database::postgres(purpose).await,
+        }
+    }
+
+    /// Analyses the tables a bench loaded in bulk, as autovacuum soon would; `bills` is left
+    /// alone (see the README on analysing an empty bills table).
+    pub async fn analyze_bulk_load(self, pool: &AnyPool) -> anyhow::Result<()> {
+        let analyze = match self {
+            Backend::Sqlite => "ANALYZE",
+            Backend::Postgres => "ANALYZE practices, services, clients, appointments, service_lines",
+        };
+        sqlx::query(analyze).execute(pool).await?;
+        Ok(())
+    }
+}
 
 /// One measurement's database.
 pub enum Database {
