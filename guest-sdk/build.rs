@@ -11,25 +11,29 @@ use std::{env, fs};
 /// read that folder too, beside the document the macros hand it.)
 const CONTRACT_DIR: &str = "contract";
 
-/// Worlds the SDK adds for plugins that fill two of the three slots; the contract itself names one
-/// world per slot and one for all three.
-const PAIR_WORLDS: &str = r#"
-world guest-sdk-types {
-    import types;
+/// The slots, in the order `export_policy!` names them: (the macro's name, the contract's
+/// interface name).
+const SLOTS: [(&str, &str); 4] = [
+    ("bill_cadence", "bill-cadence"),
+    ("superbill_inclusion", "superbill-inclusion"),
+    ("share_filter", "share-filter"),
+    ("autopay_selection", "autopay-selection"),
+];
+
+/// Every non-empty set of slots, each in [`SLOTS`]' order.
+fn slot_sets() -> Vec<Vec<(&'static str, &'static str)>> {
+    (1..1u32 << SLOTS.len())
+        .map(|mask| {
+            SLOTS.iter().enumerate().filter(|(index, _)| mask & (1 << index) != 0).map(|(_, slot)| *slot).collect()
+        })
+        .collect()
 }
-world guest-sdk-cadence-superbill {
-    include bill-cadence-policy;
-    include superbill-inclusion-policy;
+
+/// The world the SDK adds for a set of slots: it exports exactly their interfaces.
+fn world_name(set: &[(&str, &str)]) -> String {
+    let names: Vec<&str> = set.iter().map(|(_, interface)| *interface).collect();
+    format!("guest-sdk-{}", names.join("-"))
 }
-world guest-sdk-cadence-share {
-    include bill-cadence-policy;
-    include share-filter-policy;
-}
-world guest-sdk-superbill-share {
-    include superbill-inclusion-policy;
-    include share-filter-policy;
-}
-"#;
 
 fn main() {
     let dir = Path::new(CONTRACT_DIR);
@@ -60,7 +64,15 @@ fn main() {
         .rsplit_once('@')
         .map(|(_, version)| version.to_string())
         .expect("the contract's package carries a version");
-    let document = format!("package {package};\n{body}{PAIR_WORLDS}");
+    let mut worlds = String::from("world guest-sdk-types {\n    import types;\n}\n");
+    for set in slot_sets() {
+        writeln!(worlds, "world {} {{", world_name(&set)).unwrap();
+        for (_, interface) in &set {
+            writeln!(worlds, "    export {interface};").unwrap();
+        }
+        writeln!(worlds, "}}").unwrap();
+    }
+    let document = format!("package {package};\n{body}{worlds}");
 
     let mut out = String::new();
     writeln!(out, "/// The contract's package name with its version, e.g. `autobill:policy@0.1.0`.").unwrap();
@@ -69,22 +81,22 @@ fn main() {
     writeln!(out, "pub const CONTRACT_VERSION: &str = {version:?};").unwrap();
     writeln!(out, "#[doc(hidden)]").unwrap();
     writeln!(out, "pub const CONTRACT_STAMP: [u8; {}] = *b{package:?};", package.len()).unwrap();
+    // One arm per set of slots, each naming the world of exactly those slots.
     writeln!(out, "#[doc(hidden)]").unwrap();
     writeln!(out, "#[macro_export]").unwrap();
     writeln!(out, "macro_rules! __autobill_generate {{").unwrap();
-    writeln!(out, "    ($world:tt) => {{").unwrap();
-    writeln!(out, "        $crate::__private::wit_bindgen::generate!({{").unwrap();
-    writeln!(out, "            inline: {document:?},").unwrap();
-    writeln!(out, "            world: $world,").unwrap();
-    writeln!(
-        out,
-        "            with: {{ {:?}: autobill_guest::types }},",
-        format!("{}/types@{version}", package.split('@').next().unwrap())
-    )
-    .unwrap();
-    writeln!(out, "            runtime_path: \"autobill_guest::__private::wit_bindgen::rt\",").unwrap();
-    writeln!(out, "        }});").unwrap();
-    writeln!(out, "    }};").unwrap();
+    let types_path = format!("{}/types@{version}", package.split('@').next().unwrap());
+    for set in slot_sets() {
+        let slots: Vec<&str> = set.iter().map(|(slot, _)| *slot).collect();
+        writeln!(out, "    ([{}]) => {{", slots.join(", ")).unwrap();
+        writeln!(out, "        $crate::__private::wit_bindgen::generate!({{").unwrap();
+        writeln!(out, "            inline: {document:?},").unwrap();
+        writeln!(out, "            world: {:?},", world_name(&set)).unwrap();
+        writeln!(out, "            with: {{ {types_path:?}: autobill_guest::types }},").unwrap();
+        writeln!(out, "            runtime_path: \"autobill_guest::__private::wit_bindgen::rt\",").unwrap();
+        writeln!(out, "        }});").unwrap();
+        writeln!(out, "    }};").unwrap();
+    }
     writeln!(out, "}}").unwrap();
     writeln!(out, "macro_rules! __autobill_generate_types {{").unwrap();
     writeln!(out, "    () => {{").unwrap();

@@ -29,6 +29,15 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
 
+    // The SDK version `plugin new` writes into Rust projects: the guest SDK's own.
+    let sdk_manifest = fs::read_to_string(root.join("guest-sdk/Cargo.toml")).expect("guest-sdk/Cargo.toml reads");
+    let sdk_version = sdk_manifest
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("version = "))
+        .map(|version| version.trim_matches('"').to_string())
+        .expect("guest-sdk/Cargo.toml names its version");
+    println!("cargo:rustc-env=AUTOBILL_GUEST_VERSION={sdk_version}");
+
     check_target_installed();
     let target_dir = root.join("target").join("plugins");
     let mut cargo = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));

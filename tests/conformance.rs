@@ -119,13 +119,47 @@ fn biweekly_bills_passes_with_the_cadence_cases_it_overrides_and_its_own_case_fo
     }
 }
 
+#[test]
+fn autopay_rules_passes_with_the_case_it_overrides_and_its_own_cases() {
+    let report = run(Path::new(artifacts::AUTOPAY_RULES), &example_options("autopay-rules"));
+    assert_passed(&report);
+    assert_eq!(report.contract.as_deref(), Some("0.2.0"));
+    for own in [
+        "autopay_selection/a_balance_under_the_minimum_is_skipped",
+        "autopay_selection/the_nightly_cap_holds_per_client",
+        "autopay_selection/clients_who_disputed_a_payment_are_skipped",
+        "autopay_selection/10000-candidates",
+        "autopay_selection/valid-charges",
+    ] {
+        assert_eq!(report.check(own).map(|check| &check.outcome), Some(&Outcome::Passed), "{own}");
+    }
+}
+
+/// A plugin built for contract 0.1 (wit-bindgen on `wit/since_v0.1.0`, no SDK) passes every check
+/// and built-in case of the three slots it fills, and is known as 0.1 by its exports.
+#[test]
+fn a_plugin_built_for_contract_0_1_passes_the_kit_in_every_slot_it_fills() {
+    let report = run(Path::new(artifacts::DEFAULT_V0_1), &options());
+    assert_passed(&report);
+    assert_eq!(report.contract.as_deref(), Some("0.1.0"));
+    assert!(report.check("share_filter/bills_are_shared").is_some_and(|check| check.outcome == Outcome::Passed));
+    let autopay: Vec<_> = report.checks.iter().filter(|check| check.name.starts_with("autopay_selection/")).collect();
+    assert!(!autopay.is_empty());
+    assert!(
+        autopay.iter().all(|check| matches!(check.outcome, Outcome::Skipped { .. })),
+        "0.1 has no autopay-selection slot: {autopay:?}"
+    );
+}
+
 /// Without its overrides an example fails exactly the cases it overrides: it declares every
 /// behaviour it changes, and nothing more.
 #[test]
 fn the_examples_override_exactly_the_cases_they_change() {
-    for (name, path) in
-        [("share-superbills-only", artifacts::SHARE_SUPERBILLS_ONLY), ("biweekly-bills", artifacts::BIWEEKLY_BILLS)]
-    {
+    for (name, path) in [
+        ("share-superbills-only", artifacts::SHARE_SUPERBILLS_ONLY),
+        ("biweekly-bills", artifacts::BIWEEKLY_BILLS),
+        ("autopay-rules", artifacts::AUTOPAY_RULES),
+    ] {
         let declared = example_options(name);
         let undeclared = Options { overrides: vec![], ..declared.clone() };
         let report = run(Path::new(path), &undeclared);
@@ -285,7 +319,10 @@ fn a_plugin_that_traps_fails_every_slot_check_as_a_crash() {
     let not_failed: Vec<&str> = report
         .checks
         .iter()
-        .filter(|check| check.suite != Suite::Contract && !check.failed())
+        // autopay_selection is a slot it does not fill.
+        .filter(|check| {
+            check.suite != Suite::Contract && !check.failed() && !check.name.starts_with("autopay_selection/")
+        })
         .map(|check| check.name.as_str())
         .collect();
     assert_eq!(
@@ -306,7 +343,9 @@ fn fault_check(fault: Fault) -> (&'static str, &'static str) {
         Fault::DayOutOfRange => ("superbill_inclusion/valid-run-day", "superbill day 32 is outside 1–31"),
         Fault::DayPastMonthEnd => ("superbill_inclusion/valid-run-day", "does not exist in"),
         Fault::SuperbillForeignLine => ("superbill_inclusion/valid-superbills", "which the policy was not given"),
-        Fault::NegativeDelay => ("share_filter/valid-decisions", "delay of -5 minutes"),
+        Fault::ChargeAboveBalance => {
+            ("autopay_selection/valid-charges", "a charge must be more than 0 and at most the balance")
+        }
         Fault::ExcessiveDelay => ("share_filter/valid-decisions", "delay of 10081 minutes"),
         Fault::DecisionCount => ("share_filter/valid-decisions", "one per document is required"),
         Fault::EmptySkipReason => ("share_filter/valid-decisions", "without a reason"),

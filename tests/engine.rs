@@ -111,6 +111,9 @@ on_both_backends!(
     concurrent_opens_and_voids_of_one_bill_have_one_winner_and_one_event,
     concurrent_changes_to_one_client_and_one_practice_all_take_effect,
     concurrent_cancels_of_one_appointment_have_one_winner,
+    an_autopay_policy_skips_a_small_balance_with_its_reason_and_charges_the_others,
+    an_autopay_policy_charging_part_of_a_bill_leaves_the_rest_for_another_night,
+    a_plugin_built_for_contract_0_1_bills_charges_and_shares_as_before,
 );
 
 fn client(id: &str, extra: &str) -> String {
@@ -1183,4 +1186,87 @@ async fn concurrent_cancels_of_one_appointment_have_one_winner(backend: &str) {
         (1, 9),
         "one cancel changes it; the others are told it is already cancelled: {answers:?}"
     );
+}
+
+/// A practice's service of $3.00, for balances under an autopay policy's minimum.
+const COPAY: &str = "\n[[service]]\ncode = \"COPAY\"\nname = \"Copay\"\nfee = 300\n";
+
+fn autopay_rules(config: &str) -> PluginChoice {
+    PluginChoice {
+        slot: autobill::domain::Slot::AutopaySelection,
+        file: autobill::plugin::artifacts::AUTOPAY_RULES.into(),
+        config: config.into(),
+    }
+}
+
+async fn an_autopay_policy_skips_a_small_balance_with_its_reason_and_charges_the_others(backend: &str) {
+    let scenario = practice("America/New_York", "daily", 1)
+        + COPAY
+        + &client("ana", "autopay = true\ncard = \"visa\"")
+        + &client("ben", "autopay = true\ncard = \"visa\"")
+        + &appointment("a1", "ana", "2026-03-02T10:00", "completed", "\"COPAY\"")
+        + &appointment("b1", "ben", "2026-03-02T11:00", "completed", "\"90837\"");
+    let plugins = vec![autopay_rules(r#"{"min_balance": 500}"#)];
+    let events = simulate_with(backend, &scenario, (2026, 3, 2), (2026, 3, 4), plugins).await;
+    let skipped: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::AutopaySkipped { client, balance, reason, .. } => {
+                Some((client.clone(), *balance, reason.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let reason = "the balance of 3.00 USD is under the minimum of 5.00 USD that autopay charges";
+    assert_eq!(
+        skipped,
+        vec![("ana".to_string(), 300, reason.to_string()); 2],
+        "skipped each night it is asked about, with the policy's reason"
+    );
+    let paid: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::PaymentSucceeded { client, amount, .. } => Some((client.clone(), *amount)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(paid, [("ben".to_string(), 15_000)]);
+    assert_eq!(local(&events, NY, "document_shared").len(), 2, "both bills are emailed, the skipped one too");
+}
+
+async fn an_autopay_policy_charging_part_of_a_bill_leaves_the_rest_for_another_night(backend: &str) {
+    let scenario = practice("America/New_York", "daily", 1)
+        + &client("ana", "autopay = true\ncard = \"visa\"")
+        + &appointment("a1", "ana", "2026-03-02T10:00", "completed", "\"90837\"");
+    let plugins = vec![autopay_rules(r#"{"nightly_cap": 10000}"#)];
+    let events = simulate_with(backend, &scenario, (2026, 3, 2), (2026, 3, 5), plugins).await;
+    let paid: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::PaymentSucceeded { amount, .. } => {
+                Some((e.at.with_timezone(&NY).format("%m-%d %H:%M").to_string(), *amount))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(paid, [("03-03 00:30".to_string(), 10_000), ("03-04 00:30".to_string(), 5_000)]);
+}
+
+/// The same month under the built-in default and under a plugin built for contract 0.1 filling
+/// the three slots 0.1 has, with its documented behaviour: the same events.
+async fn a_plugin_built_for_contract_0_1_bills_charges_and_shares_as_before(backend: &str) {
+    let scenario = practice("America/New_York", "monthly", 1)
+        + &client("ana", "autopay = true\ncard = \"visa\"\nauto_superbills = true")
+        + &client("ben", "")
+        + &appointment("a1", "ana", "2026-03-02T10:00", "completed", "\"90837\", \"GROUP\"")
+        + &appointment("b1", "ben", "2026-03-09T11:00", "completed", "\"90837\"");
+    let old =
+        |slot| PluginChoice { slot, file: autobill::plugin::artifacts::DEFAULT_V0_1.into(), config: String::new() };
+    use autobill::domain::Slot;
+    let plugins = vec![old(Slot::BillCadence), old(Slot::SuperbillInclusion), old(Slot::ShareFilter)];
+    let under_0_1 = simulate_with(backend, &scenario, (2026, 3, 1), (2026, 5, 2), plugins).await;
+    let built_in = simulate(backend, &scenario, (2026, 3, 1), (2026, 5, 2)).await;
+    let names = |events: &[Event]| events.iter().map(|e| event_name(&e.kind)).collect::<Vec<_>>();
+    assert!(names(&under_0_1).contains(&"superbill_created".to_string()), "{:?}", names(&under_0_1));
+    assert_eq!(under_0_1, built_in);
 }

@@ -6,8 +6,9 @@
 //! turns a missing one into a compile error.
 
 use autobill::plugin::policy::{
-    AutomationSettings, BillCreation, BillPlan, BillStatus, Catalog, ClientBilling, Date, Document, DocumentKind,
-    DocumentStatus, PracticeContext, Service, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan,
+    AutomationSettings, AutopayCandidate, AutopayDecision, BillCreation, BillPlan, BillStatus, Catalog, ClientBilling,
+    Date, Document, DocumentKind, DocumentStatus, PracticeContext, Service, ServiceLine, ShareDecision, ShareRequest,
+    SuperbillPlan,
 };
 use autobill::plugin::{
     LoadError, Plugin, PluginLimits, PluginRuntime, PolicyCode, PolicyError, PolicyProblem, Slot, artifacts,
@@ -312,10 +313,10 @@ mod default {
     }
 
     #[test]
-    fn fills_every_slot_of_contract_0_1() {
+    fn fills_every_slot_of_contract_0_2() {
         let plugin = plugin();
         assert_eq!(plugin.slots(), Slot::ALL);
-        assert_eq!(plugin.contract_version(), Some("0.1.0"));
+        assert_eq!(plugin.contract_version(), Some("0.2.0"));
         let built_in = runtime().load_default().expect("the built-in default loads");
         assert_eq!(built_in.id(), plugin.id(), "the host ships the default plugin built from this workspace");
     }
@@ -538,6 +539,19 @@ mod default {
     }
 }
 
+/// The component's autopay selection answers as the policy built natively does.
+#[test]
+fn the_default_autopay_selection_charges_every_balance_as_the_native_policy_does() {
+    use autobill_guest::AutopaySelection;
+    let candidates = [candidate(1, 7, 300), AutopayCandidate { client_disputed: true, ..candidate(2, 8, 15_000) }];
+    let practice = practice(BillCreation::Monthly, 1);
+    let component = load("default", artifacts::DEFAULT).select_charges(at(), &practice, &candidates).unwrap();
+    let guest: Vec<_> = candidates.iter().map(native::autopay_candidate).collect();
+    let native = autobill_plugin_default::DefaultPolicy::select_charges(&native::practice(&practice), &guest).unwrap();
+    assert_eq!(component, [AutopayDecision::Charge(300), AutopayDecision::Charge(15_000)]);
+    assert_eq!(native, [autobill_guest::AutopayDecision::Charge(300), autobill_guest::AutopayDecision::Charge(15_000)]);
+}
+
 /// The example share filter that emails superbills only.
 mod share_superbills_only {
     use super::*;
@@ -612,6 +626,107 @@ mod share_superbills_only {
         let config = r#"{"delay_minutes": 20000}"#;
         let reason = reported(plugin().check_config(Slot::ShareFilter, config), NAME, "share-filter.check-config");
         assert!(reason.contains("delay_minutes"), "{reason}");
+    }
+}
+
+fn candidate(bill_id: u64, client_id: u64, balance: i64) -> AutopayCandidate {
+    AutopayCandidate {
+        bill_id,
+        client_id,
+        balance,
+        age_days: 5,
+        attempts: 0,
+        last_decline_code: None,
+        client_disputed: false,
+    }
+}
+
+/// The example autopay policy (contract 0.2): minimum balance, minimum age, nightly cap.
+mod autopay_rules {
+    use super::*;
+
+    const NAME: &str = "autopay_rules";
+
+    fn plugin() -> Plugin {
+        load(NAME, artifacts::AUTOPAY_RULES)
+    }
+
+    #[test]
+    fn fills_only_the_autopay_selection_slot_of_contract_0_2() {
+        let plugin = plugin();
+        assert_eq!(plugin.slots(), [Slot::AutopaySelection]);
+        assert_eq!(plugin.contract_version(), Some("0.2.0"));
+    }
+
+    #[test]
+    fn a_three_dollar_balance_is_skipped_with_its_reason_and_the_others_are_charged() {
+        let practice = configured(r#"{"min_balance": 500}"#);
+        let candidates = [candidate(1, 7, 300), candidate(2, 8, 15_000)];
+        let decisions = plugin().select_charges(at(), &practice, &candidates).unwrap();
+        assert_eq!(
+            decisions,
+            [
+                AutopayDecision::Skip(
+                    "the balance of 3.00 USD is under the minimum of 5.00 USD that autopay charges".into()
+                ),
+                AutopayDecision::Charge(15_000)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_malformed_configuration_is_refused_with_a_reason() {
+        let config = r#"{"nightly_cap": -5}"#;
+        let reason =
+            reported(plugin().check_config(Slot::AutopaySelection, config), NAME, "autopay-selection.check-config");
+        assert!(reason.contains("nightly_cap is -5"), "{reason}");
+    }
+}
+
+/// A plugin built for contract 0.1 with wit-bindgen directly: served beside 0.2, its calls and
+/// answers converted at the boundary.
+mod default_v0_1 {
+    use super::*;
+
+    const NAME: &str = "default_v0_1";
+
+    fn plugin() -> Plugin {
+        load(NAME, artifacts::DEFAULT_V0_1)
+    }
+
+    #[test]
+    fn is_known_as_0_1_by_its_exports_and_fills_the_three_slots_0_1_has() {
+        let plugin = plugin();
+        assert_eq!(plugin.contract_version(), Some("0.1.0"));
+        assert_eq!(plugin.slots(), [Slot::BillCadence, Slot::SuperbillInclusion, Slot::ShareFilter]);
+        let result = plugin.select_charges(at(), &practice(BillCreation::Daily, 1), &[candidate(1, 7, 300)]);
+        assert!(matches!(
+            problem(result, NAME, "autopay-selection.select-charges"),
+            PolicyProblem::MissingSlot(Slot::AutopaySelection)
+        ));
+    }
+
+    #[test]
+    fn its_answers_come_back_in_the_newest_types() {
+        let plugin = plugin();
+        let lines = [line(1, 1, 7, d(2026, 1, 5), Some("90837")), line(2, 2, 8, d(2026, 1, 6), None)];
+        let bills = plugin.group_lines(at(), &practice(BillCreation::Monthly, 1), d(2026, 2, 1), &catalog(), &lines);
+        assert_eq!(bills.unwrap(), [bill(7, &[1], BillStatus::Open), bill(8, &[2], BillStatus::Open)]);
+        let requests = [request(1, DocumentKind::Bill, DocumentStatus::Open, client(7))];
+        let decisions = plugin.decide_shares(at(), &practice(BillCreation::Daily, 1), &requests);
+        assert_eq!(decisions.unwrap(), [ShareDecision::Send(60)]);
+    }
+
+    #[test]
+    fn a_negative_delay_0_1_allowed_in_its_types_is_refused_as_an_invalid_decision() {
+        let requests = [request(1, DocumentKind::Bill, DocumentStatus::Open, client(7))];
+        let result = plugin().decide_shares(at(), &configured(r#"{"delay": -5}"#), &requests);
+        match problem(result, NAME, "share-filter.decide-shares") {
+            PolicyProblem::InvalidDecision(reason) => {
+                assert!(reason.contains("a share delay of -5 minutes"), "{reason}")
+            }
+            other => panic!("expected an invalid decision, got {other:?}"),
+        }
     }
 }
 
@@ -1136,6 +1251,19 @@ mod invalid_outputs {
         plugin.decide_shares(at(), practice, &requests())
     }
 
+    fn charges(plugin: &Plugin, practice: &PracticeContext) -> Result<Vec<AutopayDecision>, PolicyError> {
+        let candidate = AutopayCandidate {
+            bill_id: 4,
+            client_id: 7,
+            balance: 15_000,
+            age_days: 3,
+            attempts: 0,
+            last_decline_code: None,
+            client_disputed: false,
+        };
+        plugin.select_charges(at(), practice, &[candidate])
+    }
+
     /// One test per fault: `test: "fault-name" => call, "policy-function", "what the message says"`.
     macro_rules! fault_tests {
         ($($test:ident: $fault:literal => $call:ident, $policy:literal, $says:literal;)*) => {
@@ -1175,8 +1303,8 @@ mod invalid_outputs {
             "day-past-month-end" => run_day, "superbill-inclusion.superbill-run-day", "does not exist in 2026-04, which has 30 days";
         a_superbill_with_a_line_it_was_not_given_is_refused:
             "superbill-foreign-line" => select, "superbill-inclusion.select-lines", "which the policy was not given";
-        a_negative_share_delay_is_refused:
-            "negative-delay" => shares, "share-filter.decide-shares", "delay of -5 minutes";
+        a_charge_above_the_balance_is_refused:
+            "charge-above-balance" => charges, "autopay-selection.select-charges", "whose balance is 15000";
         a_share_delay_over_a_week_is_refused:
             "excessive-delay" => shares, "share-filter.decide-shares", "delay of 10081 minutes";
         a_decision_count_unlike_the_request_count_is_refused:

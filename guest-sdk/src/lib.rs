@@ -9,10 +9,11 @@
 //! | `bill_cadence` | [`BillCadence`] | on which days bill runs happen, and how unbilled lines become bills |
 //! | `superbill_inclusion` | [`SuperbillInclusion`] | on which day of a month superbills are made, and which lines they hold |
 //! | `share_filter` | [`ShareFilter`] | which documents are emailed, and after what delay |
+//! | `autopay_selection` | [`AutopaySelection`] | which open bills the nightly autopay charges, and how much |
 //!
 //! A policy is a pure function of its arguments: it sees no file, network, environment or real
 //! clock, and the host checks every answer before acting on it (a line the policy was not given,
-//! a line on two bills, a day outside the month, a negative delay: all are refused, and nothing of
+//! a line on two bills, a day outside the month, a charge above the balance: all are refused, and nothing of
 //! that run is applied). Report a problem by returning `Err(reason)`; a panic works too, but the
 //! reason is then only in the host's log. The host keeps the first 1 KiB of a reason.
 //!
@@ -39,7 +40,7 @@
 //! crate-type = ["cdylib", "rlib"]
 //!
 //! [dependencies]
-//! autobill-guest = "0.1.0"   # or, in an autobill checkout: { version = "0.1.0", path = "…/guest-sdk" }
+//! autobill-guest = "0.2.0"   # or, in an autobill checkout: { version = "0.2.0", path = "…/guest-sdk" }
 //! ```
 //!
 //! `src/lib.rs`:
@@ -55,7 +56,7 @@
 //!         practice: &PracticeContext,
 //!         requests: &[ShareRequest],
 //!     ) -> Result<Vec<ShareDecision>, String> {
-//!         let delay = practice.automation.share_delay_minutes as i32;
+//!         let delay = practice.automation.share_delay_minutes;
 //!         Ok(requests
 //!             .iter()
 //!             .map(|request| match request.document.kind {
@@ -79,7 +80,8 @@
 //!
 //! ## Filling several slots
 //!
-//! Name the slots in this order: `bill_cadence`, `superbill_inclusion`, `share_filter`, e.g.
+//! Name the slots in this order: `bill_cadence`, `superbill_inclusion`, `share_filter`,
+//! `autopay_selection`, e.g.
 //! `export_policy!(MyPolicy: bill_cadence, share_filter);`. The host finds the slots a component
 //! fills from its exports; a practice assigns a plugin per slot, and the built-in default policy
 //! fills every slot left empty.
@@ -110,8 +112,9 @@ mod bindings {
 }
 
 pub use types::{
-    AutomationSettings, BillCreation, BillPlan, BillStatus, Catalog, ClientBilling, Date, Document, DocumentKind,
-    DocumentStatus, PracticeContext, Service, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan,
+    AutomationSettings, AutopayCandidate, AutopayDecision, BillCreation, BillPlan, BillStatus, Catalog, ClientBilling,
+    Date, Document, DocumentKind, DocumentStatus, PracticeContext, Service, ServiceLine, ShareDecision, ShareRequest,
+    SuperbillPlan,
 };
 
 // The type is generated from the contract, so the impl cannot be derived there.
@@ -195,9 +198,29 @@ pub trait ShareFilter {
     fn decide_shares(practice: &PracticeContext, requests: &[ShareRequest]) -> Result<Vec<ShareDecision>, String>;
 }
 
+/// The autopay-selection slot (contract 0.2): which of tonight's open bills the nightly autopay
+/// charges, and how much. The host asks only about bills it would charge tonight: the client's
+/// autopay is on, a card is on file, and no attempt on the bill is pending or was made tonight.
+pub trait AutopaySelection {
+    /// Checks the practice's configuration for this policy. The default accepts only an empty
+    /// configuration (`""` or `{}`).
+    fn check_config(config: &str) -> Result<(), String> {
+        config::expect_empty(config)
+    }
+
+    /// Decides, for each candidate in order, whether it is charged tonight and how much: one
+    /// decision per candidate, a charge more than 0 and at most the bill's balance, a skip with
+    /// the reason staff will see.
+    fn select_charges(
+        practice: &PracticeContext,
+        candidates: &[AutopayCandidate],
+    ) -> Result<Vec<AutopayDecision>, String>;
+}
+
 /// Turns a type into a policy component that fills the named slots.
 ///
-/// Slots, in this order: `bill_cadence`, `superbill_inclusion`, `share_filter`. The type must
+/// Slots, in this order: `bill_cadence`, `superbill_inclusion`, `share_filter`,
+/// `autopay_selection`. The type must
 /// implement the matching traits. Guard the call with `#[cfg(target_arch = "wasm32")]` so native
 /// builds (your unit tests) do not export anything.
 ///
@@ -206,36 +229,18 @@ pub trait ShareFilter {
 /// ```
 #[macro_export]
 macro_rules! export_policy {
-    ($ty:ident: bill_cadence) => {
-        $crate::__autobill_export!($ty, "bill-cadence-policy", [bill_cadence]);
-    };
-    ($ty:ident: superbill_inclusion) => {
-        $crate::__autobill_export!($ty, "superbill-inclusion-policy", [superbill_inclusion]);
-    };
-    ($ty:ident: share_filter) => {
-        $crate::__autobill_export!($ty, "share-filter-policy", [share_filter]);
-    };
-    ($ty:ident: bill_cadence, superbill_inclusion) => {
-        $crate::__autobill_export!($ty, "guest-sdk-cadence-superbill", [bill_cadence, superbill_inclusion]);
-    };
-    ($ty:ident: bill_cadence, share_filter) => {
-        $crate::__autobill_export!($ty, "guest-sdk-cadence-share", [bill_cadence, share_filter]);
-    };
-    ($ty:ident: superbill_inclusion, share_filter) => {
-        $crate::__autobill_export!($ty, "guest-sdk-superbill-share", [superbill_inclusion, share_filter]);
-    };
-    ($ty:ident: bill_cadence, superbill_inclusion, share_filter) => {
-        $crate::__autobill_export!($ty, "all-policies", [bill_cadence, superbill_inclusion, share_filter]);
+    ($ty:ident: $($slot:ident),+ $(,)?) => {
+        $crate::__autobill_export!($ty, [$($slot),+]);
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __autobill_export {
-    ($ty:ident, $world:tt, [$($slot:ident),+]) => {
+    ($ty:ident, [$($slot:ident),+]) => {
         #[allow(missing_docs, unsafe_code, clippy::all)]
         mod __autobill_bindings {
-            $crate::__autobill_generate!($world);
+            $crate::__autobill_generate!([$($slot),+]);
         }
         $( $crate::__autobill_slot!($slot, $ty); )+
         __autobill_bindings::export!($ty with_types_in __autobill_bindings);
@@ -301,6 +306,19 @@ macro_rules! __autobill_slot {
                 requests: Vec<$crate::ShareRequest>,
             ) -> Result<Vec<$crate::ShareDecision>, String> {
                 <$ty as $crate::ShareFilter>::decide_shares(&practice, &requests)
+            }
+        }
+    };
+    (autopay_selection, $ty:ident) => {
+        impl __autobill_bindings::exports::autobill::policy::autopay_selection::Guest for $ty {
+            fn check_config(config: String) -> Result<(), String> {
+                <$ty as $crate::AutopaySelection>::check_config(&config)
+            }
+            fn select_charges(
+                practice: $crate::PracticeContext,
+                candidates: Vec<$crate::AutopayCandidate>,
+            ) -> Result<Vec<$crate::AutopayDecision>, String> {
+                <$ty as $crate::AutopaySelection>::select_charges(&practice, &candidates)
             }
         }
     };

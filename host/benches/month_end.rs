@@ -21,12 +21,13 @@ use autobill::engine::Engine;
 use autobill::mail::FileOutbox;
 use autobill::payments::SandboxGateway;
 use autobill::plugin::policy::{
-    BillPlan, Catalog, ClientBilling, PracticeContext, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan,
+    AutopayCandidate, AutopayDecision, BillPlan, Catalog, ClientBilling, PracticeContext, ServiceLine, ShareDecision,
+    ShareRequest, SuperbillPlan,
 };
 use autobill::plugin::{PluginLimits, PluginRuntime, PolicyCode, PolicyError, PolicyProblem, to_policy_date, validate};
 use autobill::progress::ProgressLine;
 use autobill::store::Store;
-use autobill_guest::{BillCadence, ShareFilter, SuperbillInclusion};
+use autobill_guest::{AutopaySelection, BillCadence, ShareFilter, SuperbillInclusion};
 use autobill_plugin_default::DefaultPolicy;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use std::sync::Arc;
@@ -449,6 +450,21 @@ impl PolicyCode for NativeDefault {
         validate::share_decisions(requests.len(), &decisions).map_err(invalid(policy))?;
         Ok(decisions)
     }
+
+    fn select_charges(
+        &self,
+        _at: DateTime<Utc>,
+        practice: &PracticeContext,
+        candidates: &[AutopayCandidate],
+    ) -> Result<Vec<AutopayDecision>, PolicyError> {
+        let policy = "autopay-selection.select-charges";
+        let guest_candidates: Vec<_> = candidates.iter().map(native::autopay_candidate).collect();
+        let decisions =
+            DefaultPolicy::select_charges(&native::practice(practice), &guest_candidates).map_err(reported(policy))?;
+        let decisions: Vec<_> = decisions.into_iter().map(back::autopay_decision).collect();
+        validate::autopay_decisions(candidates, &decisions).map_err(invalid(policy))?;
+        Ok(decisions)
+    }
 }
 
 /// The guest SDK's answers as the host's types.
@@ -475,6 +491,13 @@ mod back {
         match decision {
             guest::ShareDecision::Send(delay) => host::ShareDecision::Send(delay),
             guest::ShareDecision::Skip(reason) => host::ShareDecision::Skip(reason),
+        }
+    }
+
+    pub fn autopay_decision(decision: guest::AutopayDecision) -> host::AutopayDecision {
+        match decision {
+            guest::AutopayDecision::Charge(amount) => host::AutopayDecision::Charge(amount),
+            guest::AutopayDecision::Skip(reason) => host::AutopayDecision::Skip(reason),
         }
     }
 }

@@ -8,11 +8,11 @@
 //! validation of the answer.
 
 use autobill::plugin::policy::{
-    AutomationSettings, BillCreation, Catalog, ClientBilling, Document, DocumentKind, DocumentStatus, PracticeContext,
-    Service, ServiceLine, ShareRequest,
+    AutomationSettings, AutopayCandidate, BillCreation, Catalog, ClientBilling, Document, DocumentKind, DocumentStatus,
+    PracticeContext, Service, ServiceLine, ShareRequest,
 };
 use autobill::plugin::{PluginLimits, PluginRuntime, PolicyCode, Slot, to_policy_date, validate};
-use autobill_guest::{BillCadence, ShareFilter, SuperbillInclusion};
+use autobill_guest::{AutopaySelection, BillCadence, ShareFilter, SuperbillInclusion};
 use autobill_plugin_default::DefaultPolicy;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use std::hint::black_box;
@@ -43,6 +43,8 @@ fn main() {
     let guest_catalog = native::catalog(&catalog);
     let guest_clients: Vec<_> = clients.iter().map(native::client).collect();
     let guest_requests: Vec<_> = requests.iter().map(native::request).collect();
+    let candidates = candidates();
+    let guest_candidates: Vec<_> = candidates.iter().map(native::autopay_candidate).collect();
 
     // The two builds must do the same work for the comparison to mean anything.
     let bills = plugin.group_lines(at, &practice, run_date, &catalog, &lines).expect("group_lines answers");
@@ -77,6 +79,9 @@ fn main() {
     bench.run(format!("decide_shares, {REQUESTS} requests"), 201, None, || {
         plugin.decide_shares(at, &practice, black_box(&requests)).expect("answers")
     });
+    bench.run(format!("select_charges, {REQUESTS} bills"), 201, None, || {
+        plugin.select_charges(at, &practice, black_box(&candidates)).expect("answers")
+    });
     bench.run("  of which host validation of the group_lines answer".into(), 51, None, || {
         validate::bill_plans(black_box(&lines), black_box(&bills)).expect("valid")
     });
@@ -98,6 +103,9 @@ fn main() {
     });
     bench.run(format!("native decide_shares, {REQUESTS} requests"), 201, None, || {
         DefaultPolicy::decide_shares(&guest_practice, black_box(&guest_requests)).unwrap()
+    });
+    bench.run(format!("native select_charges, {REQUESTS} bills"), 201, None, || {
+        DefaultPolicy::select_charges(&guest_practice, black_box(&guest_candidates)).unwrap()
     });
 
     println!();
@@ -293,3 +301,18 @@ fn requests(clients: &[ClientBilling]) -> Vec<ShareRequest> {
 
 #[path = "support/native.rs"]
 mod native;
+
+/// Open bills tonight's autopay may charge, one per request's worth, over the clients.
+fn candidates() -> Vec<AutopayCandidate> {
+    (0..REQUESTS as u64)
+        .map(|n| AutopayCandidate {
+            bill_id: n + 1,
+            client_id: 1 + n % CLIENTS,
+            balance: 5_000 + (n as i64 % 7) * 2_500,
+            age_days: (n % 30) as u32,
+            attempts: (n % 3) as u32,
+            last_decline_code: None,
+            client_disputed: n % 50 == 0,
+        })
+        .collect()
+}

@@ -23,8 +23,8 @@ pub enum Language {
     Python,
 }
 
-/// The SDK version a Rust project depends on: this host's `autobill-guest`.
-pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The SDK version a Rust project depends on: the `autobill-guest` built beside this host.
+pub const SDK_VERSION: &str = env!("AUTOBILL_GUEST_VERSION");
 
 /// The pinned componentize-py a Python project is built with.
 pub const COMPONENTIZE_PY_VERSION: &str = "0.25.1";
@@ -122,16 +122,29 @@ fn slot_templates(slot: Slot) -> SlotTemplates {
                 include_str!("scaffold/conformance/share_filter.expected.json"),
             ),
         },
+        Slot::AutopaySelection => SlotTemplates {
+            rust: include_str!("scaffold/rust/autopay_selection.rs"),
+            js: include_str!("scaffold/js/autopay_selection.js"),
+            js_test: include_str!("scaffold/js/autopay_selection.test.js"),
+            python: include_str!("scaffold/python/autopay_selection.py"),
+            python_test: include_str!("scaffold/python/autopay_selection.test.py"),
+            case: (
+                "every_open_balance_is_charged_in_full",
+                include_str!("scaffold/conformance/autopay_selection.json"),
+                include_str!("scaffold/conformance/autopay_selection.expected.json"),
+            ),
+        },
     }
 }
 
 /// The contract's WIT files, which JavaScript and Python projects build against.
-const CONTRACT: [(&str, &str); 5] = [
-    ("types.wit", include_str!("../../wit/since_v0.1.0/types.wit")),
-    ("bill-cadence.wit", include_str!("../../wit/since_v0.1.0/bill-cadence.wit")),
-    ("superbill-inclusion.wit", include_str!("../../wit/since_v0.1.0/superbill-inclusion.wit")),
-    ("share-filter.wit", include_str!("../../wit/since_v0.1.0/share-filter.wit")),
-    ("worlds.wit", include_str!("../../wit/since_v0.1.0/worlds.wit")),
+const CONTRACT: [(&str, &str); 6] = [
+    ("types.wit", include_str!("../../wit/since_v0.2.0/types.wit")),
+    ("bill-cadence.wit", include_str!("../../wit/since_v0.2.0/bill-cadence.wit")),
+    ("superbill-inclusion.wit", include_str!("../../wit/since_v0.2.0/superbill-inclusion.wit")),
+    ("share-filter.wit", include_str!("../../wit/since_v0.2.0/share-filter.wit")),
+    ("autopay-selection.wit", include_str!("../../wit/since_v0.2.0/autopay-selection.wit")),
+    ("worlds.wit", include_str!("../../wit/since_v0.2.0/worlds.wit")),
 ];
 
 /// The project's files.

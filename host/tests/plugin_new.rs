@@ -83,12 +83,13 @@ fn a_rust_plugin_made_in_a_checkout_builds_on_its_sdk_and_passes_the_kit() {
 #[test]
 fn a_javascript_plugin_made_with_plugin_new_builds_with_jco_and_passes_the_kit() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    autobill(dir.path(), &["plugin", "new", "js-rules", "--slot", "superbill_inclusion,share_filter", "--lang", "js"]);
+    let slots = "superbill_inclusion,share_filter,autopay_selection";
+    autobill(dir.path(), &["plugin", "new", "js-rules", "--slot", slots, "--lang", "js"]);
     let project = dir.path().join("js-rules");
     run(&project, "npm", &["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"]);
     run(&project, "npm", &["test"]);
     run(&project, "npm", &["run", "build"]);
-    assert_passes_the_kit(&project, "js_rules.wasm", &["superbill_inclusion", "share_filter"]);
+    assert_passes_the_kit(&project, "js_rules.wasm", &["superbill_inclusion", "share_filter", "autopay_selection"]);
 }
 
 #[test]
@@ -98,12 +99,15 @@ fn a_python_plugin_made_with_plugin_new_builds_with_componentize_py_and_passes_t
         .unwrap_or_else(|| root().join("target/plugins/python/venv/bin/componentize-py"));
     assert!(componentize.exists(), "{} is missing: tests/run.sh installs it", componentize.display());
     let dir = tempfile::tempdir().expect("a temporary folder");
-    autobill(dir.path(), &["plugin", "new", "py-cadence", "--slot", "bill_cadence", "--lang", "python"]);
+    autobill(
+        dir.path(),
+        &["plugin", "new", "py-cadence", "--slot", "bill_cadence,autopay_selection", "--lang", "python"],
+    );
     let project = dir.path().join("py-cadence");
     run(&project, &componentize, &["-d", "wit", "-w", "plugin", "bindings", "."]);
     run(&project, "python3", &["-m", "unittest", "test_app.py"]);
     run(&project, &componentize, &["-d", "wit", "-w", "plugin", "componentize", "app", "-o", "py_cadence.wasm"]);
-    assert_passes_the_kit(&project, "py_cadence.wasm", &["bill_cadence"]);
+    assert_passes_the_kit(&project, "py_cadence.wasm", &["bill_cadence", "autopay_selection"]);
 }
 
 #[test]
@@ -114,7 +118,10 @@ fn a_project_is_not_made_over_a_folder_with_files_or_under_a_bad_name() {
     for (args, message) in [
         (&["plugin", "new", "taken", "--slot", "share_filter"][..], "taken is not empty"),
         (&["plugin", "new", "Weekly Bills", "--slot", "share_filter"], "is not a package name"),
-        (&["plugin", "new", "weekly", "--slot", "sharing"], "bill_cadence, superbill_inclusion or share_filter"),
+        (
+            &["plugin", "new", "weekly", "--slot", "sharing"],
+            "bill_cadence, superbill_inclusion, share_filter or autopay_selection",
+        ),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_autobill"))
             .args(args)

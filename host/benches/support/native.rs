@@ -88,3 +88,15 @@ pub fn request(request: &host::ShareRequest) -> guest::ShareRequest {
         client: client(&request.client),
     }
 }
+
+pub fn autopay_candidate(candidate: &host::AutopayCandidate) -> guest::AutopayCandidate {
+    guest::AutopayCandidate {
+        bill_id: candidate.bill_id,
+        client_id: candidate.client_id,
+        balance: candidate.balance,
+        age_days: candidate.age_days,
+        attempts: candidate.attempts,
+        last_decline_code: candidate.last_decline_code.clone(),
+        client_disputed: candidate.client_disputed,
+    }
+}

@@ -64,7 +64,7 @@ pub struct DryRunInput {
 /// What fills a slot of a practice.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct AssignmentView {
-    /// bill_cadence, superbill_inclusion or share_filter.
+    /// bill_cadence, superbill_inclusion, share_filter or autopay_selection.
     pub slot: String,
     /// The plugin's id, or `default` for the built-in policy.
     pub plugin_id: String,
@@ -182,7 +182,7 @@ pub(crate) async fn assignments(
 /// Assigns a stored plugin to one of the practice's slots with its configuration, after the
 /// plugin accepts the configuration.
 #[utoipa::path(put, path = "/v1/practices/{practice}/plugins/{slot}",
-    params(("practice" = i64, Path, description = "practice id"), ("slot" = String, Path, description = "bill_cadence, superbill_inclusion or share_filter")),
+    params(("practice" = i64, Path, description = "practice id"), ("slot" = String, Path, description = "bill_cadence, superbill_inclusion, share_filter or autopay_selection")),
     request_body = AssignInput,
     responses((status = 200, body = AssignmentView), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
 pub(crate) async fn assign(
@@ -202,7 +202,7 @@ pub(crate) async fn assign(
 /// Shows what a plugin (or the practice's own policy) would decide for the practice's current
 /// data, without applying anything.
 #[utoipa::path(post, path = "/v1/practices/{practice}/plugins/{slot}/dry-run",
-    params(("practice" = i64, Path, description = "practice id"), ("slot" = String, Path, description = "bill_cadence, superbill_inclusion or share_filter")),
+    params(("practice" = i64, Path, description = "practice id"), ("slot" = String, Path, description = "bill_cadence, superbill_inclusion, share_filter or autopay_selection")),
     request_body = DryRunInput,
     responses((status = 200, body = DryRun), (status = "4XX", body = ErrorBody)), security(("bearer" = [])))]
 pub(crate) async fn dry_run(

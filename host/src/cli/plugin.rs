@@ -53,7 +53,7 @@ pub enum PluginCommand {
         /// The practice's id, as `autobill practice list` prints it.
         #[arg(long)]
         practice: PracticeId,
-        /// bill_cadence, superbill_inclusion or share_filter.
+        /// bill_cadence, superbill_inclusion, share_filter or autopay_selection.
         #[arg(long, value_parser = parse_slot)]
         slot: Slot,
         /// The plugin's id, as `autobill plugin add` or `autobill plugin list` print it.
@@ -102,7 +102,7 @@ impl DatabaseArg {
 pub struct NewArgs {
     /// The project's name, a package name such as weekly-bills.
     name: String,
-    /// The slots it fills, comma-separated: bill_cadence, superbill_inclusion, share_filter.
+    /// The slots it fills, comma-separated: bill_cadence, superbill_inclusion, share_filter, autopay_selection.
     #[arg(long = "slot", value_name = "SLOT[,SLOT]", value_delimiter = ',', required = true, value_parser = parse_slot)]
     slots: Vec<Slot>,
     /// Its language: rust (on the autobill-guest SDK), js (jco) or python (componentize-py).

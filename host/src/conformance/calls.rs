@@ -19,7 +19,7 @@ pub fn default_at(call: &Call) -> DateTime<Utc> {
                 None => return DateTime::<Utc>::UNIX_EPOCH,
             }
         }
-        Call::DecideShares { .. } => return fixed_at(),
+        Call::DecideShares { .. } | Call::SelectCharges { .. } => return fixed_at(),
     };
     let five = NaiveTime::from_hms_opt(5, 0, 0).unwrap_or(NaiveTime::MIN);
     date.and_time(five).and_utc()
@@ -60,6 +60,12 @@ pub fn run(plugin: &Plugin, slot: Slot, call: &Call, at: DateTime<Utc>) -> Resul
             plugin
                 .decide_shares(at, &practice.into(), &requests)
                 .map(|decisions| Answer::Decisions(decisions.iter().map(Into::into).collect()))
+        }
+        Call::SelectCharges { practice, candidates } => {
+            let candidates: Vec<host::AutopayCandidate> = json::to_host(candidates);
+            plugin
+                .select_charges(at, &practice.into(), &candidates)
+                .map(|decisions| Answer::Charges(decisions.iter().map(Into::into).collect()))
         }
     }
 }

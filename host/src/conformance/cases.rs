@@ -8,7 +8,7 @@
 //!
 //! Parsing and comparing are pure; [`load_dir`] and [`read_overrides`] read files.
 
-use super::json::{Answer, Bill, Call, Day, Decision, Superbill};
+use super::json::{Answer, Bill, Call, ChargeDecision, Day, Decision, Superbill};
 use super::{Failure, KitError, Outcome};
 use crate::plugin::Slot;
 use chrono::{DateTime, Utc};
@@ -76,14 +76,19 @@ pub enum Expected {
     Superbills(Vec<Superbill>),
     /// One decision per request, in order.
     Decisions(Vec<DecisionPattern>),
+    /// One decision per autopay candidate, in order.
+    Charges(Vec<DecisionPattern>),
 }
 
-/// An expected share decision: `{"send": 60}`, `{"skip": "no email"}` (a skip whose reason holds
-/// the text, ignoring case) or `"skip"` (a skip for any reason).
+/// An expected decision: `{"send": 60}` (a share), `{"charge": 15000}` (an autopay charge),
+/// `{"skip": "no email"}` (a skip whose reason holds the text, ignoring case) or `"skip"` (a skip
+/// for any reason).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DecisionPattern {
     /// Sent after exactly this delay.
-    Send(i32),
+    Send(u32),
+    /// Charged exactly this amount.
+    Charge(i64),
     /// Skipped; the reason holds this text, if given.
     Skip(Option<String>),
 }
@@ -94,14 +99,17 @@ impl<'de> Deserialize<'de> for DecisionPattern {
         let value = serde_json::Value::deserialize(deserializer)?;
         let wrong = || {
             D::Error::custom(format!(
-                "{value} is not a decision: write {{\"send\": MINUTES}}, {{\"skip\": \"part of the reason\"}} or \"skip\""
+                "{value} is not a decision: write {{\"send\": MINUTES}}, {{\"charge\": AMOUNT}}, {{\"skip\": \"part of the reason\"}} or \"skip\""
             ))
         };
         match &value {
             serde_json::Value::String(text) if text == "skip" => Ok(DecisionPattern::Skip(None)),
             serde_json::Value::Object(map) if map.len() == 1 => match map.iter().next() {
                 Some((key, serde_json::Value::Number(n))) if key == "send" => {
-                    n.as_i64().and_then(|n| i32::try_from(n).ok()).map(DecisionPattern::Send).ok_or_else(wrong)
+                    n.as_u64().and_then(|n| u32::try_from(n).ok()).map(DecisionPattern::Send).ok_or_else(wrong)
+                }
+                Some((key, serde_json::Value::Number(n))) if key == "charge" => {
+                    n.as_i64().map(DecisionPattern::Charge).ok_or_else(wrong)
                 }
                 Some((key, serde_json::Value::String(text))) if key == "skip" => {
                     Ok(DecisionPattern::Skip(Some(text.clone())))
@@ -123,9 +131,19 @@ impl DecisionPattern {
         }
     }
 
+    fn matches_charge(&self, decision: &ChargeDecision) -> bool {
+        match (self, decision) {
+            (DecisionPattern::Charge(want), ChargeDecision::Charge(got)) => want == got,
+            (DecisionPattern::Skip(None), ChargeDecision::Skip(_)) => true,
+            (DecisionPattern::Skip(Some(part)), ChargeDecision::Skip(reason)) => contains_ignoring_case(reason, part),
+            _ => false,
+        }
+    }
+
     fn show(&self) -> String {
         match self {
             DecisionPattern::Send(delay) => format!("send after {delay} minutes"),
+            DecisionPattern::Charge(amount) => format!("charge {amount}"),
             DecisionPattern::Skip(None) => "skip (any reason)".into(),
             DecisionPattern::Skip(Some(part)) => format!("skip with a reason mentioning {part:?}"),
         }
@@ -137,6 +155,32 @@ fn show_decision(decision: &Decision) -> String {
         Decision::Send(delay) => format!("send after {delay} minutes"),
         Decision::Skip(reason) => format!("skip: {reason:?}"),
     }
+}
+
+fn show_charge(decision: &ChargeDecision) -> String {
+    match decision {
+        ChargeDecision::Charge(amount) => format!("charge {amount}"),
+        ChargeDecision::Skip(reason) => format!("skip: {reason:?}"),
+    }
+}
+
+/// Compares decisions in order: the count, then each against its pattern.
+fn compare_decisions<T>(
+    want: &[DecisionPattern],
+    got: &[T],
+    matches: impl Fn(&DecisionPattern, &T) -> bool,
+    show: impl Fn(&T) -> String,
+) -> Result<(), String> {
+    let mut lines = vec![];
+    if want.len() != got.len() {
+        lines.push(format!("expected {} decisions, got {}", want.len(), got.len()));
+    }
+    for (index, (pattern, decision)) in want.iter().zip(got).enumerate() {
+        if !matches(pattern, decision) {
+            lines.push(format!("decision #{}: expected {}, got {}", index + 1, pattern.show(), show(decision)));
+        }
+    }
+    if lines.is_empty() { Ok(()) } else { Err(lines.join("\n")) }
 }
 
 fn contains_ignoring_case(text: &str, part: &str) -> bool {
@@ -201,6 +245,7 @@ fn parse_expected(call: &Call, text: &str) -> Result<Expected, serde_json::Error
         Call::SuperbillRunDay { .. } => Expected::RunDay(serde_json::from_str(text)?),
         Call::SelectLines { .. } => Expected::Superbills(serde_json::from_str(text)?),
         Call::DecideShares { .. } => Expected::Decisions(serde_json::from_str(text)?),
+        Call::SelectCharges { .. } => Expected::Charges(serde_json::from_str(text)?),
     })
 }
 
@@ -437,21 +482,10 @@ pub fn compare(expected: &Expected, actual: &Answer) -> Result<(), String> {
             compare_plans(&normal(want), &normal(got), "superbill")
         }
         (Expected::Decisions(want), Answer::Decisions(got)) => {
-            let mut lines = vec![];
-            if want.len() != got.len() {
-                lines.push(format!("expected {} decisions, got {}", want.len(), got.len()));
-            }
-            for (index, (pattern, decision)) in want.iter().zip(got).enumerate() {
-                if !pattern.matches(decision) {
-                    lines.push(format!(
-                        "decision #{}: expected {}, got {}",
-                        index + 1,
-                        pattern.show(),
-                        show_decision(decision)
-                    ));
-                }
-            }
-            if lines.is_empty() { Ok(()) } else { Err(lines.join("\n")) }
+            compare_decisions(want, got, DecisionPattern::matches, show_decision)
+        }
+        (Expected::Charges(want), Answer::Charges(got)) => {
+            compare_decisions(want, got, DecisionPattern::matches_charge, show_charge)
         }
         (_, actual) => Err(format!("the answer is of another kind than expected.json: {actual:?}")),
     }

@@ -6,7 +6,7 @@
 use super::calls::{self, fixed_at, show_input};
 use super::generate::{self, Rng};
 use super::json::{BillCreation, Call, Catalog, Client, Day, Document, DocumentKind, DocumentStatus, Line, Practice};
-use super::json::{Request, Service};
+use super::json::{Candidate, Request, Service};
 use super::report::{Failure, Outcome};
 use super::{Session, SlotCheck};
 use crate::plugin::{LoadError, Plugin, PolicyProblem, Slot};
@@ -18,7 +18,7 @@ pub const CONTRACT: [(&str, &str); 4] = [
     ("contract/version-served", "it was built for a contract version this host serves"),
     (
         "contract/fills-a-policy-slot",
-        "it exports at least one policy: bill-cadence, superbill-inclusion or share-filter",
+        "it exports at least one policy: bill-cadence, superbill-inclusion, share-filter or autopay-selection",
     ),
     ("contract/imports-only-what-the-host-gives", "it imports nothing beyond the sandbox's empty WASI"),
 ];
@@ -27,7 +27,7 @@ pub const CONTRACT: [(&str, &str); 4] = [
 pub fn failed_contract_check(error: &LoadError) -> &'static str {
     match error {
         LoadError::TooLarge { .. } | LoadError::NotAComponent(_) | LoadError::Engine(_) => CONTRACT[0].0,
-        LoadError::UnsupportedContract { .. } => CONTRACT[1].0,
+        LoadError::UnsupportedContract { .. } | LoadError::MixedContracts(_) => CONTRACT[1].0,
         LoadError::NoPolicy { .. } => CONTRACT[2].0,
         LoadError::UnsatisfiedImport(_) => CONTRACT[3].0,
     }
@@ -52,11 +52,11 @@ pub fn contract_outcomes(load: &Result<Plugin, LoadError>, file: &str) -> Vec<(&
 
 /// The invariant checks of a slot, with what each checks.
 pub fn invariant_checks(slot: Slot) -> Vec<SlotCheck> {
-    let (one, many) = match slot {
-        Slot::ShareFilter => ("one-request", "10000-requests"),
-        _ => ("one-line", "10000-lines"),
+    let (one, many, unit) = match slot {
+        Slot::ShareFilter => ("one-request", "10000-requests", "requests"),
+        Slot::AutopaySelection => ("one-candidate", "10000-candidates", "bills"),
+        Slot::BillCadence | Slot::SuperbillInclusion => ("one-line", "10000-lines", "lines"),
     };
-    let unit = if slot == Slot::ShareFilter { "requests" } else { "lines" };
     vec![
         SlotCheck::new(
             slot,
@@ -137,7 +137,8 @@ fn with_config(mut call: Call, config: &str) -> Call {
     | Call::GroupLines { practice, .. }
     | Call::SuperbillRunDay { practice, .. }
     | Call::SelectLines { practice, .. }
-    | Call::DecideShares { practice, .. } = &mut call
+    | Call::DecideShares { practice, .. }
+    | Call::SelectCharges { practice, .. } = &mut call
     {
         practice.config = config.to_string();
     }
@@ -202,6 +203,9 @@ fn empty_calls(slot: Slot) -> Vec<Call> {
             lines: vec![],
         }],
         Slot::ShareFilter => vec![Call::DecideShares { practice: practice(BillCreation::Daily), requests: vec![] }],
+        Slot::AutopaySelection => {
+            vec![Call::SelectCharges { practice: practice(BillCreation::Monthly), candidates: vec![] }]
+        }
     }
 }
 
@@ -246,6 +250,18 @@ fn one_line_calls(slot: Slot) -> Vec<Call> {
                     status: DocumentStatus::Open,
                 },
                 client: client(7),
+            }],
+        }],
+        Slot::AutopaySelection => vec![Call::SelectCharges {
+            practice: practice(BillCreation::Monthly),
+            candidates: vec![Candidate {
+                bill_id: 1,
+                client_id: 7,
+                balance: 15_000,
+                age_days: 0,
+                attempts: 0,
+                last_decline_code: None,
+                client_disputed: false,
             }],
         }],
     }
@@ -305,10 +321,15 @@ fn ten_thousand(session: &Session, slot: Slot) -> Outcome {
             practice: practice(BillCreation::Daily),
             requests: generate::requests(&mut rng, MANY, &clients),
         }],
+        Slot::AutopaySelection => vec![Call::SelectCharges {
+            practice: practice(BillCreation::Monthly),
+            candidates: generate::candidates(&mut rng, MANY, &client_ids),
+        }],
     };
     all_answer(session, slot, calls, |call| {
         let what = match call {
             Call::DecideShares { .. } => "requests",
+            Call::SelectCharges { .. } => "bills",
             _ => "lines",
         };
         let mode = match call {

@@ -3,8 +3,8 @@
 //! so a printed seed reproduces every input.
 
 use super::json::{
-    Automation, BillCreation, Catalog, Client, Day, Document, DocumentKind, DocumentStatus, Line, Practice, Request,
-    Service,
+    Automation, BillCreation, Candidate, Catalog, Client, Day, Document, DocumentKind, DocumentStatus, Line, Practice,
+    Request, Service,
 };
 use chrono::{Days, NaiveDate};
 
@@ -201,6 +201,32 @@ pub fn requests(rng: &mut Rng, count: usize, clients: &[Client]) -> Vec<Request>
             Some(Request {
                 document: Document { document_id, kind, client_id: Some(client.client_id), total, paid, status },
                 client,
+            })
+        })
+        .collect()
+}
+
+/// `count` open bills of `clients` that tonight's autopay may charge: balances from 1 to 100,000
+/// minor units, some bills new and some weeks old, some with earlier declines, some clients with
+/// a disputed payment.
+pub fn candidates(rng: &mut Rng, count: usize, clients: &[u64]) -> Vec<Candidate> {
+    let bill_ids = ids(rng, count);
+    let disputed: Vec<u64> = clients.iter().copied().filter(|_| rng.chance(1, 8)).collect();
+    bill_ids
+        .into_iter()
+        .filter_map(|bill_id| {
+            let client_id = *clients.get(rng.below(clients.len() as u64) as usize)?;
+            let attempts = if rng.chance(1, 4) { rng.between(1, 3) as u32 } else { 0 };
+            let last_decline_code = (attempts > 0 && rng.chance(1, 2))
+                .then(|| rng.pick(&["insufficient_funds", "card_declined", "expired_card"]).to_string());
+            Some(Candidate {
+                bill_id,
+                client_id,
+                balance: rng.between(1, 100_000) as i64,
+                age_days: rng.below(60) as u32,
+                attempts,
+                last_decline_code,
+                client_disputed: disputed.contains(&client_id),
             })
         })
         .collect()

@@ -287,8 +287,42 @@ pub struct Superbill {
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     /// Email it after this many minutes.
-    Send(i32),
+    Send(u32),
     /// Do not email it, for this reason.
+    Skip(String),
+}
+
+/// One open bill tonight's autopay may charge.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Candidate {
+    /// The bill.
+    pub bill_id: u64,
+    /// The bill's client.
+    pub client_id: u64,
+    /// What is left to pay, in minor units.
+    pub balance: i64,
+    /// Whole days since the bill was made.
+    #[serde(default)]
+    pub age_days: u32,
+    /// The charges attempted on the bill so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The decline code of the bill's last declined attempt.
+    #[serde(default)]
+    pub last_decline_code: Option<String>,
+    /// Whether the client has disputed a payment.
+    #[serde(default)]
+    pub client_disputed: bool,
+}
+
+/// What to do with one autopay candidate: `{"charge": AMOUNT}` or `{"skip": "REASON"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChargeDecision {
+    /// Charge this amount, in minor units.
+    Charge(i64),
+    /// Do not charge the bill tonight, for this reason.
     Skip(String),
 }
 
@@ -361,6 +395,15 @@ pub enum Call {
         #[serde(default)]
         requests: Vec<Request>,
     },
+    /// `autopay-selection.select-charges`.
+    SelectCharges {
+        /// The practice.
+        #[serde(default)]
+        practice: Practice,
+        /// The open bills tonight's autopay may charge.
+        #[serde(default)]
+        candidates: Vec<Candidate>,
+    },
 }
 
 impl Call {
@@ -371,6 +414,7 @@ impl Call {
             Call::BillRunDates { .. } | Call::GroupLines { .. } => Some(Slot::BillCadence),
             Call::SuperbillRunDay { .. } | Call::SelectLines { .. } => Some(Slot::SuperbillInclusion),
             Call::DecideShares { .. } => Some(Slot::ShareFilter),
+            Call::SelectCharges { .. } => Some(Slot::AutopaySelection),
         }
     }
 
@@ -383,6 +427,7 @@ impl Call {
             Call::SuperbillRunDay { .. } => "superbill-run-day",
             Call::SelectLines { .. } => "select-lines",
             Call::DecideShares { .. } => "decide-shares",
+            Call::SelectCharges { .. } => "select-charges",
         }
     }
 
@@ -394,7 +439,8 @@ impl Call {
             | Call::GroupLines { practice, .. }
             | Call::SuperbillRunDay { practice, .. }
             | Call::SelectLines { practice, .. }
-            | Call::DecideShares { practice, .. } => Some(practice),
+            | Call::DecideShares { practice, .. }
+            | Call::SelectCharges { practice, .. } => Some(practice),
         }
     }
 }
@@ -415,6 +461,8 @@ pub enum Answer {
     Superbills(Vec<Superbill>),
     /// One decision per request.
     Decisions(Vec<Decision>),
+    /// One decision per autopay candidate.
+    Charges(Vec<ChargeDecision>),
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -512,6 +560,20 @@ impl From<&Request> for host::ShareRequest {
     }
 }
 
+impl From<&Candidate> for host::AutopayCandidate {
+    fn from(candidate: &Candidate) -> Self {
+        host::AutopayCandidate {
+            bill_id: candidate.bill_id,
+            client_id: candidate.client_id,
+            balance: candidate.balance,
+            age_days: candidate.age_days,
+            attempts: candidate.attempts,
+            last_decline_code: candidate.last_decline_code.clone(),
+            client_disputed: candidate.client_disputed,
+        }
+    }
+}
+
 /// Converts each element of a list into the host's type.
 pub fn to_host<'a, T: 'a, H: From<&'a T>>(items: &'a [T]) -> Vec<H> {
     items.iter().map(H::from).collect()
@@ -545,6 +607,15 @@ impl From<&host::ShareDecision> for Decision {
         match decision {
             host::ShareDecision::Send(delay) => Decision::Send(*delay),
             host::ShareDecision::Skip(reason) => Decision::Skip(reason.clone()),
+        }
+    }
+}
+
+impl From<&host::AutopayDecision> for ChargeDecision {
+    fn from(decision: &host::AutopayDecision) -> Self {
+        match decision {
+            host::AutopayDecision::Charge(amount) => ChargeDecision::Charge(*amount),
+            host::AutopayDecision::Skip(reason) => ChargeDecision::Skip(reason.clone()),
         }
     }
 }

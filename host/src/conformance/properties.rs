@@ -52,6 +52,12 @@ pub fn property_checks(slot: Slot) -> Vec<SlotCheck> {
             "decide-shares over generated requests: one decision each, delays 0 to 10,080 minutes, skips explained",
             |session, slot| valid(session, slot, "valid-decisions"),
         )],
+        Slot::AutopaySelection => vec![SlotCheck::new(
+            slot,
+            "valid-charges",
+            "select-charges over generated bills: one decision each, charges more than 0 and at most the balance, skips explained",
+            |session, slot| valid(session, slot, "valid-charges"),
+        )],
     };
     checks.push(SlotCheck::new(
         slot,
@@ -100,6 +106,12 @@ pub fn generated_call(seed: u64, stream: &str, property: &str, case: u32, cases:
             }
             Call::SelectLines { practice, run_date: Day(run_date), clients, catalog, lines }
         }
+        "valid-charges" => {
+            let count = rng.between(1, 12) as usize;
+            let clients = generate::ids(&mut rng, count);
+            let count = generate::size(case, cases, 200) as usize;
+            Call::SelectCharges { practice, candidates: generate::candidates(&mut rng, count, &clients) }
+        }
         _ => {
             let count = rng.between(1, 12) as usize;
             let client_ids = generate::ids(&mut rng, count);
@@ -136,6 +148,7 @@ fn determinism_calls(session: &Session, slot: Slot, case: u32) -> Vec<Call> {
         Slot::BillCadence => &["valid-run-dates", "valid-bills"],
         Slot::SuperbillInclusion => &["valid-run-day", "valid-superbills"],
         Slot::ShareFilter => &["valid-decisions"],
+        Slot::AutopaySelection => &["valid-charges"],
     };
     properties
         .iter()

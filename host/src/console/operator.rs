@@ -317,7 +317,8 @@ async fn slots_page(
         Some(dry_run) => {
             let ids = dry_run.bills.iter().flatten().map(|bill| bill.client_id);
             let ids = ids.chain(dry_run.superbills.iter().flatten().map(|superbill| superbill.client_id));
-            let ids = ids.chain(dry_run.shares.iter().flatten().map(|share| share.client_id)).collect();
+            let ids = ids.chain(dry_run.shares.iter().flatten().map(|share| share.client_id));
+            let ids = ids.chain(dry_run.charges.iter().flatten().map(|charge| charge.client_id)).collect();
             Some(ClientNames::of(state, id, ids).await?)
         }
     };
@@ -434,6 +435,22 @@ fn dry_run_table(practice: &Practice, dry_run: &DryRun, names: &ClientNames) -> 
                             td { @if let Some(delay) = share.delay_minutes { (delay) " minutes" } (share.reason.as_deref().unwrap_or("")) }
                         } }
                         @if shares.is_empty() { tr { td colspan="4" { "No recent documents." } } }
+                    }
+                }
+            }
+            @if let Some(charges) = &dry_run.charges {
+                table #dry-run {
+                    caption.hint { "Tonight's autopay decisions on open bills" }
+                    thead { tr { th scope="col" { "Bill" } th scope="col" { "Client" } th scope="col" class="amount" { "Balance" } th scope="col" { "Decision" } th scope="col" { "Amount or reason" } } }
+                    tbody {
+                        @for charge in charges { tr {
+                            td { "bill " (charge.bill_id) }
+                            td { (names.name(charge.client_id)) }
+                            td.amount { (money(practice, charge.balance)) }
+                            td { (charge.decision) }
+                            td { @if let Some(amount) = charge.amount { (money(practice, amount)) } (charge.reason.as_deref().unwrap_or("")) }
+                        } }
+                        @if charges.is_empty() { tr { td colspan="5" { "No open bills to charge tonight." } } }
                     }
                 }
             }

@@ -25,6 +25,9 @@ pub struct PastAttempt {
     pub created_at: DateTime<Utc>,
     /// The client's series of attempts it belongs to (see [`AutopayCandidate::series`]).
     pub series: i64,
+    /// The provider's decline code, when it was declined (none for attempts recorded before
+    /// codes were kept).
+    pub decline_code: Option<String>,
 }
 
 /// An open bill with a balance, of a client whose autopay is on with a card on file.
@@ -45,6 +48,10 @@ pub struct AutopayCandidate {
     /// The client's current series of attempts: it moves on each time staff save a new card or
     /// resume autopay, and attempts of earlier series neither count nor block.
     pub series: i64,
+    /// When the bill was made.
+    pub made_at: DateTime<Utc>,
+    /// Whether the client has disputed a payment with their bank (open or closed).
+    pub client_disputed: bool,
 }
 
 /// A charge to send to the payment provider, written (with its key) before it is sent.
@@ -90,6 +97,17 @@ pub struct Settlement {
     pub reference: Option<String>,
     /// The reason the client's autopay pauses, when it does.
     pub pause: Option<String>,
+    /// The provider's decline code, when the card was declined.
+    pub decline_code: Option<String>,
+}
+
+/// What the practice's autopay policy answered for one bill due a charge tonight.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AutopayAnswer {
+    /// Charge this amount, in minor units (checked: more than 0, at most the balance).
+    Charge(i64),
+    /// Leave the bill uncharged tonight, for this reason.
+    Skip(String),
 }
 
 /// How a payment spreads over a bill's lines: in order, each line up to what is owed on it, so

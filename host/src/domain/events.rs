@@ -122,6 +122,17 @@ pub enum EventKind {
         /// Refunded of the payment in all, in minor units.
         refunded: i64,
     },
+    /// The practice's autopay policy left an open bill uncharged tonight.
+    AutopaySkipped {
+        /// The bill's id.
+        bill: BillId,
+        /// The client's reference.
+        client: String,
+        /// The bill's balance, in minor units.
+        balance: i64,
+        /// The policy's reason.
+        reason: String,
+    },
     /// An autopay attempt whose outcome was still pending was settled from the provider's event.
     PaymentSettled {
         /// The bill charged.
@@ -162,6 +173,7 @@ impl EventKind {
             EventKind::PaymentFailed { .. } => "payment_failed",
             EventKind::PaymentDisputed { .. } => "payment_disputed",
             EventKind::PaymentRefunded { .. } => "payment_refunded",
+            EventKind::AutopaySkipped { .. } => "autopay_skipped",
             EventKind::PaymentSettled { .. } => "payment_settled",
             EventKind::Warning { .. } => "warning",
             EventKind::RunFailed { .. } => "run_failed",
@@ -213,6 +225,7 @@ mod tests {
             EventKind::PaymentFailed { bill, client: client.clone(), amount: 1, reason: text.clone() },
             EventKind::PaymentDisputed { bill, client: client.clone(), amount: 1, status: DisputeStatus::Lost },
             EventKind::PaymentRefunded { bill, client: client.clone(), amount: 1, refunded: 1 },
+            EventKind::AutopaySkipped { bill, client: client.clone(), balance: 1, reason: text.clone() },
             EventKind::PaymentSettled { bill, client, key: text.clone(), status: AttemptStatus::Succeeded },
             EventKind::Warning { message: text.clone() },
             EventKind::RunFailed { run: text.clone(), reason: text },

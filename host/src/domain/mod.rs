@@ -16,7 +16,7 @@ mod settings;
 mod status;
 mod tokens;
 
-pub use autopay::{AutopayCandidate, Charge, PastAttempt, Settlement, spread_payment};
+pub use autopay::{AutopayAnswer, AutopayCandidate, Charge, PastAttempt, Settlement, spread_payment};
 pub use billing::{
     BILLABLE_APPOINTMENT_STATUS, CandidateLine, Candidates, DocumentToShare, MIN_BILLABLE_FEE, NewBill, NewShare,
     NewSuperbill, PlannedBill, PlannedSuperbill, ServiceCodes, ShareAnswer, is_billable,

@@ -248,6 +248,8 @@ named! {"policy slot",
         SuperbillInclusion = "superbill_inclusion",
         /// Which documents are emailed, and when.
         ShareFilter = "share_filter",
+        /// Which open bills the nightly autopay charges, and how much (contract 0.2 and later).
+        AutopaySelection = "autopay_selection",
     }
 }
 

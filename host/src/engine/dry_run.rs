@@ -3,7 +3,7 @@
 
 use super::decide;
 use super::{Engine, EngineError};
-use crate::domain::{BillStatus, ClientId, DocumentKind, PracticeId, ShareAnswer, Slot};
+use crate::domain::{AutopayAnswer, BillId, BillStatus, ClientId, DocumentKind, PracticeId, ShareAnswer, Slot};
 use crate::plugin::{ConfiguredPolicy, Plugin};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -59,6 +59,25 @@ pub struct PlannedShare {
     pub reason: Option<String>,
 }
 
+/// What the plugin would decide about charging one open bill tonight.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PlannedCharge {
+    /// The bill's id.
+    #[schema(value_type = i64)]
+    pub bill_id: BillId,
+    /// The client's id.
+    #[schema(value_type = i64)]
+    pub client_id: ClientId,
+    /// What is left to pay, in minor units.
+    pub balance: i64,
+    /// charge or skip.
+    pub decision: String,
+    /// The amount charged, in minor units, when charged.
+    pub amount: Option<i64>,
+    /// Why not, when skipped.
+    pub reason: Option<String>,
+}
+
 /// What a plugin would decide for a practice now, in one slot.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct DryRun {
@@ -84,6 +103,9 @@ pub struct DryRun {
     /// share_filter: its decisions for the practice's recent documents.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shares: Option<Vec<PlannedShare>>,
+    /// autopay_selection: its decisions for the bills an autopay run now would charge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charges: Option<Vec<PlannedCharge>>,
 }
 
 fn date_text(date: NaiveDate) -> String {
@@ -116,6 +138,7 @@ impl Engine {
             superbill_day: None,
             superbills: None,
             shares: None,
+            charges: None,
         };
         match slot {
             Slot::BillCadence => {
@@ -188,6 +211,30 @@ impl Engine {
                                 client_id: document.client,
                                 decision: decision.into(),
                                 delay_minutes,
+                                reason,
+                            }
+                        })
+                        .collect(),
+                );
+            }
+            Slot::AutopaySelection => {
+                let candidates = self.store.autopay_candidates(practice.id, now).await?;
+                let due = decide::autopay::due(now, &candidates, self.max_autopay_attempts);
+                let answers = if due.is_empty() { vec![] } else { policy.select_charges(now, &practice, &due)? };
+                report.charges = Some(
+                    due.iter()
+                        .zip(answers)
+                        .map(|((candidate, charge), answer)| {
+                            let (decision, amount, reason) = match answer {
+                                AutopayAnswer::Charge(amount) => ("charge", Some(amount), None),
+                                AutopayAnswer::Skip(reason) => ("skip", None, Some(reason)),
+                            };
+                            PlannedCharge {
+                                bill_id: charge.bill,
+                                client_id: candidate.client,
+                                balance: charge.amount,
+                                decision: decision.into(),
+                                amount,
                                 reason,
                             }
                         })

@@ -74,6 +74,8 @@ pub struct Policies {
     pub superbill: ConfiguredPolicy,
     /// Which documents are emailed, and when.
     pub share: ConfiguredPolicy,
+    /// Which open bills the nightly autopay charges, and how much.
+    pub autopay: ConfiguredPolicy,
 }
 
 impl Policies {
@@ -83,6 +85,7 @@ impl Policies {
             Slot::BillCadence => &self.cadence,
             Slot::SuperbillInclusion => &self.superbill,
             Slot::ShareFilter => &self.share,
+            Slot::AutopaySelection => &self.autopay,
         }
     }
 
@@ -92,6 +95,7 @@ impl Policies {
             Slot::BillCadence => self.cadence = policy,
             Slot::SuperbillInclusion => self.superbill = policy,
             Slot::ShareFilter => self.share = policy,
+            Slot::AutopaySelection => self.autopay = policy,
         }
         self
     }
@@ -226,7 +230,8 @@ impl Engine {
     /// already (by the runtime, which keeps every plugin it compiled by id) is not read again.
     pub async fn policies(&self, practice: PracticeId) -> Result<Policies, EngineError> {
         let default = ConfiguredPolicy::new(self.default_policy.clone(), "");
-        let mut policies = Policies { cadence: default.clone(), superbill: default.clone(), share: default };
+        let mut policies =
+            Policies { cadence: default.clone(), superbill: default.clone(), share: default.clone(), autopay: default };
         for assignment in self.store.assignments(practice).await? {
             let compiled =
                 PluginId::from_hex(&assignment.plugin).and_then(|id| self.runtime.compiled(id, &assignment.name));

@@ -136,7 +136,7 @@ impl Engine {
         match run.kind {
             RunKind::Bill => self.bill_run(run, &practice, &policies).await,
             RunKind::Superbill => self.superbill_run(run, &practice, &policies).await,
-            RunKind::Autopay => self.autopay_run(run, &practice).await,
+            RunKind::Autopay => self.autopay_run(run, &practice, &policies).await,
         }
     }
 
@@ -257,16 +257,24 @@ impl Engine {
     }
 
     /// Writes tonight's charges of the open bills of clients with autopay on and a card on file,
-    /// once a night each: the attempts (with their idempotency keys) are committed with the run,
-    /// before any is sent; the tick then sends them with every other due charge. The bills'
-    /// shares that wait for autopay and got no charge stop waiting, with the reason.
-    async fn autopay_run(&self, run: &ClaimedRun, practice: &Practice) -> Result<(), EngineError> {
+    /// once a night each, as the practice's autopay policy selects them: the attempts (with their
+    /// idempotency keys) are committed with the run, before any is sent; the tick then sends them
+    /// with every other due charge. Bills the policy skips get an event with its reason; the
+    /// bills' shares that wait for autopay and got no charge stop waiting, with the reason.
+    async fn autopay_run(&self, run: &ClaimedRun, practice: &Practice, policies: &Policies) -> Result<(), EngineError> {
         let candidates = self.store.autopay_candidates(practice.id, run.at).await?;
-        let charges = decide::autopay::charges(run.at, &candidates, self.max_autopay_attempts);
+        let due = decide::autopay::due(run.at, &candidates, self.max_autopay_attempts);
+        let (charges, skipped) = if due.is_empty() {
+            (vec![], vec![])
+        } else {
+            let answers = policies.autopay.select_charges(run.at, practice, &due)?;
+            decide::autopay::selected(due.into_iter().map(|(_, charge)| charge).collect(), answers)
+        };
         let mut tx = self.store.begin().await?;
         if !charges.is_empty() {
             self.store.insert_attempts(&mut tx, practice.id, &charges).await?;
         }
+        self.store.record_events(&mut tx, practice.id, run.at, &skipped).await?;
         self.store.release_uncharged_shares(&mut tx, practice.id, decide::shares::AUTOPAY_NOT_CHARGED).await?;
         self.finish_run(&mut tx, run).await?;
         tx.commit().await?;

@@ -3,7 +3,10 @@
 //! answer) and converts the answer back.
 
 use super::{PolicyCode, PolicyError, convert};
-use crate::domain::{Candidates, Client, DocumentToShare, PlannedBill, PlannedSuperbill, Practice, ShareAnswer};
+use crate::domain::{
+    AutopayAnswer, AutopayCandidate, Candidates, Charge, Client, DocumentToShare, PlannedBill, PlannedSuperbill,
+    Practice, ShareAnswer,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::sync::Arc;
 
@@ -88,6 +91,21 @@ impl ConfiguredPolicy {
         let ctx = convert::practice_context(practice, &self.config);
         let decisions = self.code.decide_shares(at, &ctx, &requests)?;
         Ok(decisions.into_iter().map(convert::share_answer).collect())
+    }
+
+    /// How much of each bill due a charge tonight (`due`: each charge the host would make, the
+    /// balance, beside its candidate) to charge, in the order given.
+    pub fn select_charges(
+        &self,
+        at: DateTime<Utc>,
+        practice: &Practice,
+        due: &[(&AutopayCandidate, Charge)],
+    ) -> Result<Vec<AutopayAnswer>, PolicyError> {
+        let asked: Vec<_> =
+            due.iter().map(|(candidate, charge)| convert::autopay_candidate(practice, at, candidate, charge)).collect();
+        let ctx = convert::practice_context(practice, &self.config);
+        let decisions = self.code.select_charges(at, &ctx, &asked)?;
+        Ok(decisions.into_iter().map(convert::autopay_answer).collect())
     }
 
     fn invalid(&self, policy: &'static str, reason: String) -> PolicyError {

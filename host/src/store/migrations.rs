@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0007_stripe_events", STRIPE_EVENTS),
     ("0008_night", NIGHT),
     ("0009_api_lookups", API_LOOKUPS),
+    ("0010_decline_codes", DECLINE_CODES),
 ];
 
 const INITIAL: &str = r#"
@@ -311,4 +312,10 @@ const API_LOOKUPS: &str = r#"
 CREATE INDEX service_lines_by_appointment ON service_lines (appointment_id);
 CREATE INDEX appointments_by_practice ON appointments (practice_id, id);
 CREATE INDEX bills_by_practice ON bills (practice_id, id)
+"#;
+
+/// The provider's decline code of a declined attempt, which autopay policies are told (older
+/// attempts have none).
+const DECLINE_CODES: &str = r#"
+ALTER TABLE payment_attempts ADD COLUMN decline_code TEXT
 "#;

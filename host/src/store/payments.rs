@@ -20,7 +20,11 @@ impl Store {
         night: DateTime<Utc>,
     ) -> Result<Vec<AutopayCandidate>, StoreError> {
         let bills = sqlx::query(
-            "SELECT b.id, b.client_id, c.reference, b.total - b.paid, c.card, c.autopay_series FROM bills b JOIN clients c ON c.id = b.client_id
+            "SELECT b.id, b.client_id, c.reference, b.total - b.paid, c.card, c.autopay_series, b.created_at,
+                    CAST(CASE WHEN EXISTS (SELECT 1 FROM payments p JOIN bills pb ON pb.id = p.bill_id
+                                           WHERE pb.client_id = c.id AND p.dispute_status IS NOT NULL)
+                         THEN 1 ELSE 0 END AS BIGINT)
+             FROM bills b JOIN clients c ON c.id = b.client_id
              WHERE b.practice_id = $1 AND b.status = $2 AND b.total > b.paid AND c.autopay = 1 AND c.autopay_paused IS NULL
                AND c.card IS NOT NULL AND b.created_at <= $3
              ORDER BY b.id",
@@ -34,7 +38,8 @@ impl Store {
             return Ok(vec![]);
         }
         let rows = sqlx::query(
-            "SELECT a.bill_id, a.id, a.attempt, a.idempotency_key, a.amount, a.status, a.retryable, a.card, a.created_at, a.series
+            "SELECT a.bill_id, a.id, a.attempt, a.idempotency_key, a.amount, a.status, a.retryable, a.card, a.created_at, a.series,
+                    a.decline_code
              FROM payment_attempts a JOIN bills b ON b.id = a.bill_id
              WHERE b.practice_id = $1 AND b.status = $2 ORDER BY a.bill_id, a.attempt",
         )
@@ -55,6 +60,7 @@ impl Store {
                 card: row.try_get(7)?,
                 created_at: instant(row.try_get(8)?),
                 series: row.try_get(9)?,
+                decline_code: row.try_get(10)?,
             });
         }
         bills
@@ -69,6 +75,8 @@ impl Store {
                     card: row.try_get(4)?,
                     attempts: attempts.remove(&bill).unwrap_or_default(),
                     series: row.try_get(5)?,
+                    made_at: instant(row.try_get(6)?),
+                    client_disputed: row.try_get::<i64, _>(7)? != 0,
                 })
             })
             .collect()
@@ -128,7 +136,7 @@ impl Store {
             return Err(StoreError::Corrupt(format!("the charge of bill {} was never written", charge.bill)));
         };
         let updated = sqlx::query(
-            "UPDATE payment_attempts SET status = $1, reason = $2, retryable = $3, provider_reference = $4
+            "UPDATE payment_attempts SET status = $1, reason = $2, retryable = $3, provider_reference = $4, decline_code = $7
              WHERE id = $5 AND status = $6",
         )
         .bind(settlement.status.as_str())
@@ -137,6 +145,7 @@ impl Store {
         .bind(settlement.reference.as_deref())
         .bind(attempt.get())
         .bind(AttemptStatus::Pending.as_str())
+        .bind(settlement.decline_code.as_deref())
         .execute(tx.conn())
         .await?;
         if updated.rows_affected() == 0 {

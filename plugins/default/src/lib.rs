@@ -12,13 +12,15 @@
 //! - **Share filter.** Bills and superbills are emailed after the practice's share delay, only when
 //!   the client's own sharing switch is on, an email is on file and the client's communication
 //!   preferences allow email. Void and pended documents are never sent.
+//! - **Autopay selection.** Every open balance the nightly autopay may charge is charged in full.
 //!
 //! The policy takes no configuration.
 
 use autobill_guest::date::{clamp_day, each_day, is_earlier_month};
 use autobill_guest::{
-    BillCadence, BillCreation, BillPlan, BillStatus, Catalog, ClientBilling, Date, DocumentStatus, PracticeContext,
-    ServiceLine, ShareDecision, ShareFilter, ShareRequest, SuperbillInclusion, SuperbillPlan,
+    AutopayCandidate, AutopayDecision, AutopaySelection, BillCadence, BillCreation, BillPlan, BillStatus, Catalog,
+    ClientBilling, Date, DocumentStatus, PracticeContext, ServiceLine, ShareDecision, ShareFilter, ShareRequest,
+    SuperbillInclusion, SuperbillPlan,
 };
 use std::collections::{BTreeMap, HashSet};
 
@@ -104,13 +106,12 @@ impl SuperbillInclusion for DefaultPolicy {
 
 impl ShareFilter for DefaultPolicy {
     fn decide_shares(practice: &PracticeContext, requests: &[ShareRequest]) -> Result<Vec<ShareDecision>, String> {
-        let delay = i32::try_from(practice.automation.share_delay_minutes)
-            .map_err(|_| "the practice's share delay is too large".to_string())?;
+        let delay = practice.automation.share_delay_minutes;
         Ok(requests.iter().map(|request| decide(request, delay)).collect())
     }
 }
 
-fn decide(request: &ShareRequest, delay: i32) -> ShareDecision {
+fn decide(request: &ShareRequest, delay: u32) -> ShareDecision {
     let reason = match (&request.client, request.document.status) {
         (_, DocumentStatus::Void) => skip_reason::VOID,
         (_, DocumentStatus::Pended) => skip_reason::PENDED,
@@ -122,8 +123,17 @@ fn decide(request: &ShareRequest, delay: i32) -> ShareDecision {
     ShareDecision::Skip(reason.to_string())
 }
 
+impl AutopaySelection for DefaultPolicy {
+    fn select_charges(
+        _practice: &PracticeContext,
+        candidates: &[AutopayCandidate],
+    ) -> Result<Vec<AutopayDecision>, String> {
+        Ok(candidates.iter().map(|candidate| AutopayDecision::Charge(candidate.balance)).collect())
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
-autobill_guest::export_policy!(DefaultPolicy: bill_cadence, superbill_inclusion, share_filter);
+autobill_guest::export_policy!(DefaultPolicy: bill_cadence, superbill_inclusion, share_filter, autopay_selection);
 
 #[cfg(test)]
 mod tests;

@@ -191,3 +191,20 @@ fn void_documents_are_never_shared() {
     .unwrap();
     assert_eq!(decisions, vec![ShareDecision::Skip(skip_reason::VOID.into())]);
 }
+
+#[test]
+fn autopay_charges_every_open_balance_in_full() {
+    let candidate = |bill_id, balance| AutopayCandidate {
+        bill_id,
+        client_id: 7,
+        balance,
+        age_days: 0,
+        attempts: 0,
+        last_decline_code: None,
+        client_disputed: false,
+    };
+    let decisions =
+        DefaultPolicy::select_charges(&practice(BillCreation::Monthly, 1), &[candidate(1, 300), candidate(2, 15_000)])
+            .unwrap();
+    assert_eq!(decisions, vec![AutopayDecision::Charge(300), AutopayDecision::Charge(15_000)]);
+}

@@ -1,7 +1,7 @@
 //! Autopay: which of tonight's candidate bills get a charge, with which attempt and key, and what
 //! a charge's outcome changes.
 
-use crate::domain::{AttemptStatus, AutopayCandidate, BillId, Charge, EventKind, Settlement};
+use crate::domain::{AttemptStatus, AutopayAnswer, AutopayCandidate, BillId, Charge, EventKind, Settlement};
 use crate::payments::ChargeOutcome;
 use chrono::{DateTime, Utc};
 
@@ -16,11 +16,20 @@ pub fn attempt_key(bill: BillId, number: i64) -> String {
 /// Tonight's new charges: for each candidate, a new attempt, or none when an attempt of it is
 /// still pending (it is being sent, or is sent again with its own key after the provider could
 /// not be reached), it was tried tonight already, or, in the client's current series, it was
-/// declined in a way retrying cannot fix or has had `max_attempts` attempts. Attempts of an
+/// declined in a way retrying cannot fix or has been declined `max_attempts` times. Attempts of an
 /// earlier series (before staff saved a new card or resumed autopay) only carry the numbering on,
 /// so each new attempt has a new key.
 pub fn charges(night: DateTime<Utc>, candidates: &[AutopayCandidate], max_attempts: i64) -> Vec<Charge> {
-    candidates.iter().filter_map(|candidate| charge(night, candidate, max_attempts)).collect()
+    due(night, candidates, max_attempts).into_iter().map(|(_, charge)| charge).collect()
+}
+
+/// [`charges`], each beside the candidate it charges, for the autopay policy to be asked about.
+pub fn due(
+    night: DateTime<Utc>,
+    candidates: &[AutopayCandidate],
+    max_attempts: i64,
+) -> Vec<(&AutopayCandidate, Charge)> {
+    candidates.iter().filter_map(|candidate| Some((candidate, charge(night, candidate, max_attempts)?))).collect()
 }
 
 fn charge(night: DateTime<Utc>, candidate: &AutopayCandidate, max_attempts: i64) -> Option<Charge> {
@@ -30,10 +39,12 @@ fn charge(night: DateTime<Utc>, candidate: &AutopayCandidate, max_attempts: i64)
             return None;
         }
         last = last.max(attempt.number);
-        if attempt.series < candidate.series {
+        // Only declines count towards the pause: a bill an autopay policy charged in part is
+        // charged again another night.
+        if attempt.series < candidate.series || attempt.status == AttemptStatus::Succeeded {
             continue;
         }
-        if attempt.status == AttemptStatus::Failed && !attempt.retryable {
+        if !attempt.retryable {
             return None;
         }
         in_series += 1;
@@ -57,16 +68,40 @@ fn charge(night: DateTime<Utc>, candidate: &AutopayCandidate, max_attempts: i64)
     })
 }
 
+/// Tonight's charges as the practice's autopay policy chose them: `due` (from [`charges`]) with
+/// `answers` in the same order. A charge takes the amount its answer names; a skipped bill is not
+/// charged tonight and gets an `autopay_skipped` event with the policy's reason.
+pub fn selected(due: Vec<Charge>, answers: Vec<AutopayAnswer>) -> (Vec<Charge>, Vec<EventKind>) {
+    let mut charges = Vec::with_capacity(due.len());
+    let mut events = vec![];
+    for (mut charge, answer) in due.into_iter().zip(answers) {
+        match answer {
+            AutopayAnswer::Charge(amount) => {
+                charge.amount = amount;
+                charges.push(charge);
+            }
+            AutopayAnswer::Skip(reason) => events.push(EventKind::AutopaySkipped {
+                bill: charge.bill,
+                client: charge.client_reference,
+                balance: charge.amount,
+                reason,
+            }),
+        }
+    }
+    (charges, events)
+}
+
 /// What a charge's outcome changes, and the events that tell it. The last soft decline of a bill
 /// pauses the client's autopay with a reason staff can see.
 pub fn settlement(charge: &Charge, outcome: &ChargeOutcome, max_attempts: i64) -> (Settlement, Vec<EventKind>) {
-    let failed = |reason: String, retryable: bool| Settlement {
+    let failed = |reason: String, retryable: bool, decline_code: Option<String>| Settlement {
         status: AttemptStatus::Failed,
         reason: Some(reason),
         retryable,
         paid: None,
         reference: None,
         pause: None,
+        decline_code,
     };
     let mut settlement = match outcome {
         ChargeOutcome::Succeeded { reference } => Settlement {
@@ -76,11 +111,16 @@ pub fn settlement(charge: &Charge, outcome: &ChargeOutcome, max_attempts: i64) -
             paid: Some(charge.amount),
             reference: Some(reference.clone()),
             pause: None,
+            decline_code: None,
         },
-        ChargeOutcome::Declined { code, retryable } => failed(format!("the card was declined ({code})"), *retryable),
-        ChargeOutcome::AuthenticationRequired => {
-            failed("the bank requires the client to authenticate; ask them to pay on-session".to_string(), false)
+        ChargeOutcome::Declined { code, retryable } => {
+            failed(format!("the card was declined ({code})"), *retryable, Some(code.clone()))
         }
+        ChargeOutcome::AuthenticationRequired => failed(
+            "the bank requires the client to authenticate; ask them to pay on-session".to_string(),
+            false,
+            Some("authentication_required".to_string()),
+        ),
     };
     let mut events = vec![];
     match &settlement.reason {
@@ -128,6 +168,8 @@ mod tests {
             card: "visa-new".into(),
             attempts,
             series: 0,
+            made_at: night(0),
+            client_disputed: false,
         }
     }
 
@@ -142,6 +184,7 @@ mod tests {
             card: "visa-old".into(),
             created_at: night(on),
             series: 0,
+            decline_code: None,
         }
     }
 
@@ -208,6 +251,44 @@ mod tests {
         let reason = paused.pause.unwrap_or_default();
         assert!(reason.contains("after 3 declined attempts on bill 9"), "{reason}");
         assert!(matches!(events.last(), Some(EventKind::Warning { .. })));
+    }
+
+    #[test]
+    fn the_policy_chooses_each_amount_and_a_skipped_bill_is_told_with_its_reason() {
+        let other = AutopayCandidate { bill: BillId::new(10), balance: 300, ..candidate(vec![]) };
+        let due = charges(night(1), &[candidate(vec![]), other], MAX_ATTEMPTS);
+        let answers = vec![AutopayAnswer::Charge(5_000), AutopayAnswer::Skip("balance under $5.00".into())];
+        let (charges, events) = selected(due, answers);
+        assert_eq!(
+            charges.iter().map(|charge| (charge.bill, charge.amount)).collect::<Vec<_>>(),
+            [(BillId::new(9), 5_000)]
+        );
+        assert_eq!(
+            events,
+            [EventKind::AutopaySkipped {
+                bill: BillId::new(10),
+                client: "ana".into(),
+                balance: 300,
+                reason: "balance under $5.00".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_bill_charged_in_part_is_charged_again_the_next_night() {
+        let paid_part = past(1, AttemptStatus::Succeeded, false, 1);
+        let soft = |n, on| past(n, AttemptStatus::Failed, true, on);
+        let charge = charges(night(2), &[candidate(vec![paid_part.clone()])], MAX_ATTEMPTS).remove(0);
+        assert_eq!((charge.number, charge.in_series), (2, 1));
+        let after_declines = candidate(vec![paid_part, soft(2, 2), soft(3, 3)]);
+        assert_eq!(charges(night(4), &[after_declines], MAX_ATTEMPTS)[0].in_series, 3, "successes do not count");
+    }
+
+    #[test]
+    fn a_decline_keeps_its_code_for_the_policy_to_see_next_night() {
+        let charge = charges(night(1), &[candidate(vec![])], MAX_ATTEMPTS).remove(0);
+        let declined = ChargeOutcome::Declined { code: "insufficient_funds".into(), retryable: true };
+        assert_eq!(settlement(&charge, &declined, MAX_ATTEMPTS).0.decline_code.as_deref(), Some("insufficient_funds"));
     }
 
     #[test]

@@ -14,7 +14,6 @@ impl ShareFilter for {{Type}} {
 
     fn decide_shares(practice: &PracticeContext, requests: &[ShareRequest]) -> Result<Vec<ShareDecision>, String> {
         let delay = practice.automation.share_delay_minutes;
-        let delay = delay.try_into().map_err(|_| format!("the practice's share delay of {delay} minutes is too large"))?;
         Ok(requests
             .iter()
             .map(|request| match skip_reason(request) {

@@ -66,11 +66,12 @@ impl Config {
     }
 
     /// The delay for superbills at `practice`, in minutes.
-    pub fn delay(&self, practice: &PracticeContext) -> Result<i32, String> {
+    pub fn delay(&self, practice: &PracticeContext) -> Result<u32, String> {
         match self.delay_minutes {
-            Some(minutes) => Ok(minutes as i32),
-            None => i32::try_from(practice.automation.share_delay_minutes)
-                .map_err(|_| "the practice's share delay is too large".to_string()),
+            Some(minutes) => {
+                u32::try_from(minutes).map_err(|_| format!("delay_minutes is {minutes}; it must be 0 or more"))
+            }
+            None => Ok(practice.automation.share_delay_minutes),
         }
     }
 }
@@ -86,7 +87,7 @@ impl ShareFilter for SuperbillsOnly {
     }
 }
 
-fn decide(request: &ShareRequest, delay: i32) -> ShareDecision {
+fn decide(request: &ShareRequest, delay: u32) -> ShareDecision {
     let client = &request.client;
     let reason = if request.document.kind == DocumentKind::Bill {
         skip_reason::BILL

@@ -133,12 +133,3 @@ fn malformed_configurations_say_what_is_wrong() {
         assert!(error.contains(expected), "{config}: {error}");
     }
 }
-
-#[test]
-fn a_practice_delay_too_large_for_the_contract_is_an_error_unless_overridden() {
-    let mut p = practice("");
-    p.automation.share_delay_minutes = u32::MAX;
-    assert!(SuperbillsOnly::decide_shares(&p, &[superbill(|_| {})]).is_err());
-    p.config = r#"{"delay_minutes": 5}"#.into();
-    assert_eq!(SuperbillsOnly::decide_shares(&p, &[superbill(|_| {})]).unwrap(), vec![ShareDecision::Send(5)]);
-}

@@ -2,8 +2,8 @@
 
 use autobill_guest::date::{clamp_day, each_day};
 use autobill_guest::{
-    BillCadence, BillPlan, BillStatus, Catalog, ClientBilling, Date, PracticeContext, ServiceLine, ShareDecision,
-    ShareFilter, ShareRequest, SuperbillInclusion, SuperbillPlan,
+    AutopayCandidate, AutopayDecision, AutopaySelection, BillCadence, BillPlan, BillStatus, Catalog, ClientBilling,
+    Date, PracticeContext, ServiceLine, ShareDecision, ShareFilter, ShareRequest, SuperbillInclusion, SuperbillPlan,
 };
 use std::collections::BTreeMap;
 
@@ -52,7 +52,13 @@ impl SuperbillInclusion for Correct {
 
 impl ShareFilter for Correct {
     fn decide_shares(practice: &PracticeContext, requests: &[ShareRequest]) -> Result<Vec<ShareDecision>, String> {
-        let delay = i32::try_from(practice.automation.share_delay_minutes).unwrap_or(0);
+        let delay = practice.automation.share_delay_minutes;
         Ok(requests.iter().map(|_| ShareDecision::Send(delay)).collect())
+    }
+}
+
+impl AutopaySelection for Correct {
+    fn select_charges(_: &PracticeContext, candidates: &[AutopayCandidate]) -> Result<Vec<AutopayDecision>, String> {
+        Ok(candidates.iter().map(|candidate| AutopayDecision::Charge(candidate.balance)).collect())
     }
 }

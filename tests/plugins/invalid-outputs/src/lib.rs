@@ -1,4 +1,4 @@
-//! Test fixture for the host's fault tests: a plugin that fills all three slots and, when its
+//! Test fixture for the host's fault tests: a plugin that fills all four slots and, when its
 //! configuration says `{"fault": "<name>"}`, returns exactly one kind of invalid answer from the
 //! slot that fault belongs to (see [`Fault`]); every other answer is a plain valid one (`correct.rs`),
 //! as are all answers with no or an empty configuration. An unknown fault name is refused by
@@ -6,8 +6,9 @@
 
 use autobill_guest::date::{add_days, days_in_month};
 use autobill_guest::{
-    BillCadence, BillPlan, BillStatus, Catalog, ClientBilling, Date, PracticeContext, ServiceLine, ShareDecision,
-    ShareFilter, ShareRequest, SuperbillInclusion, SuperbillPlan, config,
+    AutopayCandidate, AutopayDecision, AutopaySelection, BillCadence, BillPlan, BillStatus, Catalog, ClientBilling,
+    Date, PracticeContext, ServiceLine, ShareDecision, ShareFilter, ShareRequest, SuperbillInclusion, SuperbillPlan,
+    config,
 };
 use correct::Correct;
 use serde::Deserialize;
@@ -39,8 +40,8 @@ pub enum Fault {
     DayPastMonthEnd,
     /// `select_lines`: a superbill holds a line id it was not given.
     SuperbillForeignLine,
-    /// `decide_shares`: the first decision is `send(-5)`.
-    NegativeDelay,
+    /// `select_charges`: the first decision charges one more than the balance.
+    ChargeAboveBalance,
     /// `decide_shares`: the first decision is `send(10081)`.
     ExcessiveDelay,
     /// `decide_shares`: one decision fewer than requests (one extra when there are none).
@@ -67,7 +68,7 @@ pub const FAULTS: [(&str, Fault); 13] = [
     ("day-out-of-range", Fault::DayOutOfRange),
     ("day-past-month-end", Fault::DayPastMonthEnd),
     ("superbill-foreign-line", Fault::SuperbillForeignLine),
-    ("negative-delay", Fault::NegativeDelay),
+    ("charge-above-balance", Fault::ChargeAboveBalance),
     ("excessive-delay", Fault::ExcessiveDelay),
     ("decision-count", Fault::DecisionCount),
     ("empty-skip-reason", Fault::EmptySkipReason),
@@ -181,7 +182,6 @@ impl ShareFilter for InvalidOutputs {
     fn decide_shares(practice: &PracticeContext, requests: &[ShareRequest]) -> Result<Vec<ShareDecision>, String> {
         let mut decisions = Correct::decide_shares(practice, requests)?;
         let replacement = match fault(&practice.config)? {
-            Some(Fault::NegativeDelay) => ShareDecision::Send(-5),
             Some(Fault::ExcessiveDelay) => ShareDecision::Send(10_081),
             Some(Fault::EmptySkipReason) => ShareDecision::Skip(String::new()),
             Some(Fault::DecisionCount) => {
@@ -200,7 +200,26 @@ impl ShareFilter for InvalidOutputs {
 }
 
 #[cfg(target_arch = "wasm32")]
-autobill_guest::export_policy!(InvalidOutputs: bill_cadence, superbill_inclusion, share_filter);
+autobill_guest::export_policy!(InvalidOutputs: bill_cadence, superbill_inclusion, share_filter, autopay_selection);
 
 #[cfg(test)]
 mod tests;
+
+impl AutopaySelection for InvalidOutputs {
+    fn check_config(config: &str) -> Result<(), String> {
+        fault(config).map(|_| ())
+    }
+
+    fn select_charges(
+        practice: &PracticeContext,
+        candidates: &[AutopayCandidate],
+    ) -> Result<Vec<AutopayDecision>, String> {
+        let mut decisions = Correct::select_charges(practice, candidates)?;
+        if fault(&practice.config)? == Some(Fault::ChargeAboveBalance)
+            && let (Some(first), Some(candidate)) = (decisions.first_mut(), candidates.first())
+        {
+            *first = AutopayDecision::Charge(candidate.balance + 1);
+        }
+        Ok(decisions)
+    }
+}

@@ -99,7 +99,7 @@ fn no_fault_gives_valid_answers() {
     assert_eq!(InvalidOutputs::superbill_run_day(&practice(""), 2026, 4), Ok(1));
     assert_eq!(decisions(""), vec![ShareDecision::Send(60), ShareDecision::Send(60)]);
     // A fault of another slot leaves this slot's answers correct.
-    assert_eq!(bills("negative-delay"), bills(""));
+    assert_eq!(bills("charge-above-balance"), bills(""));
     assert_eq!(decisions("foreign-line"), decisions(""));
 }
 
@@ -138,7 +138,6 @@ fn superbill_faults() {
 
 #[test]
 fn share_faults() {
-    assert_eq!(decisions("negative-delay")[0], ShareDecision::Send(-5));
     assert_eq!(decisions("excessive-delay")[0], ShareDecision::Send(10_081));
     assert_eq!(decisions("decision-count").len(), 1);
     assert_eq!(decisions("empty-skip-reason")[0], ShareDecision::Skip(String::new()));
@@ -155,4 +154,20 @@ fn unknown_faults_are_refused_everywhere() {
         assert_eq!(<InvalidOutputs as SuperbillInclusion>::check_config(&practice(name).config), Ok(()));
     }
     assert_eq!(<InvalidOutputs as BillCadence>::check_config(""), Ok(()));
+}
+
+#[test]
+fn autopay_faults() {
+    let candidate = AutopayCandidate {
+        bill_id: 4,
+        client_id: 7,
+        balance: 300,
+        age_days: 0,
+        attempts: 0,
+        last_decline_code: None,
+        client_disputed: false,
+    };
+    let charges = |config| InvalidOutputs::select_charges(&practice(config), std::slice::from_ref(&candidate)).unwrap();
+    assert_eq!(charges(""), vec![AutopayDecision::Charge(300)]);
+    assert_eq!(charges("charge-above-balance"), vec![AutopayDecision::Charge(301)]);
 }
