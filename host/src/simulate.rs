@@ -52,6 +52,9 @@ pub enum SimulateError {
         /// Everything that happened before, in time order.
         events: Vec<Event>,
     },
+    /// No scenario was given.
+    #[error("no scenario to simulate: name at least one scenario file")]
+    NoScenario,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -60,9 +63,11 @@ pub enum SimulateError {
     Engine(#[from] EngineError),
 }
 
-/// The outcome of a simulation.
+/// The outcome of a simulation, for one practice.
 #[derive(Debug)]
 pub struct Simulation {
+    /// The practice's name.
+    pub practice: String,
     /// The practice's time zone, for showing times.
     pub timezone: chrono_tz::Tz,
     /// Everything that happened, in time order.
@@ -95,24 +100,58 @@ pub async fn run_with_progress(
     engine: &Engine,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Simulation, SimulateError> {
+    let mut simulations = run_together(std::slice::from_ref(loaded), options, engine, progress).await?;
+    simulations.pop().ok_or(SimulateError::NoScenario)
+}
+
+/// Runs several scenarios side by side on one engine, each its own practice with its own
+/// policies (its `[plugins]`, and `options.plugins` in every practice), from `options.from` to
+/// the end of `options.until` in each practice's own time zone; progress counts the first
+/// scenario's days. Gives each practice's simulation, in the order given.
+pub async fn run_together(
+    scenarios: &[LoadedScenario],
+    options: &SimulationOptions,
+    engine: &Engine,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<Vec<Simulation>, SimulateError> {
     if options.until < options.from {
         return Err(SimulateError::EmptyWindow { from: options.from, until: options.until });
     }
-    let tz = loaded.timezone;
-    let at = |local: NaiveDateTime| local_instant(tz, local.date(), local.time());
-    let start = local_instant(tz, options.from, NaiveTime::MIN) - Duration::seconds(1);
-    let end = local_instant(tz, options.until + Duration::days(1), NaiveTime::MIN) - Duration::seconds(1);
-    let days_before = |instant: DateTime<Utc>| {
-        u64::try_from((instant.with_timezone(&tz).date_naive() - options.from).num_days()).unwrap_or(0)
+    let first = scenarios.first().ok_or(SimulateError::NoScenario)?;
+    let window = |tz: chrono_tz::Tz| {
+        let start = local_instant(tz, options.from, NaiveTime::MIN) - Duration::seconds(1);
+        let end = local_instant(tz, options.until + Duration::days(1), NaiveTime::MIN) - Duration::seconds(1);
+        (start, end)
     };
-    let days = days_before(end) + 1;
-    let practice = set_up(loaded, options, engine, start).await?;
+    let start = scenarios.iter().map(|loaded| window(loaded.timezone).0).min().unwrap_or(window(first.timezone).0);
+    let end = scenarios.iter().map(|loaded| window(loaded.timezone).1).max().unwrap_or(window(first.timezone).1);
+    let days_before = |instant: DateTime<Utc>| {
+        u64::try_from((instant.with_timezone(&first.timezone).date_naive() - options.from).num_days()).unwrap_or(0)
+    };
+    let days = days_before(window(first.timezone).1) + 1;
+    let mut practices = Vec::with_capacity(scenarios.len());
+    for loaded in scenarios {
+        practices.push(set_up(loaded, options, engine, start).await?);
+    }
 
-    let mut actions = loaded.actions.iter().peekable();
+    // Every scenario's actions, in time order (a scenario's own order kept among equal times).
+    let mut actions: Vec<(DateTime<Utc>, usize, &crate::scenario::TimedAction)> = scenarios
+        .iter()
+        .enumerate()
+        .flat_map(|(index, loaded)| {
+            let tz = loaded.timezone;
+            loaded
+                .actions
+                .iter()
+                .map(move |action| (local_instant(tz, action.at.date(), action.at.time()), index, action))
+        })
+        .collect();
+    actions.sort_by_key(|(at, index, _)| (*at, *index));
+    let mut actions = actions.into_iter().peekable();
     let mut now = start;
     loop {
         let next_run = engine.next_due(now).await?;
-        let next_action = actions.peek().map(|action| at(action.at));
+        let next_action = actions.peek().map(|(at, _, _)| *at);
         let next = match (next_run, next_action) {
             (Some(run), Some(action)) => run.min(action),
             (Some(run), None) => run,
@@ -125,9 +164,9 @@ pub async fn run_with_progress(
             engine.tick(end).await?;
             break;
         }
-        while let Some(action) = actions.next_if(|action| at(action.at) <= next) {
-            if let Err(reason) = apply(engine, practice, &action.action, at(action.at)).await {
-                let events = engine.events(practice).await?;
+        while let Some((at, index, action)) = actions.next_if(|(at, _, _)| *at <= next) {
+            if let Err(reason) = apply(engine, practices[index], &action.action, at).await {
+                let events = engine.events(practices[index]).await?;
                 let reason = explained(reason, &events);
                 return Err(SimulateError::Action { at: action.at, reason, events });
             }
@@ -137,7 +176,15 @@ pub async fn run_with_progress(
         progress(Progress { days_done: days_before(next).min(days), days });
     }
     progress(Progress { days_done: days, days });
-    Ok(Simulation { timezone: tz, events: engine.events(practice).await? })
+    let mut simulations = Vec::with_capacity(scenarios.len());
+    for (loaded, practice) in scenarios.iter().zip(practices) {
+        simulations.push(Simulation {
+            practice: loaded.scenario.practice.name.clone(),
+            timezone: loaded.timezone,
+            events: engine.events(practice).await?,
+        });
+    }
+    Ok(simulations)
 }
 
 /// Creates the scenario's practice, plugins, services, clients and appointments; gives the practice.

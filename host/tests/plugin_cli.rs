@@ -171,7 +171,7 @@ fn the_example_plugins_are_added_listed_and_assigned() {
         let (status, stdout, stderr) = db.autobill(&["plugin", "add", path, "--name", name]);
         assert_eq!(status, 0, "{stdout}\n{stderr}");
         assert!(stdout.contains(&format!("id        {}", id_of(path))), "{stdout}");
-        assert!(stdout.contains("contract  0.1.0"), "{stdout}");
+        assert!(stdout.contains("contract  0.2.0"), "{stdout}");
     }
     let (_, added, _) = db.autobill(&["plugin", "add", artifacts::SHARE_SUPERBILLS_ONLY]);
     assert!(added.contains("slots     share_filter\n"), "adding the same file again answers the same plugin: {added}");
@@ -189,7 +189,7 @@ fn the_example_plugins_are_added_listed_and_assigned() {
     let biweekly = listed.as_array().into_iter().flatten().find(|plugin| plugin["name"] == "biweekly_bills");
     let biweekly = biweekly.expect("biweekly_bills is listed");
     assert_eq!(biweekly["slots"], serde_json::json!(["bill_cadence"]));
-    assert_eq!(biweekly["contract_version"], "0.1.0");
+    assert_eq!(biweekly["contract_version"], "0.2.0");
     assert_eq!(biweekly["size"], std::fs::metadata(artifacts::BIWEEKLY_BILLS).expect("the file").len());
 
     let config = db.dir.path().join("biweekly.json");
@@ -306,7 +306,7 @@ fn assigning_to_a_slot_the_plugin_does_not_fill_or_with_a_refused_config_changes
     assert!(stderr.contains("practice 999 does not exist") && stderr.contains("POST /v1/practices"), "{stderr}");
     let (status, _, stderr) = assign("sharing", &share_id, "");
     assert_eq!(status, 2, "clap refuses an unknown slot");
-    assert!(stderr.contains("bill_cadence, superbill_inclusion or share_filter"), "{stderr}");
+    assert!(stderr.contains("bill_cadence, superbill_inclusion, share_filter or autopay_selection"), "{stderr}");
     assert!(db.assignments().is_empty(), "nothing was assigned");
 }
 
@@ -449,4 +449,81 @@ fn list_cases_prints_the_built_in_cases_by_slot_with_what_each_checks() {
     let case = stdout.find("  share_filter/bills_are_shared  Open and paid bills are emailed").expect("the case");
     assert!(stdout.starts_with("bill_cadence\n") && case > share, "{stdout}");
     assert!(stdout.contains("  superbill_inclusion/day_31_in_february_2027_is_the_28th"), "{stdout}");
+}
+
+/// Two practices side by side in one `simulate`: one on a plugin built for contract 0.1 in its
+/// three slots, one on the 0.2 `autopay-rules` example configured with a $5.00 minimum. The old
+/// plugin's practice bills, charges (with the default autopay selection 0.1 plugins get) and
+/// shares; the new one skips a $3.00 balance with its reason and charges the other bill.
+#[test]
+fn a_contract_0_1_plugin_and_a_0_2_plugin_run_side_by_side_in_one_simulate() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let practice = |name: &str, plugins: &str, clients: &str| {
+        format!(
+            "[practice]\nname = \"{name}\"\ntimezone = \"America/Chicago\"\n\
+             [practice.automation]\nbills = \"daily\"\nshare = true\nshare_delay_minutes = 60\nautopay = true\n\
+             {plugins}\
+             [[service]]\ncode = \"90837\"\nname = \"Psychotherapy\"\nfee = 15000\n\
+             [[service]]\ncode = \"COPAY\"\nname = \"Copay\"\nfee = 300\n{clients}"
+        )
+    };
+    let client = |id: &str, service: &str| {
+        format!(
+            "[[client]]\nid = \"{id}\"\nname = \"{id}\"\nemail = \"{id}@example.com\"\nautopay = true\ncard = \"visa\"\n\
+             [[appointment]]\nid = \"{id}-1\"\nclient = \"{id}\"\nstart = \"2026-01-05T10:00\"\nstatus = \"completed\"\nservices = [\"{service}\"]\n"
+        )
+    };
+    let old_plugin: String = ["bill_cadence", "superbill_inclusion", "share_filter"]
+        .iter()
+        .map(|slot| format!("[plugins.{slot}]\nfile = {:?}\n", artifacts::DEFAULT_V0_1))
+        .collect();
+    let new_plugin = format!(
+        "[plugins.autopay_selection]\nfile = {:?}\nconfig = {{ min_balance = 500 }}\n",
+        artifacts::AUTOPAY_RULES
+    );
+    let old = dir.path().join("old.toml");
+    let new = dir.path().join("new.toml");
+    std::fs::write(
+        &old,
+        practice("Old Plugin Therapy", &old_plugin, &(client("ana", "COPAY") + &client("ben", "90837"))),
+    )
+    .expect("the scenario is written");
+    std::fs::write(
+        &new,
+        practice("New Plugin Therapy", &new_plugin, &(client("cy", "COPAY") + &client("dee", "90837"))),
+    )
+    .expect("the scenario is written");
+
+    let (status, stdout, stderr) = autobill(&[
+        "simulate",
+        &old.display().to_string(),
+        &new.display().to_string(),
+        "--from",
+        "2026-01-05",
+        "--until",
+        "2026-01-06",
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    let events: Vec<serde_json::Value> = stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let of = |practice: &str, event: &str| -> Vec<serde_json::Value> {
+        events.iter().filter(|e| e["practice"] == practice && e["event"] == event).cloned().collect()
+    };
+    let clients = |list: Vec<serde_json::Value>| -> Vec<String> {
+        list.iter().map(|e| e["client"].as_str().unwrap_or_default().to_string()).collect()
+    };
+    assert_eq!(clients(of("Old Plugin Therapy", "bill_created")), ["ana", "ben"], "{stdout}");
+    assert_eq!(clients(of("Old Plugin Therapy", "payment_succeeded")), ["ana", "ben"], "{stdout}");
+    assert_eq!(clients(of("Old Plugin Therapy", "document_shared")).len(), 2, "{stdout}");
+    assert!(of("Old Plugin Therapy", "autopay_skipped").is_empty(), "{stdout}");
+
+    assert_eq!(clients(of("New Plugin Therapy", "bill_created")), ["cy", "dee"], "{stdout}");
+    let skipped = of("New Plugin Therapy", "autopay_skipped");
+    assert_eq!(clients(skipped.clone()), ["cy"], "{stdout}");
+    assert_eq!(skipped[0]["balance"], 300);
+    assert_eq!(
+        skipped[0]["reason"], "the balance of 3.00 USD is under the minimum of 5.00 USD that autopay charges",
+        "{stdout}"
+    );
+    let paid = of("New Plugin Therapy", "payment_succeeded");
+    assert_eq!((clients(paid.clone()), paid[0]["amount"].clone()), (vec!["dee".to_string()], serde_json::json!(15000)));
 }

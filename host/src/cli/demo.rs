@@ -50,7 +50,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         loaded.scenario.practice.name, loaded.timezone
     ))?;
     let started = std::time::Instant::now();
-    let simulation = simulate_with_progress(&loaded, &options, config).await??;
+    let simulation = simulate_with_progress(std::slice::from_ref(&loaded), &options, config)
+        .await??
+        .pop()
+        .context("the demo's simulation gave no practice")?;
     summarise(&simulation.events, loaded.currency)?;
     let mut log = String::new();
     for event in &simulation.events {
@@ -95,6 +98,7 @@ fn summarise(events: &[autobill::domain::Event], currency: Currency) -> anyhow::
                 (if status.is_closed() { "disputes closed" } else { "payments disputed" }, *amount)
             }
             EventKind::PaymentRefunded { amount, .. } => ("payments refunded", *amount),
+            EventKind::AutopaySkipped { balance, .. } => ("autopay skipped", *balance),
             EventKind::PaymentSettled { .. } => ("payments settled late", 0),
             EventKind::Warning { .. } => ("warnings", 0),
             EventKind::RunFailed { .. } => ("runs failed", 0),

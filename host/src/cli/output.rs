@@ -60,11 +60,21 @@ pub fn event_json(event: &Event, tz: chrono_tz::Tz) -> anyhow::Result<serde_json
     Ok(json)
 }
 
-/// Prints events in `format`.
-pub fn events(events: &[Event], tz: chrono_tz::Tz, format: EventFormat) -> anyhow::Result<()> {
+/// Prints events in `format`. With `practice` (a simulation of several practices), each JSON event
+/// carries the practice's name, and a table starts with a line naming it.
+pub fn events(events: &[Event], tz: chrono_tz::Tz, format: EventFormat, practice: Option<&str>) -> anyhow::Result<()> {
+    if let (Some(name), EventFormat::Table) = (practice, format) {
+        line(format_args!("== {name} =="))?;
+    }
     for event in events {
         match format {
-            EventFormat::Jsonl => line(event_json(event, tz)?)?,
+            EventFormat::Jsonl => {
+                let mut json = event_json(event, tz)?;
+                if let (Some(name), Some(object)) = (practice, json.as_object_mut()) {
+                    object.insert("practice".into(), name.into());
+                }
+                line(json)?
+            }
             EventFormat::Table => {
                 let mut json = serde_json::to_value(&event.kind)?;
                 let name = json.get("event").and_then(|v| v.as_str()).unwrap_or_default().to_string();

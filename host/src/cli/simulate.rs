@@ -17,15 +17,17 @@ use std::sync::Arc;
 
 #[derive(Args)]
 pub struct SimulateArgs {
-    /// The scenario (TOML; see the README for the format).
-    scenario: PathBuf,
+    /// The scenario (TOML; see the README for the format). Several scenarios run side by side on
+    /// one engine, each its own practice with its own plugins.
+    #[arg(required = true)]
+    scenarios: Vec<PathBuf>,
     /// The first practice-local day to simulate (YYYY-MM-DD); its 12:00 am runs are included.
     #[arg(long)]
     from: NaiveDate,
     /// The last practice-local day to simulate (YYYY-MM-DD), to its end.
     #[arg(long)]
     until: NaiveDate,
-    /// Use a plugin for a policy slot: SLOT=FILE.wasm, with SLOT one of bill_cadence, superbill_inclusion, share_filter.
+    /// Use a plugin for a policy slot: SLOT=FILE.wasm, with SLOT one of bill_cadence, superbill_inclusion, share_filter, autopay_selection.
     #[arg(long = "plugin", value_parser = parse_plugin)]
     plugins: Vec<(Slot, PathBuf)>,
     /// The configuration of a slot's plugin: SLOT=JSON, e.g. bill_cadence='{"weekday":"friday"}'.
@@ -54,9 +56,10 @@ fn parse_plugin_config(text: &str) -> Result<(Slot, String), String> {
     Ok((Slot::parse(slot).map_err(|error| error.to_string())?, json.to_string()))
 }
 
-/// The plugins the command line chooses, each with its configuration; a configuration for a slot
-/// the command line gives no plugin for configures the scenario's plugin there.
-fn plugin_choices(args: &SimulateArgs, loaded: &LoadedScenario) -> anyhow::Result<Vec<PluginChoice>> {
+/// The plugins the command line chooses (for every practice), each with its configuration; a
+/// configuration for a slot the command line gives no plugin for configures the scenario's plugin
+/// there, which only one scenario can name.
+fn plugin_choices(args: &SimulateArgs, loaded: &[LoadedScenario]) -> anyhow::Result<Vec<PluginChoice>> {
     let mut choices = vec![];
     for (slot, file) in &args.plugins {
         choices.push(PluginChoice { slot: *slot, file: file.clone(), config: String::new() });
@@ -64,9 +67,16 @@ fn plugin_choices(args: &SimulateArgs, loaded: &LoadedScenario) -> anyhow::Resul
     for (slot, config) in &args.plugin_configs {
         match choices.iter_mut().find(|choice| choice.slot == *slot) {
             Some(choice) => choice.config = config.clone(),
-            None => match loaded.plugins.iter().find(|choice| choice.slot == *slot) {
-                Some(scenario) => choices.push(PluginChoice { config: config.clone(), ..scenario.clone() }),
-                None => bail!("--plugin-config {slot}=… names a slot with no plugin; add --plugin {slot}=FILE.wasm"),
+            None => match loaded {
+                [only] => match only.plugins.iter().find(|choice| choice.slot == *slot) {
+                    Some(scenario) => choices.push(PluginChoice { config: config.clone(), ..scenario.clone() }),
+                    None => {
+                        bail!("--plugin-config {slot}=… names a slot with no plugin; add --plugin {slot}=FILE.wasm")
+                    }
+                },
+                _ => bail!(
+                    "--plugin-config {slot}=… without --plugin {slot}=FILE.wasm is for one scenario; with several, configure each scenario's plugin in its [plugins.{slot}] table"
+                ),
             },
         }
     }
@@ -74,15 +84,22 @@ fn plugin_choices(args: &SimulateArgs, loaded: &LoadedScenario) -> anyhow::Resul
 }
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
-    let loaded = scenario::load(&args.scenario)?;
+    let loaded = args.scenarios.iter().map(|path| scenario::load(path)).collect::<Result<Vec<_>, _>>()?;
     let work = tempfile::tempdir().context("creating a temporary folder for the simulation")?;
     let mut config = simulation_config(args.config.path.as_deref(), args.database_url.clone(), work.path())?;
     args.smtp.apply(&mut config);
     let options = SimulationOptions { from: args.from, until: args.until, plugins: plugin_choices(&args, &loaded)? };
+    let several = loaded.len() > 1;
     match simulate_with_progress(&loaded, &options, config).await? {
-        Ok(simulation) => output::events(&simulation.events, simulation.timezone, args.format),
+        Ok(simulations) => {
+            for simulation in &simulations {
+                let practice = several.then_some(simulation.practice.as_str());
+                output::events(&simulation.events, simulation.timezone, args.format, practice)?;
+            }
+            Ok(())
+        }
         Err(SimulateError::Action { at, reason, events }) => {
-            output::events(&events, loaded.timezone, args.format)?;
+            output::events(&events, loaded[0].timezone, args.format, None)?;
             bail!("action at {at}: {reason}")
         }
         Err(error) => Err(error.into()),
@@ -102,20 +119,22 @@ pub fn simulation_config(file: Option<&Path>, database_url: Option<String>, work
     Ok(config)
 }
 
-/// Runs a simulation, with a line on stderr counting the simulated days when stderr is a terminal.
+/// Runs scenarios side by side, with a line on stderr counting the simulated days when stderr is
+/// a terminal.
 pub async fn simulate_with_progress(
-    loaded: &LoadedScenario,
+    loaded: &[LoadedScenario],
     options: &SimulationOptions,
     config: Config,
-) -> anyhow::Result<Result<Simulation, SimulateError>> {
-    let start = autobill::schedule::local_instant(loaded.timezone, options.from, chrono::NaiveTime::MIN);
+) -> anyhow::Result<Result<Vec<Simulation>, SimulateError>> {
+    let Some(first) = loaded.first() else { return Ok(Err(SimulateError::NoScenario)) };
+    let start = autobill::schedule::local_instant(first.timezone, options.from, chrono::NaiveTime::MIN);
     let mut app = App::start(config, Arc::new(SimulatedClock::new(start))).await?;
     app.one_at_a_time();
     let mut line = ProgressLine::stderr("simulated", "days");
-    let simulation = simulate::run_with_progress(loaded, options, &app.engine, &mut |progress| {
+    let simulations = simulate::run_together(loaded, options, &app.engine, &mut |progress| {
         line.update(progress.days_done, progress.days)
     })
     .await;
     line.finish();
-    Ok(simulation)
+    Ok(simulations)
 }
