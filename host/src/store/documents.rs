@@ -236,7 +236,7 @@ impl Store {
         )
         .bind(practice.get())
         .bind(appointment)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await?;
         Ok(row.map(|row| row.try_get(0)).transpose()?.map(BillId::new))
     }
@@ -387,7 +387,7 @@ impl Store {
         .bind(practice.get())
         .bind(seconds(since))
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         let superbills = sqlx::query(
             "SELECT id, client_id, total, paid FROM superbills WHERE practice_id = $1 AND created_at >= $2 ORDER BY id DESC LIMIT $3",
@@ -395,7 +395,7 @@ impl Store {
         .bind(practice.get())
         .bind(seconds(since))
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         let mut documents = vec![];
         for row in &bills {
@@ -444,7 +444,7 @@ impl Store {
             "SELECT practice_id, client_id, status, total, paid, created_at, opened_at FROM bills WHERE id = $1",
         )
         .bind(id.get())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await?
         .ok_or_else(|| StoreError::not_found("bill", id))?;
         let practice = self.practice(PracticeId::new(row.try_get(0)?)).await?;
@@ -458,7 +458,7 @@ impl Store {
              WHERE l.bill_id = $1 ORDER BY l.local_date, l.id",
         )
         .bind(id.get())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         let lines = rows
             .iter()
@@ -473,7 +473,7 @@ impl Store {
             .collect::<Result<_, StoreError>>()?;
         let rows = sqlx::query("SELECT name, amount FROM bill_products WHERE bill_id = $1 ORDER BY id")
             .bind(id.get())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         let products = rows
             .iter()
@@ -484,7 +484,7 @@ impl Store {
              ORDER BY created_at, id",
         )
         .bind(id.get())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         let payments = rows
             .iter()
@@ -517,7 +517,7 @@ impl Store {
     async fn superbill_document(&self, id: SuperbillId) -> Result<SuperbillDocument, StoreError> {
         let row = sqlx::query("SELECT practice_id, client_id, created_at FROM superbills WHERE id = $1")
             .bind(id.get())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?
             .ok_or_else(|| StoreError::not_found("superbill", id))?;
         let practice = self.practice(PracticeId::new(row.try_get(0)?)).await?;
@@ -529,7 +529,7 @@ impl Store {
              WHERE l.superbill_id = $1 ORDER BY l.local_date, l.id",
         )
         .bind(id.get())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         let mut lines = Vec::with_capacity(rows.len());
         for row in &rows {

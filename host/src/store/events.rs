@@ -48,7 +48,7 @@ impl Store {
     pub async fn events(&self, practice: PracticeId) -> Result<Vec<Event>, StoreError> {
         let rows = sqlx::query("SELECT at, payload FROM events WHERE practice_id = $1 ORDER BY at, id")
             .bind(practice.get())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.iter()
             .map(|row| {
@@ -71,7 +71,7 @@ impl Store {
                 .bind(practice.get())
                 .bind(page.above())
                 .bind(page.rows())
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?;
         rows.iter()
             .map(|row| {

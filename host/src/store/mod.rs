@@ -73,10 +73,17 @@ pub enum Dialect {
     Postgres,
 }
 
-/// A connection pool with the schema applied.
+/// SQLite's read-only connections beside its one writer: WAL lets them read while it writes.
+const SQLITE_READERS: u32 = 4;
+
+/// Connection pools with the schema applied.
 #[derive(Clone)]
 pub struct Store {
+    /// Writes and transactions; on SQLite one connection, the database's one writer.
     pool: AnyPool,
+    /// Reads outside a transaction: on SQLite read-only connections of their own, so reads
+    /// neither queue behind writes nor hold them up; on PostgreSQL the same pool as writes.
+    reads: AnyPool,
     dialect: Dialect,
 }
 
@@ -185,10 +192,26 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        let store = Store { pool, dialect };
+        let mut store = Store { reads: pool.clone(), pool, dialect };
         store.migrate().await?;
+        // An in-memory database is private to its connection: there, reads share the writer.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if dialect == Dialect::Sqlite && !in_memory {
+            store.reads = AnyPoolOptions::new()
+                .max_connections(SQLITE_READERS)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|connection, _| {
+                    Box::pin(async move {
+                        sqlx::query("PRAGMA query_only = ON").execute(&mut *connection).await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *connection).await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(options)
+                .await?;
+        }
         Ok(store)
     }
 

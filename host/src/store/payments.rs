@@ -32,7 +32,7 @@ impl Store {
         .bind(practice.get())
         .bind(BillStatus::Open.as_str())
         .bind(seconds(night))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         if bills.is_empty() {
             return Ok(vec![]);
@@ -45,7 +45,7 @@ impl Store {
         )
         .bind(practice.get())
         .bind(BillStatus::Open.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         let mut attempts: HashMap<BillId, Vec<PastAttempt>> = HashMap::new();
         for row in &rows {
@@ -310,7 +310,7 @@ impl Store {
         let row = sqlx::query("SELECT MIN(next_try_at) FROM payment_attempts WHERE status = $1 AND next_try_at > $2")
             .bind(AttemptStatus::Pending.as_str())
             .bind(seconds(after))
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reads)
             .await?;
         Ok(row.try_get::<Option<i64>, _>(0)?.map(instant))
     }

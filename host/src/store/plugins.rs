@@ -51,7 +51,7 @@ impl Store {
     pub async fn plugin(&self, id: &str) -> Result<(String, Vec<u8>), StoreError> {
         let row = sqlx::query("SELECT name, bytes FROM plugins WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?
             .ok_or_else(|| StoreError::not_found("plugin", id))?;
         Ok((row.try_get(0)?, row.try_get(1)?))
@@ -60,7 +60,7 @@ impl Store {
     /// Every stored plugin, oldest first, with its size but not its bytes.
     pub async fn plugins(&self) -> Result<Vec<StoredPluginRow>, StoreError> {
         let rows = sqlx::query("SELECT id, name, LENGTH(bytes), created_at FROM plugins ORDER BY created_at, id")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.iter().map(stored_plugin_row).collect()
     }
@@ -72,7 +72,7 @@ impl Store {
             sqlx::query("SELECT id, name, LENGTH(bytes), created_at FROM plugins WHERE id > $1 ORDER BY id LIMIT $2")
                 .bind(after.unwrap_or_default())
                 .bind(i64::from(limit) + 1)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?;
         rows.iter().map(stored_plugin_row).collect()
     }
@@ -115,7 +115,7 @@ impl Store {
              WHERE a.practice_id = $1 ORDER BY a.slot",
         )
             .bind(practice.get())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.iter()
             .map(|row| {

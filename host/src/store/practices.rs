@@ -76,7 +76,7 @@ impl Store {
 
     /// Every practice, oldest first.
     pub async fn practices(&self) -> Result<Vec<Practice>, StoreError> {
-        let rows = sqlx::query(concat!(select_practice!(), " ORDER BY id")).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(concat!(select_practice!(), " ORDER BY id")).fetch_all(&self.reads).await?;
         rows.iter().map(practice).collect()
     }
 
@@ -85,7 +85,7 @@ impl Store {
         let rows = sqlx::query(concat!(select_practice!(), " WHERE id > $1 ORDER BY id LIMIT $2"))
             .bind(page.above())
             .bind(page.rows())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.iter().map(practice).collect()
     }
@@ -94,7 +94,7 @@ impl Store {
     pub async fn practice(&self, id: PracticeId) -> Result<Practice, StoreError> {
         let row = sqlx::query(concat!(select_practice!(), " WHERE id = $1"))
             .bind(id.get())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?
             .ok_or_else(|| StoreError::not_found("practice", id))?;
         practice(&row)

@@ -115,7 +115,7 @@ impl Store {
         let row = sqlx::query("SELECT id, fee FROM services WHERE practice_id = $1 AND code = $2")
             .bind(practice.get())
             .bind(code)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?
             .ok_or_else(|| StoreError::not_found("service", code))?;
         Ok((ServiceId::new(row.try_get(0)?), row.try_get(1)?))
@@ -150,7 +150,7 @@ impl Store {
         let row = sqlx::query(concat!(select_client!(), " WHERE practice_id = $1 AND reference = $2"))
             .bind(practice.get())
             .bind(reference)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?
             .ok_or_else(|| StoreError::not_found("client", reference))?;
         client(&row)
@@ -160,7 +160,7 @@ impl Store {
     pub async fn client(&self, id: ClientId) -> Result<Client, StoreError> {
         let row = sqlx::query(concat!(select_client!(), " WHERE id = $1"))
             .bind(id.get())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?
             .ok_or_else(|| StoreError::not_found("client", id))?;
         client(&row)
@@ -171,7 +171,7 @@ impl Store {
         let row = sqlx::query(concat!(select_client!(), " WHERE practice_id = $1 AND id = $2"))
             .bind(practice.get())
             .bind(id.get())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?
             .ok_or_else(|| StoreError::not_found("client", id))?;
         client(&row)
@@ -181,7 +181,7 @@ impl Store {
     pub async fn clients(&self, practice: PracticeId) -> Result<Vec<Client>, StoreError> {
         let rows = sqlx::query(concat!(select_client!(), " WHERE practice_id = $1 ORDER BY id"))
             .bind(practice.get())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.iter().map(client).collect()
     }
@@ -192,7 +192,7 @@ impl Store {
             .bind(practice.get())
             .bind(page.above())
             .bind(page.rows())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.iter().map(client).collect()
     }

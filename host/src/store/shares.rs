@@ -195,7 +195,7 @@ impl Store {
         )
         .bind(ShareStatus::Sending.as_str())
         .bind(seconds(claimed_before))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter()
             .map(|row| {
@@ -274,7 +274,7 @@ impl Store {
         .bind(practice.get())
         .bind(ShareStatus::Held.as_str())
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter()
             .map(|row| {
@@ -299,7 +299,7 @@ impl Store {
     pub async fn practices_with_held_shares(&self) -> Result<Vec<PracticeId>, StoreError> {
         let rows = sqlx::query("SELECT DISTINCT practice_id FROM shares WHERE status = $1 ORDER BY practice_id")
             .bind(ShareStatus::Held.as_str())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.iter().map(|row| Ok(PracticeId::new(row.try_get(0)?))).collect()
     }
@@ -327,7 +327,7 @@ impl Store {
         )
             .bind(ShareStatus::Pending.as_str())
             .bind(seconds(after))
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reads)
             .await?;
         Ok(row.try_get::<Option<i64>, _>(0)?.map(instant))
     }

@@ -72,7 +72,7 @@ impl Store {
             "SELECT id, practice_id, expires_at, revoked_at, last_used_at FROM api_tokens WHERE token_hash = $1",
         )
         .bind(hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await?;
         row.map(|row| {
             Ok(StoredToken {
@@ -105,7 +105,7 @@ impl Store {
         .bind(practice.get())
         .bind(page.below())
         .bind(page.rows())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter()
             .map(|row| {

@@ -405,7 +405,7 @@ impl Store {
         .bind(practice.get())
         .bind(page.above())
         .bind(page.rows())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter().map(service).collect()
     }
@@ -415,7 +415,7 @@ impl Store {
         let row = sqlx::query("SELECT id, code, name, fee, cpt_code FROM services WHERE practice_id = $1 AND id = $2")
             .bind(practice.get())
             .bind(id.get())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?
             .ok_or_else(|| StoreError::not_found("service", id))?;
         service(&row)
@@ -432,7 +432,7 @@ impl Store {
                 .bind(practice.get())
                 .bind(page.above())
                 .bind(page.rows())
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?;
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else { return Ok(vec![]) };
         // The page's appointments are exactly the practice's with ids in its range.
@@ -443,7 +443,7 @@ impl Store {
         .bind(practice.get())
         .bind(first.try_get::<i64, _>(0)?)
         .bind(last.try_get::<i64, _>(0)?)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         let mut by_appointment: std::collections::HashMap<AppointmentId, Vec<LineRow>> = Default::default();
         for row in &lines {
@@ -463,12 +463,12 @@ impl Store {
         let row = sqlx::query(concat!(select_appointment!(), " WHERE practice_id = $1 AND id = $2"))
             .bind(practice.get())
             .bind(id.get())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?
             .ok_or_else(|| StoreError::not_found("appointment", id))?;
         let lines = sqlx::query(concat!(select_line!(), " WHERE l.appointment_id = $1 ORDER BY l.id"))
             .bind(id.get())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         appointment(&row, lines.iter().map(line).collect::<Result<_, _>>()?)
     }
@@ -480,7 +480,7 @@ impl Store {
                 .bind(practice.get())
                 .bind(page.below())
                 .bind(page.rows())
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?;
         rows.iter().map(bill).collect()
     }
@@ -490,7 +490,7 @@ impl Store {
         let row = sqlx::query(concat!(select_bill!(), " WHERE practice_id = $1 AND id = $2"))
             .bind(practice.get())
             .bind(id.get())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?
             .ok_or_else(|| StoreError::not_found("bill", id))?;
         bill(&row)
@@ -501,20 +501,20 @@ impl Store {
         let bill = self.bill(practice, id).await?;
         let lines = sqlx::query(concat!(select_line!(), " WHERE l.bill_id = $1 ORDER BY l.id"))
             .bind(id.get())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         let products =
             sqlx::query("SELECT id, name, amount, added_at FROM bill_products WHERE bill_id = $1 ORDER BY id")
                 .bind(id.get())
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?;
         let attempts = sqlx::query(concat!(select_attempt!(), " WHERE bill_id = $1 ORDER BY attempt"))
             .bind(id.get())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         let payments = sqlx::query(concat!(select_payment!(), " WHERE bill_id = $1 ORDER BY id"))
             .bind(id.get())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         Ok(BillDetail {
             bill,
@@ -543,7 +543,7 @@ impl Store {
         .bind(practice.get())
         .bind(page.below())
         .bind(page.rows())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter().map(superbill).collect()
     }
@@ -555,13 +555,13 @@ impl Store {
         )
         .bind(practice.get())
         .bind(id.get())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await?
         .ok_or_else(|| StoreError::not_found("superbill", id))?;
         let mut superbill = superbill(&row)?;
         let lines = sqlx::query(concat!(select_line!(), " WHERE l.superbill_id = $1 ORDER BY l.id"))
             .bind(id.get())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         superbill.lines = lines.iter().map(line).collect::<Result<_, _>>()?;
         Ok(superbill)
@@ -574,7 +574,7 @@ impl Store {
                 .bind(practice.get())
                 .bind(page.below())
                 .bind(page.rows())
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?;
         rows.iter().map(attempt).collect()
     }
@@ -586,7 +586,7 @@ impl Store {
                 .bind(practice.get())
                 .bind(page.below())
                 .bind(page.rows())
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?;
         rows.iter().map(payment).collect()
     }
@@ -598,7 +598,7 @@ impl Store {
                 .bind(practice.get())
                 .bind(page.below())
                 .bind(page.rows())
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?;
         rows.iter().map(share).collect()
     }
@@ -611,7 +611,7 @@ impl Store {
         .bind(practice.get())
         .bind(page.below())
         .bind(page.rows())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter()
             .map(|row| {
@@ -672,7 +672,7 @@ impl Store {
         .bind(status.as_str())
         .bind(page.below())
         .bind(page.rows())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter().map(bill).collect()
     }
@@ -691,7 +691,7 @@ impl Store {
         .bind(practice.get())
         .bind(client.get())
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter().map(bill).collect()
     }
@@ -709,7 +709,7 @@ impl Store {
         .bind(practice.get())
         .bind(client.get())
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter().map(superbill).collect()
     }
@@ -728,7 +728,7 @@ impl Store {
         .bind(practice.get())
         .bind(client.get())
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter().map(share).collect()
     }
@@ -747,7 +747,7 @@ impl Store {
         .bind(practice.get())
         .bind(client.get())
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter().map(payment).collect()
     }
@@ -766,7 +766,7 @@ impl Store {
         .bind(practice.get())
         .bind(kind.as_str())
         .bind(document)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await?;
         row.as_ref().map(share).transpose()
     }
@@ -776,7 +776,7 @@ impl Store {
         let row = sqlx::query(concat!(select_share!(), " WHERE practice_id = $1 AND id = $2"))
             .bind(practice.get())
             .bind(id.get())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?
             .ok_or_else(|| StoreError::not_found("share", id))?;
         share(&row)
@@ -794,7 +794,7 @@ impl Store {
                 .bind(practice.get())
                 .bind(status.as_str())
                 .bind(limit)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?;
         rows.iter().map(share).collect()
     }
@@ -808,7 +808,7 @@ impl Store {
         .bind(practice.get())
         .bind(AttemptStatus::Failed.as_str())
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter().map(attempt).collect()
     }
@@ -830,7 +830,7 @@ impl Store {
         .bind(practice.get())
         .bind(pattern)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         rows.iter().map(super::records::client).collect()
     }
