@@ -4,9 +4,13 @@
 //!
 //! Run with `cargo bench -p autobill --bench night`. For each backend (SQLite in a temporary file;
 //! PostgreSQL in a fresh database on the server at `AUTOBILL_BENCH_POSTGRES_URL`, else
-//! `AUTOBILL_TEST_POSTGRES_URL`, else `postgres://postgres@127.0.0.1:5432/test`) it generates the
-//! load, ticks at 12:00 am (the bill runs) and times the tick at 12:30 am: the autopay runs, every
-//! charge, and every bill's email with its PDF.
+//! `AUTOBILL_TEST_POSTGRES_URL`, else `postgres://postgres@127.0.0.1:5432/test`) it measures two
+//! phases, each on freshly generated data:
+//! - **the night**: it ticks at 12:00 am (the bill runs) and times the tick at 12:30 am: the
+//!   autopay runs, every charge, and every bill's email with its PDF, each waiting for its charge;
+//! - **the emails alone**: the same load with autopay off and a 60-minute share delay; it ticks at
+//!   12:00 am and times the tick at 1:00 am, when every bill's share is due at once and none waits
+//!   for a charge, so the tick is the email pipeline's own rate (claims, PDFs, sends, records).
 //!
 //! Two bench fakes stand in for the peers: [`SlowProvider`] wraps the sandbox gateway with 300 ms
 //! of latency and refuses (HTTP 429) any request beyond 100 in the last second, and [`SlowMailPeer`]
@@ -15,13 +19,15 @@
 //! default `charges_in_flight`, the mail through lettre's pool with the default `[smtp]
 //! connections`.
 //!
-//! Reports charges per second against the limit, the most charges in flight, 429s, emails per
-//! second (over the night, when emails follow the charges they wait for, and once the charges are
-//! done: the email pipeline's own rate, which the target is about), due-to-sent p50/p99 (from the 12:30 am tick's start, when every share is due), whether
-//! every bill was charged before it was emailed and showed `Paid`, and peak RSS.
+//! The night reports charges per second against the limit, the most charges in flight, 429s,
+//! emails per second over the night (when emails follow the charges they wait for) and once the
+//! charges are done, due-to-sent p50/p99 (from the 12:30 am tick's start, when every share is due),
+//! whether every bill was charged before it was emailed and showed `Paid`, and peak RSS. The
+//! emails phase reports emails per second over its tick (the target is about this one), its
+//! due-to-sent p50/p99, whether every bill was emailed exactly once, and peak RSS.
 //!
 //! Options (after `--`): `--practices N` (default 100, each with 100 clients), `--backend
-//! sqlite|postgres` (default both).
+//! sqlite|postgres` (default both), `--phase night|emails` (default both).
 
 use autobill::config::DEFAULT_SMTP_CONNECTIONS;
 use autobill::domain::NewPractice;
@@ -65,60 +71,129 @@ fn main() -> anyhow::Result<()> {
             PROVIDER_LATENCY.as_millis(),
             MAIL_LATENCY.as_millis()
         );
-        let mut rows = vec![];
+        let (mut nights, mut mailings) = (vec![], vec![]);
         for backend in &options.backends {
-            let night = measure(*backend, &options, &plugins).await?;
-            night.print(*backend);
-            rows.push((*backend, night));
+            if options.phases.contains(&Phase::Night) {
+                let night = measure_night(*backend, &options, &plugins).await?;
+                night.print(*backend);
+                nights.push((*backend, night));
+            }
+            if options.phases.contains(&Phase::Emails) {
+                let mailing = measure_emails(*backend, &options, &plugins).await?;
+                mailing.print(*backend);
+                mailings.push((*backend, mailing));
+            }
         }
-        println!();
-        println!(
-            "{:<10} {:>8} {:>9} {:>9} {:>9} {:>5} {:>9} {:>10} {:>9} {:>9} {:>9} {:>13} {:>9}",
-            "backend", "charges", "charge/s", "of limit", "in flight", "429s", "emails/s", "uncharged/s", "p50", "p99",
-            "peak RSS", "charged 1st", "verdict"
-        );
-        for (backend, night) in rows {
-            let charge_rate = night.charges as f64 / night.charging.as_secs_f64();
-            let email_rate = night.emails as f64 / night.emailing.as_secs_f64();
-            let drain_rate = night.drained as f64 / night.draining.as_secs_f64().max(f64::EPSILON);
-            let share = charge_rate / f64::from(RATE);
-            let met = share >= CHARGE_SHARE_TARGET
-                && drain_rate >= EMAILS_PER_SECOND_TARGET
-                && night.emailed_before_outcome == 0
-                && night.peak_rss_mb <= RSS_TARGET_MB;
-            println!(
-                "{:<10} {:>8} {:>9.1} {:>8.0}% {:>9} {:>5} {:>9.1} {:>10.1} {:>8.1}s {:>8.1}s {:>6.0} MB {:>13} {:>9}",
-                format!("{backend:?}"),
-                night.charges,
-                charge_rate,
-                share * 100.0,
-                night.most_in_flight,
-                night.refused,
-                email_rate,
-                drain_rate,
-                night.p50.as_secs_f64(),
-                night.p99.as_secs_f64(),
-                night.peak_rss_mb,
-                if night.emailed_before_outcome == 0 { "every bill" } else { "NO" },
-                if met { "met" } else { "MISSED" },
-            );
+        if !nights.is_empty() {
+            print_nights(&nights);
         }
-        println!(
-            "targets: charges >= {:.0}% of the limit ({RATE}/s), emails with PDFs >= {EMAILS_PER_SECOND_TARGET}/s with {DEFAULT_SMTP_CONNECTIONS} connections, no bill emailed before its charge's outcome, peak RSS <= {RSS_TARGET_MB} MB",
-            CHARGE_SHARE_TARGET * 100.0
-        );
+        if !mailings.is_empty() {
+            print_mailings(&mailings);
+        }
         Ok(())
     })
+}
+
+fn print_nights(nights: &[(Backend, Night)]) {
+    println!();
+    println!("the night (autopay, then each bill's email):");
+    println!(
+        "{:<10} {:>8} {:>9} {:>9} {:>9} {:>5} {:>9} {:>10} {:>9} {:>9} {:>9} {:>13} {:>9}",
+        "backend",
+        "charges",
+        "charge/s",
+        "of limit",
+        "in flight",
+        "429s",
+        "emails/s",
+        "uncharged/s",
+        "p50",
+        "p99",
+        "peak RSS",
+        "charged 1st",
+        "verdict"
+    );
+    for (backend, night) in nights {
+        let charge_rate = night.charges as f64 / night.charging.as_secs_f64();
+        let email_rate = night.emails as f64 / night.emailing.as_secs_f64();
+        let drain_rate = night.drained as f64 / night.draining.as_secs_f64().max(f64::EPSILON);
+        let share = charge_rate / f64::from(RATE);
+        let met = share >= CHARGE_SHARE_TARGET
+            && i64::try_from(night.charges).is_ok_and(|charges| charges == night.bills)
+            && night.emailed_before_outcome == 0
+            && night.peak_rss_mb <= RSS_TARGET_MB;
+        println!(
+            "{:<10} {:>8} {:>9.1} {:>8.0}% {:>9} {:>5} {:>9.1} {:>10.1} {:>8.1}s {:>8.1}s {:>6.0} MB {:>13} {:>9}",
+            format!("{backend:?}"),
+            night.charges,
+            charge_rate,
+            share * 100.0,
+            night.most_in_flight,
+            night.refused,
+            email_rate,
+            drain_rate,
+            night.p50.as_secs_f64(),
+            night.p99.as_secs_f64(),
+            night.peak_rss_mb,
+            if night.emailed_before_outcome == 0 { "every bill" } else { "NO" },
+            if met { "met" } else { "MISSED" },
+        );
+    }
+    println!(
+        "targets: every bill charged, at >= {:.0}% of the limit ({RATE}/s); no bill emailed before its charge's outcome; peak RSS <= {RSS_TARGET_MB} MB",
+        CHARGE_SHARE_TARGET * 100.0
+    );
+}
+
+fn print_mailings(mailings: &[(Backend, Mailing)]) {
+    println!();
+    println!("the emails alone (every share due at once, no autopay to wait for):");
+    println!(
+        "{:<10} {:>8} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>9}",
+        "backend", "emails", "tick", "emails/s", "p50", "p99", "each once", "peak RSS", "verdict"
+    );
+    for (backend, mailing) in mailings {
+        let rate = mailing.emails as f64 / mailing.tick.as_secs_f64();
+        let once = mailing.each_bill_once();
+        let met = rate >= EMAILS_PER_SECOND_TARGET && once && mailing.peak_rss_mb <= RSS_TARGET_MB;
+        println!(
+            "{:<10} {:>8} {:>8.1}s {:>9.1} {:>8.1}s {:>8.1}s {:>11} {:>6.0} MB {:>9}",
+            format!("{backend:?}"),
+            mailing.emails,
+            mailing.tick.as_secs_f64(),
+            rate,
+            mailing.p50.as_secs_f64(),
+            mailing.p99.as_secs_f64(),
+            if once { "every bill" } else { "NO" },
+            mailing.peak_rss_mb,
+            if met { "met" } else { "MISSED" },
+        );
+    }
+    println!(
+        "targets: every bill emailed once, with its PDF, at >= {EMAILS_PER_SECOND_TARGET}/s with {DEFAULT_SMTP_CONNECTIONS} connections to a {} ms server; peak RSS <= {RSS_TARGET_MB} MB",
+        MAIL_LATENCY.as_millis()
+    );
+}
+
+/// A part of the bench, measured on its own freshly generated data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Autopay and sharing: each bill's email waits for its charge.
+    Night,
+    /// Sharing alone: every share due at once, nothing to wait for.
+    Emails,
 }
 
 struct Options {
     practices: i64,
     backends: Vec<Backend>,
+    phases: Vec<Phase>,
 }
 
 impl Options {
     fn parse() -> anyhow::Result<Self> {
-        let mut options = Options { practices: 100, backends: Backend::both() };
+        let mut options =
+            Options { practices: 100, backends: Backend::both(), phases: vec![Phase::Night, Phase::Emails] };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -133,9 +208,18 @@ impl Options {
                 "--backend" => {
                     options.backends = Backend::chosen(args.next().as_deref())?;
                 }
+                "--phase" => {
+                    options.phases = match args.next().as_deref() {
+                        Some("night") => vec![Phase::Night],
+                        Some("emails") => vec![Phase::Emails],
+                        other => anyhow::bail!("--phase takes night or emails, not {other:?}"),
+                    };
+                }
                 // `cargo bench` passes `--bench` to every bench binary.
                 "--bench" => {}
-                other => anyhow::bail!("unknown option `{other}`; use --practices N or --backend sqlite|postgres"),
+                other => anyhow::bail!(
+                    "unknown option `{other}`; use --practices N, --backend sqlite|postgres or --phase night|emails"
+                ),
             }
         }
         Ok(options)
@@ -183,25 +267,45 @@ impl Night {
     }
 }
 
+/// The peers' fakes and the engine that reaches them, as the application would wire it.
+struct Bench {
+    engine: Engine,
+    provider: Arc<SlowProvider>,
+    peer: SlowMailPeer,
+}
+
+impl Bench {
+    async fn start(store: &Store, plugins: &Arc<PluginRuntime>) -> anyhow::Result<Bench> {
+        let provider = Arc::new(SlowProvider::default());
+        let gateway = Throttled::new(provider.clone(), NonZeroU32::new(RATE), Backoff::default());
+        let peer = SlowMailPeer::start().await?;
+        let mut smtp = SmtpConfig::new("127.0.0.1", peer.port, SmtpSecurity::Plain);
+        smtp.connections = DEFAULT_SMTP_CONNECTIONS;
+        let mailer = SmtpMailer::new(smtp)?;
+        let mut engine = Engine::new(store.clone(), plugins.clone(), Arc::new(gateway), Arc::new(mailer), "bench")?;
+        engine.set_charges_in_flight(CHARGES_IN_FLIGHT);
+        engine.set_sends_in_flight(DEFAULT_SMTP_CONNECTIONS);
+        Ok(Bench { engine, provider, peer })
+    }
+}
+
+/// 12:00 am on the night of the month end, in the practices' zone.
+fn midnight() -> anyhow::Result<chrono::DateTime<chrono_tz::Tz>> {
+    chrono_tz::America::New_York
+        .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+        .single()
+        .ok_or_else(|| anyhow::anyhow!("a time"))
+}
+
 /// Generates the load in a fresh database, runs the night and checks what it did.
-async fn measure(backend: Backend, options: &Options, plugins: &Arc<PluginRuntime>) -> anyhow::Result<Night> {
+async fn measure_night(backend: Backend, options: &Options, plugins: &Arc<PluginRuntime>) -> anyhow::Result<Night> {
     let dir = tempfile::tempdir()?;
     let database = backend.database(dir.path(), "autobill.db", "night").await?;
     let store = Store::connect(database.url()).await?;
-    generate(&store, options.practices, backend).await?;
+    generate(&store, options.practices, backend, Load::Night).await?;
+    let Bench { engine, provider, peer } = Bench::start(&store, plugins).await?;
 
-    let provider = Arc::new(SlowProvider::default());
-    let gateway = Throttled::new(provider.clone(), NonZeroU32::new(RATE), Backoff::default());
-    let peer = SlowMailPeer::start().await?;
-    let mut smtp = SmtpConfig::new("127.0.0.1", peer.port, SmtpSecurity::Plain);
-    smtp.connections = DEFAULT_SMTP_CONNECTIONS;
-    let mailer = SmtpMailer::new(smtp)?;
-    let mut engine = Engine::new(store.clone(), plugins.clone(), Arc::new(gateway), Arc::new(mailer), "bench")?;
-    engine.set_charges_in_flight(CHARGES_IN_FLIGHT);
-    engine.set_sends_in_flight(DEFAULT_SMTP_CONNECTIONS);
-
-    let tz = chrono_tz::America::New_York;
-    let midnight = tz.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().ok_or_else(|| anyhow::anyhow!("a time"))?;
+    let midnight = midnight()?;
     let report = engine.tick(midnight.with_timezone(&Utc)).await?;
     if report.runs_failed > 0 || report.shares_handled > 0 {
         anyhow::bail!("{backend:?}: the 12:00 am tick failed runs or emailed bills before autopay: {report:?}");
@@ -229,10 +333,7 @@ async fn measure(backend: Backend, options: &Options, plugins: &Arc<PluginRuntim
     };
     let charging = window(&mut charged.values().copied());
     let emailing = window(&mut received.iter().map(|email| email.at));
-    let mut latencies: Vec<Duration> = received.iter().map(|email| email.at - started).collect();
-    latencies.sort_unstable();
-    let percentile =
-        |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied();
+    let (p50, p99) = due_to_sent(&received, started);
     let last_charge = charged.values().max().copied();
     let after: Vec<Instant> =
         received.iter().map(|email| email.at).filter(|at| last_charge.is_some_and(|last| *at > last)).collect();
@@ -258,13 +359,102 @@ async fn measure(backend: Backend, options: &Options, plugins: &Arc<PluginRuntim
         emailing,
         drained,
         draining,
-        p50: percentile(0.50).unwrap_or_default(),
-        p99: percentile(0.99).unwrap_or_default(),
+        p50,
+        p99,
         emailed_before_outcome,
         shown_paid: received.iter().filter(|email| email.paid).count(),
         peak_rss_mb,
         tick,
     })
+}
+
+/// The email pipeline measured alone.
+struct Mailing {
+    bills: i64,
+    emails: usize,
+    /// The bills that were emailed, each once if the pipeline kept its guarantee.
+    distinct_bills: usize,
+    /// The tick that sent every email: claims, PDFs, sends and their records.
+    tick: Duration,
+    p50: Duration,
+    p99: Duration,
+    shares_handled: usize,
+    peak_rss_mb: f64,
+}
+
+impl Mailing {
+    /// Whether every bill was emailed, and none twice.
+    fn each_bill_once(&self) -> bool {
+        i64::try_from(self.emails).is_ok_and(|emails| emails == self.bills) && self.distinct_bills == self.emails
+    }
+
+    fn print(&self, backend: Backend) {
+        println!(
+            "  {backend:?}, emails alone: {} bills; the 1:00 am tick took {:.1}s and handled {} shares: {} emails ({} bills), {:.1}/s, peak RSS {:.0} MB",
+            self.bills,
+            self.tick.as_secs_f64(),
+            self.shares_handled,
+            self.emails,
+            self.distinct_bills,
+            self.emails as f64 / self.tick.as_secs_f64(),
+            self.peak_rss_mb
+        );
+    }
+}
+
+/// Generates the load with autopay off and a 60-minute share delay, makes the bills at 12:00 am
+/// and times the tick at 1:00 am, when every share is due at once.
+async fn measure_emails(backend: Backend, options: &Options, plugins: &Arc<PluginRuntime>) -> anyhow::Result<Mailing> {
+    let dir = tempfile::tempdir()?;
+    let database = backend.database(dir.path(), "autobill.db", "night_emails").await?;
+    let store = Store::connect(database.url()).await?;
+    generate(&store, options.practices, backend, Load::EmailsAlone).await?;
+    let Bench { engine, peer, .. } = Bench::start(&store, plugins).await?;
+
+    let midnight = midnight()?;
+    let report = engine.tick(midnight.with_timezone(&Utc)).await?;
+    if report.runs_failed > 0 || report.shares_handled > 0 {
+        anyhow::bail!("{backend:?}: the 12:00 am tick failed runs or emailed bills before their delay: {report:?}");
+    }
+    reset_peak_rss();
+    let started = Instant::now();
+    let report =
+        engine.tick((midnight + chrono::Duration::minutes(SHARE_DELAY_MINUTES.into())).with_timezone(&Utc)).await?;
+    let tick = started.elapsed();
+    let peak_rss_mb = peak_rss_mb();
+    if report.runs_failed > 0 || report.charges_settled > 0 {
+        anyhow::bail!("{backend:?}: the 1:00 am tick failed runs or charged bills: {report:?}");
+    }
+    let bills: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bills").fetch_one(store.pool()).await?;
+    store.pool().close().await;
+    database.drop().await?;
+
+    let received = peer.received.lock().map(|received| received.clone()).unwrap_or_default();
+    let distinct_bills = received.iter().map(|email| email.bill).collect::<std::collections::HashSet<_>>().len();
+    let (p50, p99) = due_to_sent(&received, started);
+    Ok(Mailing {
+        bills,
+        emails: received.len(),
+        distinct_bills,
+        tick,
+        p50,
+        p99,
+        shares_handled: report.shares_handled,
+        peak_rss_mb,
+    })
+}
+
+/// The 50th and 99th percentiles of the time from `due` to each email's arrival at the peer.
+fn due_to_sent(received: &[Received], due: Instant) -> (Duration, Duration) {
+    let mut latencies: Vec<Duration> = received.iter().map(|email| email.at - due).collect();
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    (percentile(0.50), percentile(0.99))
 }
 
 /// Bench fake of a payment provider: the sandbox's outcomes after 300 ms, and an HTTP 429 for
@@ -380,9 +570,21 @@ async fn serve_smtp(socket: tokio::net::TcpStream, log: Arc<Mutex<Vec<Received>>
     }
 }
 
-/// The synthetic load: practices in New York on monthly bills with autopay and sharing on and no
-/// share delay; 100 clients each with an email and a card, and one session in October.
-async fn generate(store: &Store, practices: i64, backend: Backend) -> anyhow::Result<()> {
+/// What the generated practices automate.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Load {
+    /// Autopay and sharing on, no share delay: each bill's email waits for its charge.
+    Night,
+    /// Sharing on after [`SHARE_DELAY_MINUTES`], autopay off: nothing to wait for.
+    EmailsAlone,
+}
+
+/// The share delay of the emails phase: every share falls due at 1:00 am.
+const SHARE_DELAY_MINUTES: u32 = 60;
+
+/// The synthetic load: practices in New York on monthly bills with sharing on (and, for the
+/// night, autopay); 100 clients each with an email and a card, and one session in October.
+async fn generate(store: &Store, practices: i64, backend: Backend, load: Load) -> anyhow::Result<()> {
     let created = Utc.with_ymd_and_hms(2026, 10, 1, 12, 0, 0).single().ok_or_else(|| anyhow::anyhow!("a time"))?;
     for n in 0..practices {
         let mut practice = NewPractice {
@@ -393,8 +595,8 @@ async fn generate(store: &Store, practices: i64, backend: Backend) -> anyhow::Re
         practice.automation.bills = autobill::domain::BillCreation::Monthly;
         practice.automation.superbill_day = 15;
         practice.automation.share = true;
-        practice.automation.share_delay_minutes = 0;
-        practice.automation.autopay = true;
+        practice.automation.share_delay_minutes = if load == Load::Night { 0 } else { SHARE_DELAY_MINUTES };
+        practice.automation.autopay = load == Load::Night;
         store.create_practice(&practice, created).await?;
     }
     let pool = store.pool();
