@@ -129,7 +129,7 @@ fn slot_templates(slot: Slot) -> SlotTemplates {
             python: include_str!("scaffold/python/autopay_selection.py"),
             python_test: include_str!("scaffold/python/autopay_selection.test.py"),
             case: (
-                "every_open_balance_is_charged_in_full",
+                "a_small_and_a_large_balance_are_both_charged_in_full",
                 include_str!("scaffold/conformance/autopay_selection.json"),
                 include_str!("scaffold/conformance/autopay_selection.expected.json"),
             ),
