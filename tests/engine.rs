@@ -114,6 +114,7 @@ on_both_backends!(
     an_autopay_policy_skips_a_small_balance_with_its_reason_and_charges_the_others,
     an_autopay_policy_charging_part_of_a_bill_leaves_the_rest_for_another_night,
     a_plugin_built_for_contract_0_1_bills_charges_and_shares_as_before,
+    a_cancel_racing_a_bill_run_waits_for_it_and_is_refused_once_the_line_is_billed,
 );
 
 fn client(id: &str, extra: &str) -> String {
@@ -1269,4 +1270,57 @@ async fn a_plugin_built_for_contract_0_1_bills_charges_and_shares_as_before(back
     let names = |events: &[Event]| events.iter().map(|e| event_name(&e.kind)).collect::<Vec<_>>();
     assert!(names(&under_0_1).contains(&"superbill_created".to_string()), "{:?}", names(&under_0_1));
     assert_eq!(under_0_1, built_in);
+}
+
+/// A cancel sent while a bill run is billing the appointment waits for the run, then is refused
+/// because the line is on the bill: never a bill holding a cancelled appointment's line.
+async fn a_cancel_racing_a_bill_run_waits_for_it_and_is_refused_once_the_line_is_billed(backend: &str) {
+    use autobill::domain::{AppointmentStatus, BillStatus, DocumentKind, PlannedBill};
+    use autobill::store::records::StatusChange;
+    let db = database(backend).await;
+    let store = Store::connect(&db.url).await.expect("the store connects");
+    let created = local_instant(NY, day((2026, 1, 5)), NaiveTime::MIN);
+    let new =
+        autobill::domain::NewPractice { name: "P".into(), timezone: NY, currency: Currency::USD, ..Default::default() };
+    let practice = store.create_practice(&new, created).await.expect("a practice");
+    let service = store.create_service(practice, "90837", "Therapy", 15_000, None).await.expect("a service");
+    let client = autobill::domain::NewClient { reference: "ana".into(), name: "Ana".into(), ..Default::default() };
+    let client = store.create_client(practice, &client).await.expect("a client");
+    let appointment = store
+        .create_appointment(&autobill::domain::NewAppointment {
+            practice,
+            client,
+            reference: "a1",
+            starts_at: created + Duration::hours(10),
+            local_date: day((2026, 1, 5)),
+            status: AppointmentStatus::Completed,
+            services: &[(service, 15_000)],
+        })
+        .await
+        .expect("an appointment");
+
+    let mut run = store.begin().await.expect("the bill run's transaction");
+    let read = store.candidate_lines(&mut run, practice, DocumentKind::Bill, day((2026, 1, 6))).await.expect("read");
+    let candidates = autobill::engine::decide::documents::billable(read);
+    let cancel = tokio::spawn({
+        let store = store.clone();
+        async move { store.set_appointment_status_by_id(practice, appointment, AppointmentStatus::Cancelled).await }
+    });
+    // The cancel is sent while the run is under way; whenever it reaches the database, the
+    // outcome must be the same.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let plan =
+        PlannedBill { client, status: BillStatus::Open, lines: candidates.lines.iter().map(|line| line.id).collect() };
+    assert_eq!(plan.lines.len(), 1, "the run bills the appointment's line");
+    let bills = autobill::engine::decide::documents::new_bills(&candidates, &[plan]);
+    store.insert_bills(&mut run, practice, &bills, created + Duration::days(1)).await.expect("the bill");
+    run.commit().await.expect("the run commits");
+
+    let outcome = cancel.await.expect("the cancel ends").expect("the cancel is answered");
+    assert!(matches!(&outcome, StatusChange::AlreadyOn(reason) if reason.contains("already on bill")), "{outcome:?}");
+    let status: String = sqlx::query_scalar("SELECT status FROM appointments")
+        .fetch_one(store.pool())
+        .await
+        .expect("the appointment's status");
+    assert_eq!(status, "completed");
 }

@@ -480,7 +480,7 @@ async fn staff_and_operator_flows_in_headless_chromium() {
     b.find("#plugin-file").await.send_keys(autobill::plugin::artifacts::SHARE_SUPERBILLS_ONLY).await.expect("a file");
     b.submit("form[enctype] button").await;
     let page = b.body().await;
-    assert!(page.contains("Superbills only") && page.contains("share_filter") && page.contains("0.1."), "{page}");
+    assert!(page.contains("Superbills only") && page.contains("share_filter") && page.contains("0.2."), "{page}");
     b.check("13-plugin-library").await;
     b.go(&server.url(&format!("/console/practices/{}/plugins", w.practice))).await;
     b.find("#slot").await.select_by_value("share_filter").await.expect("a slot");

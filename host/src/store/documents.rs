@@ -4,7 +4,7 @@
 
 use super::batch::{self, Value};
 use super::records::{client, select_client};
-use super::{Store, StoreError, Tx, date_text, instant, parse, parse_date, seconds};
+use super::{Dialect, Store, StoreError, Tx, date_text, instant, parse, parse_date, seconds};
 use crate::domain::{
     AppointmentId, BILLABLE_APPOINTMENT_STATUS, BillDocument, BillId, BillLine, BillPayment, BillProduct, BillStatus,
     CandidateLine, Candidates, Client, ClientId, Document, DocumentId, DocumentKind, DocumentToShare, LineId,
@@ -49,6 +49,23 @@ const SUPERBILL_CANDIDATES: &str = "SELECT a.id, a.reference, a.status, l.client
  WHERE l.practice_id = $1 AND l.superbill_id IS NULL AND a.status = $2 AND l.fee >= $3 AND l.local_date < $4
  GROUP BY a.id, a.reference, a.status, l.client_id, l.local_date";
 
+/// On PostgreSQL, the appointments a bill run is about to bill, locked until it commits: a
+/// concurrent cancel (which locks its appointment first) waits, then finds the lines billed and is
+/// refused; a cancel that committed first is seen by the candidates' read, a statement of its own.
+/// SQLite needs no lock: `BEGIN IMMEDIATE` holds every other writer off.
+const LOCK_BILL_CANDIDATES_POSTGRES: &str = "SELECT a.id FROM appointments a
+ WHERE a.practice_id = $1 AND a.status = $2
+   AND EXISTS (SELECT 1 FROM service_lines l WHERE l.appointment_id = a.id AND l.practice_id = $1
+               AND l.bill_id IS NULL AND l.fee >= $3 AND l.local_date < $4)
+ FOR UPDATE OF a";
+
+/// [`LOCK_BILL_CANDIDATES_POSTGRES`] for a superbill run.
+const LOCK_SUPERBILL_CANDIDATES_POSTGRES: &str = "SELECT a.id FROM appointments a
+ WHERE a.practice_id = $1 AND a.status = $2
+   AND EXISTS (SELECT 1 FROM service_lines l WHERE l.appointment_id = a.id AND l.practice_id = $1
+               AND l.superbill_id IS NULL AND l.fee >= $3 AND l.local_date < $4)
+ FOR UPDATE OF a";
+
 /// Reads an appointment's packed lines: whole numbers, four a line (`id service fee paid`).
 fn packed_lines(packed: &str) -> Result<Vec<[i64; 4]>, StoreError> {
     let corrupt = || StoreError::Corrupt(format!("packed service lines `{packed}`"));
@@ -72,10 +89,19 @@ impl Store {
         kind: DocumentKind,
         before: NaiveDate,
     ) -> Result<Candidates, StoreError> {
-        let sql = match kind {
-            DocumentKind::Bill => BILL_CANDIDATES,
-            DocumentKind::Superbill => SUPERBILL_CANDIDATES,
+        let (sql, lock) = match kind {
+            DocumentKind::Bill => (BILL_CANDIDATES, LOCK_BILL_CANDIDATES_POSTGRES),
+            DocumentKind::Superbill => (SUPERBILL_CANDIDATES, LOCK_SUPERBILL_CANDIDATES_POSTGRES),
         };
+        if self.dialect == Dialect::Postgres {
+            sqlx::query(lock)
+                .bind(practice.get())
+                .bind(BILLABLE_APPOINTMENT_STATUS.as_str())
+                .bind(MIN_BILLABLE_FEE)
+                .bind(date_text(before))
+                .fetch_all(tx.conn())
+                .await?;
+        }
         let rows = sqlx::query(sql)
             .bind(practice.get())
             .bind(BILLABLE_APPOINTMENT_STATUS.as_str())

@@ -294,6 +294,15 @@ impl Store {
         status: AppointmentStatus,
     ) -> Result<StatusChange, StoreError> {
         let mut tx = self.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            // Waits for a bill or superbill run billing the appointment; the update below is a
+            // statement of its own, so it then sees the lines that run put on a document.
+            sqlx::query("SELECT id FROM appointments WHERE practice_id = $1 AND id = $2 FOR UPDATE")
+                .bind(practice.get())
+                .bind(id.get())
+                .fetch_optional(tx.conn())
+                .await?;
+        }
         let changed = sqlx::query(
             "UPDATE appointments SET status = $1 WHERE practice_id = $2 AND id = $3 AND status <> $1
                AND NOT EXISTS (SELECT 1 FROM service_lines WHERE appointment_id = $3 AND (bill_id IS NOT NULL OR superbill_id IS NOT NULL))",
