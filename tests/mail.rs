@@ -490,6 +490,7 @@ async fn starttls_never_falls_back_to_plain_text() {
         html: None,
         attachment: None,
     };
+    let message = message.format().expect("a MIME message");
     let error = mailer.send(&message).await.expect_err("no STARTTLS, no email");
     let text = error.to_string();
     assert!(matches!(error, MailError::Transport(_)), "{text}");

@@ -35,6 +35,48 @@ pub struct Message {
     pub attachment: Option<Attachment>,
 }
 
+impl Message {
+    /// The message made ready to hand over: its MIME text and envelope, built once (the
+    /// attachment base64-encoded), so sending it costs only the transfer.
+    pub fn format(&self) -> Result<FormattedMessage, MailError> {
+        let email = mime(self)?;
+        Ok(FormattedMessage {
+            id: self.id.clone(),
+            to: self.to.clone(),
+            envelope: email.envelope().clone(),
+            bytes: email.formatted(),
+        })
+    }
+}
+
+/// A message ready to hand over, made by [`Message::format`].
+#[derive(Clone)]
+pub struct FormattedMessage {
+    /// The message's stable name (see [`Message::id`]).
+    pub id: String,
+    /// The recipient, as the message gave it.
+    pub to: String,
+    envelope: lettre::address::Envelope,
+    bytes: Vec<u8>,
+}
+
+impl FormattedMessage {
+    /// The MIME text an SMTP server receives.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl fmt::Debug for FormattedMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FormattedMessage")
+            .field("id", &self.id)
+            .field("to", &self.to)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
 /// A file attached to a message.
 #[derive(Clone)]
 pub struct Attachment {
@@ -91,7 +133,7 @@ pub enum MailError {
 /// Delivers messages.
 pub trait Mailer: Send + Sync {
     /// Sends one message.
-    fn send<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<(), MailError>>;
+    fn send<'a>(&'a self, message: &'a FormattedMessage) -> BoxFuture<'a, Result<(), MailError>>;
 }
 
 /// Reads one mailbox (`name@example.com` or `Name <name@example.com>`); `field` names it in the
@@ -155,14 +197,13 @@ impl FileOutbox {
 }
 
 impl Mailer for FileOutbox {
-    fn send<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<(), MailError>> {
+    fn send<'a>(&'a self, message: &'a FormattedMessage) -> BoxFuture<'a, Result<(), MailError>> {
         Box::pin(async move {
-            let eml = mime(message)?.formatted();
             let write = || -> std::io::Result<()> {
                 std::fs::create_dir_all(&self.dir)?;
                 // Written aside and renamed, so the outbox never holds half a message.
                 let partial = self.dir.join(format!(".{}.eml.partial", message.id));
-                std::fs::write(&partial, &eml)?;
+                std::fs::write(&partial, message.bytes())?;
                 std::fs::rename(&partial, self.dir.join(format!("{}.eml", message.id)))
             };
             write()
@@ -374,14 +415,14 @@ impl SmtpMailer {
         Ok((SmtpConnector { host, port, tls, credentials, timeout }, server, password))
     }
 
-    /// Hands `email` to the server over a pooled connection, within the configured timeout.
-    async fn deliver(&self, email: &lettre::Message) -> Result<(), String> {
+    /// Hands `message` to the server over a pooled connection, within the configured timeout.
+    async fn deliver(&self, message: &FormattedMessage) -> Result<(), String> {
         let send = async {
             let mut connection = self.pool.get().await.map_err(|error| match error {
                 managed::PoolError::Backend(error) => error.to_string(),
                 other => other.to_string(),
             })?;
-            let sent = connection.send(email.envelope(), &email.formatted()).await;
+            let sent = connection.send(&message.envelope, &message.bytes).await;
             if sent.is_err() {
                 managed::Object::take(connection).abort().await;
             }
@@ -402,10 +443,9 @@ impl SmtpMailer {
 }
 
 impl Mailer for SmtpMailer {
-    fn send<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<(), MailError>> {
+    fn send<'a>(&'a self, message: &'a FormattedMessage) -> BoxFuture<'a, Result<(), MailError>> {
         Box::pin(async move {
-            let email = mime(message)?;
-            self.deliver(&email)
+            self.deliver(message)
                 .await
                 .map_err(|error| MailError::Transport(self.scrub(format!("{}: {error}", self.server))))
         })
@@ -469,7 +509,8 @@ mod tests {
     #[tokio::test]
     async fn the_outbox_writes_the_mime_message() {
         let dir = tempfile::tempdir().expect("a temporary folder");
-        FileOutbox::new(dir.path()).send(&message()).await.expect("written");
+        let message = message().format().expect("a MIME message");
+        FileOutbox::new(dir.path()).send(&message).await.expect("written");
         let eml = std::fs::read_to_string(dir.path().join("bill-12.eml")).expect("the file");
         assert!(eml.contains("filename=\"bill-12.pdf\""), "{eml}");
         assert_eq!(std::fs::read_dir(dir.path()).expect("the folder").count(), 1, "no partial file left");

@@ -2,7 +2,7 @@
 //! what arrives in a Maildir), the messages it received as parsed MIME, and PDFs read back as
 //! text with `pdftotext` (poppler-utils), so a blank or broken PDF fails.
 
-use autobill::mail::{MailError, Mailer, Message, SmtpConfig, SmtpMailer, SmtpSecurity};
+use autobill::mail::{FormattedMessage, MailError, Mailer, SmtpConfig, SmtpMailer, SmtpSecurity};
 use autobill::payments::BoxFuture;
 use mailparse::{DispositionType, MailHeaderMap, ParsedMail};
 use std::net::{TcpListener, TcpStream};
@@ -225,7 +225,7 @@ pub fn assert_contains(text: &str, expected: &[&str]) {
 pub struct DiesAfterSending(pub Arc<SmtpMailer>);
 
 impl Mailer for DiesAfterSending {
-    fn send<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<(), MailError>> {
+    fn send<'a>(&'a self, message: &'a FormattedMessage) -> BoxFuture<'a, Result<(), MailError>> {
         Box::pin(async move {
             self.0.send(message).await?;
             std::future::pending().await

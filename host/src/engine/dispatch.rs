@@ -9,8 +9,8 @@
 //! send it again with [`Engine::resend_share`].
 //!
 //! Due shares are claimed in bounded batches and sent through the engine's send pipeline, as many
-//! at once as the mail server takes connections; PDFs are rendered on blocking threads, off the
-//! runtime's workers.
+//! at once as the mail server takes connections; PDFs are rendered and messages formatted on
+//! blocking threads, off the runtime's workers and before a connection's turn.
 
 use super::compose::compose;
 use super::decide::shares::{INTERRUPTED_SEND, recheck, retry_delay, sent_without_autopay_outcome};
@@ -87,12 +87,17 @@ impl Engine {
                 return Ok(());
             }
         };
+        // The PDF and the MIME text are made before taking a turn, so a connection's turn is only
+        // the transfer.
         let sender = self.sender.clone();
-        let composed = {
+        let prepared = {
             let client = client.clone();
-            tokio::task::spawn_blocking(move || compose(&document, &client, &to, sender.as_deref())).await
+            tokio::task::spawn_blocking(move || {
+                compose(&document, &client, &to, sender.as_deref()).and_then(|message| message.format())
+            })
+            .await
         };
-        let message = match composed {
+        let message = match prepared {
             Ok(Ok(message)) => message,
             Ok(Err(error)) => {
                 return self.retry_share(share, now, &format!("the email could not be prepared: {error}")).await;
