@@ -315,7 +315,6 @@ impl Engine {
 /// How many held shares of a practice are decided again a tick.
 const HELD_SHARES_PER_TICK: i64 = 500;
 
-/// The runs due for a practice in `(after, until]`, and the policy failures met on the way.
 /// When a practice's runs of each kind are next due.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NextRuns {
@@ -327,6 +326,7 @@ pub struct NextRuns {
     pub autopay: Option<DateTime<Utc>>,
 }
 
+/// The runs due for a practice in `(after, until]`, and the policy failures met on the way.
 fn due_runs(
     practice: &Practice,
     policies: &Policies,
