@@ -172,4 +172,7 @@ impl share_filter::Guest for DefaultV01 {
     }
 }
 
+// Exported only in the component: a native build (e.g. `cargo run` over the workspace) cannot link
+// the contract's export names.
+#[cfg(target_arch = "wasm32")]
 export!(DefaultV01);
